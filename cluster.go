@@ -1,0 +1,129 @@
+package dbplane
+
+import (
+	"context"
+	"time"
+)
+
+// Engines dbplane can run.
+const (
+	EnginePostgreSQL = "postgresql"
+	EngineMySQL      = "mysql" // MariaDB
+	EngineRedis      = "redis"
+)
+
+// Topologies of a cluster.
+const (
+	TopologyStandalone   = "standalone"
+	TopologyReplication  = "replication"
+	TopologyGalera       = "galera"
+	TopologyRedisCluster = "redis-cluster"
+)
+
+// Replication modes.
+const (
+	ReplicationAsync  = "async"
+	ReplicationSync   = "sync"
+	ReplicationQuorum = "quorum"
+)
+
+// ClusterStatus is the lifecycle state of a cluster.
+type ClusterStatus string
+
+// Cluster statuses.
+const (
+	ClusterCreating     ClusterStatus = "creating"
+	ClusterRunning      ClusterStatus = "running"
+	ClusterAbnormal     ClusterStatus = "abnormal"
+	ClusterDegraded     ClusterStatus = "degraded"
+	ClusterStopped      ClusterStatus = "stopped"
+	ClusterDeleting     ClusterStatus = "deleting"
+	ClusterFailed       ClusterStatus = "failed"
+	ClusterDataDiskFull ClusterStatus = "data_disk_full"
+)
+
+// ClusterSpec is what a user asks for. Every front door translates its
+// request into a ClusterSpec and validates it with ValidateClusterSpec.
+type ClusterSpec struct {
+	Name             string            `json:"name"`
+	Engine           string            `json:"engine"`
+	Version          string            `json:"version"`
+	Topology         string            `json:"topology"`
+	Nodes            int               `json:"nodes,omitempty"`              // total nodes; for redis-cluster derived from shards
+	Shards           int               `json:"shards,omitempty"`             // redis-cluster only
+	ReplicasPerShard int               `json:"replicas_per_shard,omitempty"` // redis-cluster only
+	Flavor           string            `json:"flavor"`
+	VolumeGB         int               `json:"volume_gb"`
+	Zones            []string          `json:"zones,omitempty"`
+	PrimaryZone      string            `json:"primary_zone,omitempty"`
+	ReplicationMode  string            `json:"replication_mode,omitempty"`
+	Password         string            `json:"password,omitempty"` // write-only: never returned
+	Parameters       map[string]string `json:"parameters,omitempty"`
+	Allowlist        []string          `json:"allowlist,omitempty"`
+	Labels           map[string]string `json:"labels,omitempty"`
+}
+
+// Redacted returns a copy of the spec without its password, safe to store in
+// plain columns and to return to clients.
+func (s ClusterSpec) Redacted() ClusterSpec {
+	s.Password = ""
+	return s
+}
+
+// Cluster is a database cluster managed by dbplane.
+type Cluster struct {
+	ID        int64         `json:"id"`
+	Name      string        `json:"name"`
+	Engine    string        `json:"engine"`
+	Version   string        `json:"version"`
+	Topology  string        `json:"topology"`
+	Status    ClusterStatus `json:"status"`
+	Spec      ClusterSpec   `json:"spec"` // redacted
+	Nodes     []Node        `json:"nodes"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// Node is one database process of a cluster on a host.
+type Node struct {
+	ID        int64     `json:"id"`
+	ClusterID int64     `json:"cluster_id"`
+	HostID    int64     `json:"host_id"`
+	Role      string    `json:"role"` // primary, replica, member, shard-N-primary, …
+	Port      int       `json:"port"`
+	DataDir   string    `json:"data_dir"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ClusterFilter selects clusters. Nil fields do not filter.
+type ClusterFilter struct {
+	Name   *string        `json:"name,omitempty"` // exact name
+	Engine *string        `json:"engine,omitempty"`
+	Status *ClusterStatus `json:"status,omitempty"`
+	Offset int            `json:"offset,omitempty"`
+	Limit  int            `json:"limit,omitempty"` // 0 means the default page size
+}
+
+// DefaultPageSize and MaxPageSize bound list results.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// ClusterService is the cluster API shared by every front door, implemented
+// by the control plane (package service) and by the HTTP client.
+type ClusterService interface {
+	// CreateCluster validates spec, records the cluster and starts its
+	// create task. With dryRun it returns the planned task without writing
+	// anything (the cluster has ID 0). Returns KindInvalid naming the field
+	// for a bad spec and KindConflict when the name is taken.
+	CreateCluster(ctx context.Context, spec ClusterSpec, dryRun bool) (*Cluster, *Task, error)
+	// FindClusterByID returns KindNotFound if the cluster does not exist.
+	FindClusterByID(ctx context.Context, id int64) (*Cluster, error)
+	// FindClusters returns a page of clusters and the total count.
+	FindClusters(ctx context.Context, filter ClusterFilter) ([]*Cluster, int, error)
+	// DeleteCluster starts the delete task of a cluster. Returns
+	// KindNotFound, or KindConflict if it is already being deleted.
+	DeleteCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
+}

@@ -1,0 +1,138 @@
+package dbplane
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the metadata store: the control plane's only state. Package
+// sqlstore implements it on SQLite and PostgreSQL. Every method is one
+// transaction; task transitions are committed before and after side effects.
+type Store interface {
+	ClusterStore
+	TaskStore
+	HostStore
+	UserStore
+	// Close releases the store's connections.
+	Close() error
+}
+
+// ClusterStore persists clusters.
+type ClusterStore interface {
+	// CreateCluster inserts c (status creating) with its admin password and
+	// the create task of plan, in one transaction. It sets c.ID, c.CreatedAt
+	// and plan.ClusterID. KindConflict if the name is taken.
+	CreateCluster(ctx context.Context, c *Cluster, password string, plan TaskPlan) (*Task, error)
+	// FindClusterByID returns KindNotFound if missing.
+	FindClusterByID(ctx context.Context, id int64) (*Cluster, error)
+	// FindClusters returns a page (ordered by id) and the total count.
+	FindClusters(ctx context.Context, filter ClusterFilter) ([]*Cluster, int, error)
+	// StartClusterTask sets the cluster's status and creates the task of
+	// plan for it, in one transaction. KindNotFound if the cluster is
+	// missing; KindConflict if its status is one of refuse.
+	StartClusterTask(ctx context.Context, clusterID int64, status ClusterStatus, refuse []ClusterStatus, plan TaskPlan) (*Task, error)
+}
+
+// TaskStore persists tasks and performs their state transitions. The task
+// engine is the only caller of Claim, Renew, Finish and Release.
+type TaskStore interface {
+	// CreateTask creates a task from plan, with its first subtasks READY.
+	CreateTask(ctx context.Context, plan TaskPlan) (*Task, error)
+	// FindTaskByID returns the task with its subtasks in topological order.
+	FindTaskByID(ctx context.Context, id int64) (*Task, error)
+	// FindTasks returns a page of tasks, newest first, without subtasks.
+	FindTasks(ctx context.Context, filter TaskFilter) ([]*Task, int, error)
+	// FindSubtask returns one subtask of a task. KindNotFound if missing.
+	FindSubtask(ctx context.Context, taskID, subtaskID int64) (*Subtask, error)
+
+	// ClaimSubtasks leases up to n READY subtasks that are due, of tasks
+	// that hold their cluster, to executor until now+lease; they become
+	// RUNNING.
+	ClaimSubtasks(ctx context.Context, executor string, n int, lease time.Duration) ([]*Subtask, error)
+	// RenewLeases extends the leases executor holds and returns the ids of
+	// its subtasks that a user asked to cancel.
+	RenewLeases(ctx context.Context, executor string, lease time.Duration) (canceling []int64, err error)
+	// FinishSubtask records the outcome of a run by executor. It is a no-op
+	// (KindConflict) if executor no longer holds the lease.
+	FinishSubtask(ctx context.Context, executor string, id int64, outcome Outcome) error
+	// ReleaseSubtasks returns the RUNNING subtasks of executor to READY
+	// (CANCELING ones to FAILED), for a graceful shutdown.
+	ReleaseSubtasks(ctx context.Context, executor string) error
+	// ExpireLeases returns subtasks whose lease has expired to READY
+	// (CANCELING ones to FAILED) and reports how many it changed.
+	ExpireLeases(ctx context.Context) (int, error)
+
+	// RetryTask, RollbackTask, RetrySubtask, SkipSubtask and CancelSubtask
+	// implement the TaskService operations of the same names.
+	RetryTask(ctx context.Context, id int64) (*Task, error)
+	RollbackTask(ctx context.Context, id int64) (*Task, error)
+	RetrySubtask(ctx context.Context, taskID, subtaskID int64) (*Subtask, error)
+	SkipSubtask(ctx context.Context, taskID, subtaskID int64) (*Subtask, error)
+	CancelSubtask(ctx context.Context, taskID, subtaskID int64) (*Subtask, error)
+
+	// AppendSubtaskLog appends lines to a subtask's log.
+	AppendSubtaskLog(ctx context.Context, subtaskID int64, lines ...string) error
+	// SubtaskLog returns a subtask's log. KindNotFound if missing.
+	SubtaskLog(ctx context.Context, taskID, subtaskID int64) ([]LogLine, error)
+	// TaskEvents returns up to limit events of a task with ID > after.
+	TaskEvents(ctx context.Context, taskID, after int64, limit int) ([]TaskEvent, error)
+}
+
+// Outcome is the result of one run of a subtask's handler.
+type Outcome struct {
+	Err       error     // nil: success
+	Permanent bool      // do not retry
+	Canceled  bool      // stopped because a user canceled it
+	RetryAt   time.Time // when to retry, if Err is retryable
+}
+
+// HostStore persists hosts.
+type HostStore interface {
+	// FindHosts returns a page of hosts (ordered by id) and the total.
+	FindHosts(ctx context.Context, filter HostFilter) ([]*Host, int, error)
+}
+
+// UserStore persists users and tokens.
+type UserStore interface {
+	// CreateUser inserts a user with a password hash. KindConflict if the
+	// name is taken.
+	CreateUser(ctx context.Context, u *User, passwordHash string) error
+	// FindUserByName returns the user and its password hash.
+	FindUserByName(ctx context.Context, name string) (*User, string, error)
+	// SetUserPassword replaces a user's password hash.
+	SetUserPassword(ctx context.Context, userID int64, passwordHash string) error
+	// CreateToken stores a token by the hash of its secret.
+	CreateToken(ctx context.Context, t *Token, secretHash string) error
+	// FindUserByToken returns the user of an unexpired token, by the hash of
+	// its secret. KindUnauthorized if none.
+	FindUserByToken(ctx context.Context, secretHash string, now time.Time) (*User, error)
+}
+
+// ClusterOutcome says what a task's end means for its cluster: the status
+// to set, or that the cluster record is to be removed. ok is false when the
+// cluster is left as it is.
+func ClusterOutcome(kind string, status TaskStatus, op Operation) (next ClusterStatus, remove, ok bool) {
+	switch kind {
+	case TaskKindClusterCreate:
+		switch {
+		case op == OpRollback && status == TaskSuccessful:
+			return "", true, true
+		case status == TaskSuccessful:
+			return ClusterRunning, false, true
+		case status == TaskFailed:
+			return ClusterFailed, false, true
+		case status == TaskRunning:
+			return ClusterCreating, false, true
+		}
+	case TaskKindClusterDelete:
+		switch status {
+		case TaskSuccessful:
+			return "", true, true
+		case TaskFailed:
+			return ClusterAbnormal, false, true
+		case TaskRunning:
+			return ClusterDeleting, false, true
+		}
+	}
+	return "", false, false
+}
