@@ -84,7 +84,8 @@ type Subtask struct {
 	Params      json.RawMessage `json:"params,omitempty"`
 	Status      SubtaskStatus   `json:"status"`
 	Operation   Operation       `json:"operation"`
-	Timeout     time.Duration   `json:"timeout"`
+	Timeout     time.Duration   `json:"-"`
+	TimeoutSec  int64           `json:"timeout_seconds"` // Timeout, for clients
 	MaxAttempts int             `json:"max_attempts"`
 	Attempts    int             `json:"attempts"`  // since the last EXECUTE, RETRY or ROLLBACK
 	RunCount    int             `json:"run_count"` // executions in all
@@ -195,7 +196,8 @@ type TaskService interface {
 	// SubtaskLog returns the log of a subtask.
 	SubtaskLog(ctx context.Context, taskID, subtaskID int64) ([]LogLine, error)
 	// WatchTask streams the task's events with ID > after, oldest first.
-	// The channel closes after the event that makes the task terminal, or
-	// when ctx ends. KindNotFound if the task does not exist.
+	// Once every event so far is delivered and the task is FAILED or
+	// SUCCESSFUL, the channel closes; it also closes when ctx ends.
+	// KindNotFound if the task does not exist.
 	WatchTask(ctx context.Context, id int64, after int64) (<-chan TaskEvent, error)
 }
