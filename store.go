@@ -121,6 +121,8 @@ func ClusterOutcome(kind string, status TaskStatus, op Operation) (next ClusterS
 			return ClusterRunning, false, true
 		case status == TaskFailed:
 			return ClusterFailed, false, true
+		case op == OpRollback && status == TaskRunning:
+			return ClusterDeleting, false, true
 		case status == TaskRunning:
 			return ClusterCreating, false, true
 		}

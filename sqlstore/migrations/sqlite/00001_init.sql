@@ -90,6 +90,7 @@ CREATE TABLE subtasks (
     finished_at  BIGINT
 );
 CREATE INDEX subtasks_task ON subtasks (task_id, seq);
+CREATE INDEX subtasks_task_status ON subtasks (task_id, status);
 CREATE INDEX subtasks_status ON subtasks (status, next_run_at);
 CREATE INDEX subtasks_executor ON subtasks (executor) WHERE executor IS NOT NULL;
 
