@@ -28,7 +28,6 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-
 type dialect int
 
 const (
