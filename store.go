@@ -52,9 +52,10 @@ type TaskStore interface {
 	// RenewLeases extends the leases executor holds and returns the ids of
 	// its subtasks that a user asked to cancel.
 	RenewLeases(ctx context.Context, executor string, lease time.Duration) (canceling []int64, err error)
-	// FinishSubtask records the outcome of a run by executor. It is a no-op
-	// (KindConflict) if executor no longer holds the lease.
-	FinishSubtask(ctx context.Context, executor string, id int64, outcome Outcome) error
+	// FinishSubtask records the outcome of a run by executor and returns the
+	// subtask's task (without subtasks) if that made the task end. It is a
+	// no-op (KindConflict) if executor no longer holds the lease.
+	FinishSubtask(ctx context.Context, executor string, id int64, outcome Outcome) (ended *Task, err error)
 	// ReleaseSubtasks returns the RUNNING subtasks of executor to READY
 	// (CANCELING ones to FAILED), for a graceful shutdown.
 	ReleaseSubtasks(ctx context.Context, executor string) error

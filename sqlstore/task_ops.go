@@ -88,7 +88,8 @@ func (db *DB) RetrySubtask(ctx context.Context, taskID, subtaskID int64) (*dbpla
 // its downstreams (upstreams, when rolling back) can go on.
 func (db *DB) SkipSubtask(ctx context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
 	return db.changeFailedSubtask(ctx, "sqlstore.SkipSubtask", taskID, subtaskID, func(tx *Tx, t *dbplane.Task, s *dbplane.Subtask) error {
-		return succeed(ctx, tx, s, dbplane.OpSkip, "skipped by user")
+		_, err := succeed(ctx, tx, s, dbplane.OpSkip, "skipped by user")
+		return err
 	})
 }
 

@@ -86,7 +86,8 @@ func (db *DB) RenewLeases(ctx context.Context, executor string, lease time.Durat
 // FinishSubtask records the outcome of one run. The executor must still hold
 // the lease: a run whose lease expired (and may be running elsewhere) is
 // discarded with KindConflict, which fences off a stalled executor.
-func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out dbplane.Outcome) error {
+func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out dbplane.Outcome) (*dbplane.Task, error) {
+	var t *dbplane.Task
 	err := db.write(ctx, func(tx *Tx) error {
 		s, err := findSubtaskByID(ctx, tx, id)
 		if err != nil {
@@ -97,16 +98,20 @@ func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out 
 		}
 		switch {
 		case out.Err == nil:
-			return succeed(ctx, tx, s, s.Operation, "")
+			t, err = succeed(ctx, tx, s, s.Operation, "")
 		case s.Status == dbplane.SubtaskCanceling || out.Canceled:
-			return fail(ctx, tx, s, dbplane.OpCancel, "canceled by user")
+			t, err = fail(ctx, tx, s, dbplane.OpCancel, "canceled by user")
 		case out.Permanent || s.Attempts >= s.MaxAttempts:
-			return fail(ctx, tx, s, s.Operation, out.Err.Error())
+			t, err = fail(ctx, tx, s, s.Operation, out.Err.Error())
 		default:
-			return retryLater(ctx, tx, s, out.RetryAt, out.Err.Error())
+			err = retryLater(ctx, tx, s, out.RetryAt, out.Err.Error())
 		}
+		return err
 	})
-	return dbplane.E("sqlstore.FinishSubtask", err)
+	if err != nil || t == nil || t.Status == dbplane.TaskRunning {
+		return nil, dbplane.E("sqlstore.FinishSubtask", err)
+	}
+	return t, nil
 }
 
 func findSubtaskByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Subtask, error) {
@@ -121,39 +126,39 @@ func findSubtaskByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Subtask, e
 }
 
 // succeed marks s SUCCESSFUL with operation op, makes the subtasks it
-// unblocks READY and settles its task.
-func succeed(ctx context.Context, tx *Tx, s *dbplane.Subtask, op dbplane.Operation, msg string) error {
+// unblocks READY and settles its task, which it returns.
+func succeed(ctx context.Context, tx *Tx, s *dbplane.Subtask, op dbplane.Operation, msg string) (*dbplane.Task, error) {
 	if _, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'SUCCESSFUL', operation = ?, executor = NULL,
 		lease_until = NULL, error = '', finished_at = ? WHERE id = ?`, op, micros(tx.now), s.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := addSubtaskEvent(ctx, tx, s, dbplane.SubtaskSuccessful, op, msg); err != nil {
-		return err
+		return nil, err
 	}
 	t, err := findTaskRow(ctx, tx, s.TaskID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := promote(ctx, tx, t, s.ID); err != nil {
-		return err
+		return nil, err
 	}
-	return settle(ctx, tx, t)
+	return t, settle(ctx, tx, t)
 }
 
-// fail marks s FAILED and settles its task.
-func fail(ctx context.Context, tx *Tx, s *dbplane.Subtask, op dbplane.Operation, msg string) error {
+// fail marks s FAILED and settles its task, which it returns.
+func fail(ctx context.Context, tx *Tx, s *dbplane.Subtask, op dbplane.Operation, msg string) (*dbplane.Task, error) {
 	if _, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'FAILED', operation = ?, executor = NULL,
 		lease_until = NULL, error = ?, finished_at = ? WHERE id = ?`, op, msg, micros(tx.now), s.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := addSubtaskEvent(ctx, tx, s, dbplane.SubtaskFailed, op, msg); err != nil {
-		return err
+		return nil, err
 	}
 	t, err := findTaskRow(ctx, tx, s.TaskID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return settle(ctx, tx, t)
+	return t, settle(ctx, tx, t)
 }
 
 // retryLater returns s to READY, due at at.
@@ -312,7 +317,7 @@ func releaseWhere(ctx context.Context, tx *Tx, cond string, arg any) (int, error
 	}
 	for _, s := range subs {
 		if s.Status == dbplane.SubtaskCanceling {
-			err = fail(ctx, tx, s, dbplane.OpCancel, "canceled by user")
+			_, err = fail(ctx, tx, s, dbplane.OpCancel, "canceled by user")
 		} else {
 			err = release(ctx, tx, s)
 		}
