@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/sqlstore"
 )
 
@@ -145,4 +147,84 @@ func rebind(db *sqlstore.DB, query string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// TestOpen checks that Open migrates an empty database to the newest
+// migration and that opening it again applies nothing and keeps the data.
+func TestOpen(t *testing.T) {
+	forEachDialectDSN(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := newestMigration(t, db.Dialect())
+		if got := mustQueryInt(t, db, `SELECT MAX(version_id) FROM goose_db_version`); got != want {
+			t.Fatalf("version=%d, want %d", got, want)
+		}
+		applied := mustQueryInt(t, db, `SELECT COUNT(*) FROM goose_db_version`)
+		if err := db.CreateUser(ctx, &dbplane.User{Name: "kept", Role: dbplane.RoleViewer}, "pw"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		db = MustOpen(t, dsn)
+		if got := mustQueryInt(t, db, `SELECT COUNT(*) FROM goose_db_version`); got != applied {
+			t.Fatalf("%d migration records after reopening, want %d", got, applied)
+		}
+		if _, _, err := db.FindUserByName(ctx, "kept"); err != nil {
+			t.Fatalf("after reopening: %v", err)
+		}
+	})
+}
+
+// TestOpen_Concurrent opens one empty database from several goroutines:
+// the migration lock lets one migrate and the others find it done.
+func TestOpen_Concurrent(t *testing.T) {
+	forEachDialectDSN(t, func(t *testing.T, dsn string) {
+		// Two are enough to contend for the lock; each waiter on PostgreSQL
+		// polls the lock every few seconds.
+		const n = 2
+		var wg sync.WaitGroup
+		dbs, errs := make([]*sqlstore.DB, n), make([]error, n)
+		for i := range n {
+			wg.Go(func() { dbs[i], errs[i] = sqlstore.Open(context.Background(), dsn) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Open %d: %v", i, err)
+				continue
+			}
+			t.Cleanup(func() { dbs[i].Close() })
+		}
+		if t.Failed() {
+			return
+		}
+		want := newestMigration(t, dbs[0].Dialect()) + 1 // goose records version 0 too
+		if got := mustQueryInt(t, dbs[0], `SELECT COUNT(*) FROM goose_db_version`); got != want {
+			t.Fatalf("%d migration records, want %d", got, want)
+		}
+	})
+}
+
+// newestMigration returns the version of the newest migration file of a
+// dialect: the number its name starts with.
+func newestMigration(tb testing.TB, dialect string) int64 {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", dialect, "*.sql"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no migrations for %s: %v", dialect, err)
+	}
+	var newest int64
+	for _, f := range files {
+		v, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			tb.Fatalf("migration %s: %v", f, err)
+		}
+		newest = max(newest, v)
+	}
+	return newest
 }
