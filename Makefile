@@ -1,0 +1,39 @@
+# dbplane's make targets. `make help` lists them.
+GO      ?= go
+BIN     ?= bin/dbplane
+PKGS    ?= ./...
+
+.PHONY: help build test test-race bench demo dev fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/dbplane
+	$(GO) build -o $(BIN) ./cmd/dbplane
+
+test: ## vet, then run every test (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set)
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+test-race: ## run every test under the race detector
+	$(GO) test -count=1 -race -timeout 30m $(PKGS)
+
+fuzz: ## run each fuzz target briefly
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
+		done; \
+	done
+
+bench: ## run the benchmarks (results go into docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./sqlstore/ ./httpapi/
+	$(GO) test -run '^$$' -bench NoopSubtasks -benchtime 5000x -count 1 ./taskengine/
+
+demo: build ## build, start dbplane dev and walk through a cluster's life
+	./scripts/demo.sh
+
+dev: build ## run dbplane dev in the foreground
+	$(BIN) dev
+
+clean: ## remove build output
+	rm -rf bin
