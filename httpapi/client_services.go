@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/dbplane/dbplane"
+)
+
+// CreateCluster creates a cluster (POST /v1/clusters), or plans it when
+// dryRun is set.
+func (c *Client) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
+	var out clusterTaskResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/clusters", dryRunQuery(dryRun), spec, &out); err != nil {
+		return nil, nil, err
+	}
+	return out.Cluster, out.Task, nil
+}
+
+// FindClusterByID returns a cluster (GET /v1/clusters/{id}).
+func (c *Client) FindClusterByID(ctx context.Context, id int64) (*dbplane.Cluster, error) {
+	var out dbplane.Cluster
+	if err := c.do(ctx, http.MethodGet, idPath("/v1/clusters", id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindClusters returns a page of clusters and the total (GET /v1/clusters).
+func (c *Client) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
+	q := url.Values{}
+	setOpt(q, "name", f.Name)
+	setOpt(q, "engine", f.Engine)
+	if f.Status != nil {
+		q.Set("status", string(*f.Status))
+	}
+	pageQuery(q, f.Offset, f.Limit)
+	var out clusterPage
+	if err := c.do(ctx, http.MethodGet, "/v1/clusters", q, nil, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Clusters, out.Total, nil
+}
+
+// DeleteCluster starts a cluster's delete task (DELETE /v1/clusters/{id}),
+// or plans it when dryRun is set.
+func (c *Client) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	var out taskResponse
+	if err := c.do(ctx, http.MethodDelete, idPath("/v1/clusters", id), dryRunQuery(dryRun), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Task, nil
+}
+
+func dryRunQuery(dryRun bool) url.Values {
+	if !dryRun {
+		return nil
+	}
+	return url.Values{"dry_run": {"true"}}
+}
+
+// FindTaskByID returns a task with its DAG (GET /v1/tasks/{id}).
+func (c *Client) FindTaskByID(ctx context.Context, id int64) (*dbplane.Task, error) {
+	var out dbplane.Task
+	if err := c.do(ctx, http.MethodGet, idPath("/v1/tasks", id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindTasks returns a page of tasks and the total (GET /v1/tasks).
+func (c *Client) FindTasks(ctx context.Context, f dbplane.TaskFilter) ([]*dbplane.Task, int, error) {
+	q := url.Values{}
+	if f.ClusterID != nil {
+		q.Set("cluster_id", strconv.FormatInt(*f.ClusterID, 10))
+	}
+	if f.Status != nil {
+		q.Set("status", string(*f.Status))
+	}
+	setOpt(q, "kind", f.Kind)
+	setOpt(q, "name", f.Name)
+	pageQuery(q, f.Offset, f.Limit)
+	var out taskPage
+	if err := c.do(ctx, http.MethodGet, "/v1/tasks", q, nil, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Tasks, out.Total, nil
+}
+
+// RetryTask re-runs a failed task (POST /v1/tasks/{id}/retry).
+func (c *Client) RetryTask(ctx context.Context, id int64) (*dbplane.Task, error) {
+	return c.taskOp(ctx, id, "retry")
+}
+
+// RollbackTask undoes a failed task (POST /v1/tasks/{id}/rollback).
+func (c *Client) RollbackTask(ctx context.Context, id int64) (*dbplane.Task, error) {
+	return c.taskOp(ctx, id, "rollback")
+}
+
+func (c *Client) taskOp(ctx context.Context, id int64, op string) (*dbplane.Task, error) {
+	var out dbplane.Task
+	if err := c.do(ctx, http.MethodPost, idPath("/v1/tasks", id, op), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RetrySubtask re-runs a failed subtask
+// (POST /v1/tasks/{id}/subtasks/{sid}/retry).
+func (c *Client) RetrySubtask(ctx context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	return c.subtaskOp(ctx, taskID, subtaskID, "retry")
+}
+
+// SkipSubtask marks a failed subtask successful
+// (POST /v1/tasks/{id}/subtasks/{sid}/skip).
+func (c *Client) SkipSubtask(ctx context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	return c.subtaskOp(ctx, taskID, subtaskID, "skip")
+}
+
+// CancelSubtask asks a running subtask to stop
+// (POST /v1/tasks/{id}/subtasks/{sid}/cancel).
+func (c *Client) CancelSubtask(ctx context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	return c.subtaskOp(ctx, taskID, subtaskID, "cancel")
+}
+
+func (c *Client) subtaskOp(ctx context.Context, taskID, subtaskID int64, op string) (*dbplane.Subtask, error) {
+	var out dbplane.Subtask
+	p := idPath("/v1/tasks", taskID, "subtasks", strconv.FormatInt(subtaskID, 10), op)
+	if err := c.do(ctx, http.MethodPost, p, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SubtaskLog returns a subtask's log
+// (GET /v1/tasks/{id}/subtasks/{sid}/log).
+func (c *Client) SubtaskLog(ctx context.Context, taskID, subtaskID int64) ([]dbplane.LogLine, error) {
+	var out logResponse
+	p := idPath("/v1/tasks", taskID, "subtasks", strconv.FormatInt(subtaskID, 10), "log")
+	if err := c.do(ctx, http.MethodGet, p, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Lines, nil
+}
+
+// FindHosts returns a page of hosts and the total (GET /v1/hosts).
+func (c *Client) FindHosts(ctx context.Context, f dbplane.HostFilter) ([]*dbplane.Host, int, error) {
+	q := url.Values{}
+	if f.Status != nil {
+		q.Set("status", string(*f.Status))
+	}
+	setOpt(q, "zone", f.Zone)
+	pageQuery(q, f.Offset, f.Limit)
+	var out hostPage
+	if err := c.do(ctx, http.MethodGet, "/v1/hosts", q, nil, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Hosts, out.Total, nil
+}
+
+// IssueToken trades a user's password for a bearer token
+// (POST /v1/auth/token). It does not set c.Token.
+func (c *Client) IssueToken(ctx context.Context, user, password string) (*dbplane.Token, error) {
+	var out tokenResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/auth/token", nil, tokenRequest{User: user, Password: password}, &out); err != nil {
+		return nil, err
+	}
+	return &dbplane.Token{Secret: out.Token, ExpiresAt: out.ExpiresAt}, nil
+}
+
+// Authenticate returns the user owning token (GET /v1/whoami with that
+// token, whatever c.Token is).
+func (c *Client) Authenticate(ctx context.Context, token string) (*dbplane.User, error) {
+	if token == "" {
+		return nil, dbplane.Errorf(dbplane.KindUnauthorized, "a bearer token is required")
+	}
+	resp, err := c.send(ctx, http.MethodGet, "/v1/whoami", nil, nil, token, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var u dbplane.User
+	if err := decodeAnswer(resp, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// Whoami returns the user of c.Token.
+func (c *Client) Whoami(ctx context.Context) (*dbplane.User, error) {
+	return c.Authenticate(ctx, c.Token)
+}
+
+// Catalog returns the engine versions and flavors (GET /v1/catalog).
+func (c *Client) Catalog(ctx context.Context) (*dbplane.Catalog, error) {
+	var out dbplane.Catalog
+	if err := c.do(ctx, http.MethodGet, "/v1/catalog", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

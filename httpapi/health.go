@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+	"strconv"
+
+	"github.com/dbplane/dbplane"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// openAPISpec is the hand-written OpenAPI 3.1 description of this API.
+//
+//go:embed openapi.json
+var openAPISpec []byte
+
+// OpenAPISpec returns a copy of the API's OpenAPI 3.1 document, for tools
+// that render or check it.
+func OpenAPISpec() []byte { return append([]byte(nil), openAPISpec...) }
+
+func (s *Server) registerHealthRoutes() {
+	s.handle("GET /healthz", s.wrap(s.handleHealthz))
+	s.handle("GET /readyz", s.wrap(s.handleReadyz))
+	s.handle("GET /metrics", promhttp.Handler())
+	s.handle("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI))
+}
+
+// statusResponse is the body of the health endpoints.
+type statusResponse struct {
+	Status string `json:"status"`
+}
+
+// handleHealthz handles GET /healthz: the process is up and serving. It
+// checks nothing else, so an orchestrator restarts only a wedged process.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) (any, error) {
+	return statusResponse{Status: "ok"}, nil
+}
+
+// handleReadyz handles GET /readyz: whether this replica can serve requests
+// now (e.g. its store answers), so load balancers skip it while it cannot.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) (any, error) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			return nil, &dbplane.Error{Op: "httpapi.readyz", Kind: dbplane.KindUnavailable, Message: "not ready", Err: err}
+		}
+	}
+	return statusResponse{Status: "ready"}, nil
+}
+
+// serveOpenAPI handles GET /v1/openapi.json.
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(openAPISpec)))
+	w.Write(openAPISpec)
+}

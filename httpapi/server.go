@@ -1,0 +1,150 @@
+// Package httpapi is dbplane's native REST API v1: an HTTP server that adapts
+// requests to the domain services, and a typed client that implements the
+// same service interfaces over HTTP, so the CLI and tests speak domain types.
+//
+// The OpenAPI 3.1 description of the API is kept beside the code in
+// openapi.json and served at /v1/openapi.json; a test fails when a route is
+// registered without being described there.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// DefaultMaxBodyBytes bounds request bodies when Server.MaxBodyBytes is 0. A
+// cluster spec is a few hundred bytes; a megabyte leaves room for parameters
+// and labels while refusing abusive uploads early.
+const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultHeartbeat is how often an idle event stream sends a comment, so that
+// proxies and clients can tell a quiet task from a dead connection.
+const DefaultHeartbeat = 15 * time.Second
+
+// Server serves the native API. Set its fields, then call Handler; the
+// services are required, the rest have defaults. Fields must not change once
+// Handler has been called.
+type Server struct {
+	Clusters dbplane.ClusterService
+	Tasks    dbplane.TaskService
+	Hosts    dbplane.HostService
+	Auth     dbplane.AuthService
+	// Catalog is served read-only at /v1/catalog.
+	Catalog dbplane.Catalog
+	// Ready reports readiness for /readyz (e.g. a store ping); nil means
+	// always ready.
+	Ready func(ctx context.Context) error
+	// Logger receives access logs and errors; nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Heartbeat is the interval of event-stream keep-alive comments; 0
+	// means DefaultHeartbeat.
+	Heartbeat time.Duration
+
+	once    sync.Once
+	handler http.Handler
+	mux     *http.ServeMux
+	routes  []route
+}
+
+// route is one registered pattern. The table is kept so that tests can check
+// every pattern against the OpenAPI description.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// Handler returns the API's HTTP handler. It is built on the first call and
+// shared afterwards.
+func (s *Server) Handler() http.Handler {
+	s.once.Do(s.build)
+	return s.handler
+}
+
+func (s *Server) build() {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.Heartbeat <= 0 {
+		s.Heartbeat = DefaultHeartbeat
+	}
+	s.mux = http.NewServeMux()
+	s.registerHealthRoutes()
+	s.registerAuthRoutes()
+	s.registerClusterRoutes()
+	s.registerTaskRoutes()
+	s.registerHostRoutes()
+	s.registerCatalogRoutes()
+	// The fallback turns the mux's plain-text 404 and 405 into the JSON
+	// error shape; it is not in the route table because it is no route.
+	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
+
+	// Order matters: the request id comes first so that every later log line
+	// carries it; instrument must see the very *http.Request the mux sets
+	// Pattern on, so nothing between them may copy the request.
+	var h http.Handler = s.mux
+	h = s.limitBody(h)
+	h = s.recoverPanics(h)
+	h = s.instrument(h)
+	h = s.requestID(h)
+	s.handler = h
+}
+
+// handle registers a route that needs no authentication.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.routes = append(s.routes, route{pattern: pattern, handler: h})
+}
+
+// handleAuth registers a route that needs a bearer token.
+func (s *Server) handleAuth(pattern string, h http.Handler) {
+	s.handle(pattern, s.authenticate(h))
+}
+
+// patterns returns the registered route patterns in registration order.
+func (s *Server) patterns() []string {
+	s.Handler()
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = r.pattern
+	}
+	return out
+}
+
+// probeMethods are the methods tried to tell a wrong method (405) from an
+// unknown path (404).
+var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// handleUnmatched answers requests that no route matched: 405 with an Allow
+// header when the path exists under another method, else 404. The probing
+// costs a few lookups, paid only on this error path.
+func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range probeMethods {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" && p != "/" {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeErrorBody(w, r, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			"method "+r.Method+" is not allowed on "+r.URL.Path, nil)
+		return
+	}
+	s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no route for %s %s", r.Method, r.URL.Path))
+}

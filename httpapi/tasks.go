@@ -1,0 +1,126 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/dbplane/dbplane"
+)
+
+func (s *Server) registerTaskRoutes() {
+	s.handleAuth("GET /v1/tasks", s.wrap(s.handleTaskIndex))
+	s.handleAuth("GET /v1/tasks/{id}", s.wrap(s.handleTaskView))
+	s.handleAuth("POST /v1/tasks/{id}/retry", s.wrap(s.taskOp((dbplane.TaskService).RetryTask)))
+	s.handleAuth("POST /v1/tasks/{id}/rollback", s.wrap(s.taskOp((dbplane.TaskService).RollbackTask)))
+	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/retry", s.wrap(s.subtaskOp((dbplane.TaskService).RetrySubtask)))
+	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/skip", s.wrap(s.subtaskOp((dbplane.TaskService).SkipSubtask)))
+	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/cancel", s.wrap(s.subtaskOp((dbplane.TaskService).CancelSubtask)))
+	s.handleAuth("GET /v1/tasks/{id}/subtasks/{sid}/log", s.wrap(s.handleSubtaskLog))
+	s.handleAuth("GET /v1/tasks/{id}/events", http.HandlerFunc(s.handleTaskEvents))
+}
+
+// taskPage is the answer of GET /v1/tasks.
+type taskPage struct {
+	Tasks  []*dbplane.Task `json:"tasks"`
+	Total  int             `json:"total"`
+	Offset int             `json:"offset"`
+	Limit  int             `json:"limit"`
+}
+
+// logResponse is the answer of GET /v1/tasks/{id}/subtasks/{sid}/log.
+type logResponse struct {
+	Lines []dbplane.LogLine `json:"lines"`
+}
+
+var taskStatuses = []string{string(dbplane.TaskRunning), string(dbplane.TaskFailed), string(dbplane.TaskSuccessful)}
+
+// handleTaskIndex handles GET /v1/tasks.
+func (s *Server) handleTaskIndex(w http.ResponseWriter, r *http.Request) (any, error) {
+	q := parseQuery(r, "cluster_id", "status", "kind", "name", "offset", "limit")
+	var f dbplane.TaskFilter
+	f.ClusterID = q.positiveID("cluster_id")
+	if st := q.oneOf("status", taskStatuses...); st != nil {
+		ts := dbplane.TaskStatus(*st)
+		f.Status = &ts
+	}
+	f.Kind = q.str("kind")
+	f.Name = q.str("name")
+	f.Offset, f.Limit = q.page()
+	if err := q.err(); err != nil {
+		return nil, err
+	}
+	tasks, total, err := s.Tasks.FindTasks(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	return taskPage{Tasks: nonNil(tasks), Total: total, Offset: f.Offset, Limit: f.Limit}, nil
+}
+
+// handleTaskView handles GET /v1/tasks/{id}: the task with its DAG.
+func (s *Server) handleTaskView(w http.ResponseWriter, r *http.Request) (any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	if err := parseQuery(r).err(); err != nil {
+		return nil, err
+	}
+	return s.Tasks.FindTaskByID(r.Context(), id)
+}
+
+// taskOp adapts a task operation (retry, rollback) to a handler of
+// POST /v1/tasks/{id}/<op>. The operations take no body: the path says all.
+func (s *Server) taskOp(op func(dbplane.TaskService, context.Context, int64) (*dbplane.Task, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		if err := parseQuery(r).err(); err != nil {
+			return nil, err
+		}
+		return op(s.Tasks, r.Context(), id)
+	}
+}
+
+// subtaskOp adapts a subtask operation (retry, skip, cancel) to a handler of
+// POST /v1/tasks/{id}/subtasks/{sid}/<op>.
+func (s *Server) subtaskOp(op func(dbplane.TaskService, context.Context, int64, int64) (*dbplane.Subtask, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		id, sid, err := subtaskPath(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := parseQuery(r).err(); err != nil {
+			return nil, err
+		}
+		return op(s.Tasks, r.Context(), id, sid)
+	}
+}
+
+// handleSubtaskLog handles GET /v1/tasks/{id}/subtasks/{sid}/log.
+func (s *Server) handleSubtaskLog(w http.ResponseWriter, r *http.Request) (any, error) {
+	id, sid, err := subtaskPath(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := parseQuery(r).err(); err != nil {
+		return nil, err
+	}
+	lines, err := s.Tasks.SubtaskLog(r.Context(), id, sid)
+	if err != nil {
+		return nil, err
+	}
+	return logResponse{Lines: nonNil(lines)}, nil
+}
+
+// subtaskPath returns the task and subtask ids of the path.
+func subtaskPath(r *http.Request) (id, sid int64, err error) {
+	if id, err = pathID(r, "id"); err != nil {
+		return 0, 0, err
+	}
+	if sid, err = pathID(r, "sid"); err != nil {
+		return 0, 0, err
+	}
+	return id, sid, nil
+}
