@@ -27,6 +27,7 @@ func (db *DB) CreateCluster(ctx context.Context, c *dbplane.Cluster, password st
 		return err
 	})
 	if err != nil {
+		c.ID = 0 // the insert rolled back
 		return nil, dbplane.E("sqlstore.CreateCluster", err)
 	}
 	return task, nil
