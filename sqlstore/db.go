@@ -103,7 +103,9 @@ func (db *DB) openPostgres(ctx context.Context, dsn string) error {
 	db.w.SetMaxOpenConns(20)
 	db.w.SetMaxIdleConns(20)
 	db.r = db.w
-	locker, err := lock.NewPostgresSessionLocker()
+	// Poll the migration lock every 300 ms rather than goose's 5 s, so
+	// control planes starting together do not stall.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return err
 	}
@@ -252,6 +254,10 @@ func (db *DB) forUpdateSkipLocked() string {
 func mapErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	var de *dbplane.Error
+	if errors.As(err, &de) {
+		return err // already says what it means
 	}
 	msg := err.Error()
 	switch {
