@@ -103,8 +103,8 @@ func (db *DB) openPostgres(ctx context.Context, dsn string) error {
 	db.w.SetMaxOpenConns(20)
 	db.w.SetMaxIdleConns(20)
 	db.r = db.w
-	// Poll the migration lock every 300 ms rather than goose's 5 s, so
-	// control planes starting together do not stall.
+	// Poll the migration lock every second (for up to 5 minutes) rather
+	// than every 5 s, so control planes starting together do not stall.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return err
