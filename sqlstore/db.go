@@ -28,6 +28,8 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+var _ dbplane.Store = (*DB)(nil)
+
 type dialect int
 
 const (
