@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/service"
+	"github.com/dbplane/dbplane/sqlstore"
+	"github.com/dbplane/dbplane/taskengine"
+)
+
+// controlPlane is a wired `dbplane serve`: store, task engine, services and
+// the HTTP API. This is the only place these parts meet.
+type controlPlane struct {
+	cfg    *Config
+	log    *slog.Logger
+	db     *sqlstore.DB
+	engine *taskengine.Engine
+	auth   *service.Auth
+	server *http.Server
+	ln     net.Listener
+	// URL is the base URL the API is served at.
+	URL string
+	// GeneratedAdminPassword is set when the admin user was created with a
+	// generated password, which the caller shows once.
+	GeneratedAdminPassword string
+}
+
+// openControlPlane opens the store (migrating it), makes sure the admin
+// user exists, wires the engine and services, and binds the listener.
+func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*controlPlane, error) {
+	db, err := sqlstore.Open(ctx, cfg.StoreDSN())
+	if err != nil {
+		return nil, err
+	}
+	cp := &controlPlane{cfg: cfg, log: log, db: db}
+	cp.auth = &service.Auth{Store: db, Logger: log}
+	if cp.GeneratedAdminPassword, err = cp.auth.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("while creating the admin user: %w", err)
+	}
+	cp.engine = taskengine.New(db, taskengine.Config{
+		Workers: cfg.Workers, Lease: cfg.LeaseTTL, Grace: cfg.ShutdownGrace, Logger: log})
+	svc := &service.Service{Store: db, Catalog: dbplane.DefaultCatalog(), Wake: cp.engine.Notify, Logger: log}
+	service.RegisterHandlers(cp.engine, db)
+	api := &httpapi.Server{
+		Clusters: svc, Tasks: svc, Hosts: svc, Auth: cp.auth,
+		Catalog:      dbplane.DefaultCatalog(),
+		Ready:        func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+		Logger:       log,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	}
+	if cp.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("while listening on %s: %w", cfg.Listen, err)
+	}
+	cp.URL = "http://" + cp.ln.Addr().String()
+	cp.server = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return cp, nil
+}
+
+// run serves the API and runs the task engine until ctx ends. Then it stops
+// accepting requests, ends open event streams, lets running subtasks reach
+// a safe point (up to ShutdownGrace) and closes the store.
+func (cp *controlPlane) run(ctx context.Context) error {
+	defer cp.db.Close()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	streams, endStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer endStreams()
+	cp.server.BaseContext = func(net.Listener) context.Context { return streams }
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := cp.engine.Run(ctx); err != nil {
+			errs <- fmt.Errorf("task engine: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := cp.server.Serve(cp.ln); !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http server: %w", err)
+		}
+	}()
+	cp.log.Info("control plane running", "url", cp.URL, "store", cp.db.Dialect(), "executor", cp.engine.Executor())
+
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		cp.log.Error("control plane failed", "err", err)
+		errs <- err
+	}
+	stop()
+	cp.log.Info("control plane shutting down")
+	endStreams()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cp.server.Shutdown(shutdownCtx); err != nil {
+		cp.log.Warn("http shutdown incomplete", "err", err)
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(drain(errs)...)
+}
+
+func drain(errs <-chan error) []error {
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
