@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/dbplane/dbplane"
+	"github.com/spf13/cobra"
+)
+
+// clusterCmd returns `dbplane cluster`.
+func (c *cli) clusterCmd() *cobra.Command {
+	return groupCmd("cluster", "Create, list, show and delete database clusters",
+		c.clusterCreateCmd(), c.clusterListCmd(), c.clusterShowCmd(), c.clusterDeleteCmd())
+}
+
+// clusterListCmd returns `dbplane cluster list`.
+func (c *cli) clusterListCmd() *cobra.Command {
+	var name, engine, status string
+	var offset, limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List clusters",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := dbplane.ClusterFilter{Offset: offset, Limit: limit}
+			if name != "" {
+				f.Name = &name
+			}
+			if engine != "" {
+				f.Engine = &engine
+			}
+			if status != "" {
+				s := dbplane.ClusterStatus(status)
+				f.Status = &s
+			}
+			a, err := c.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			clusters, total, err := a.FindClusters(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, clusterPage{Clusters: nonNil(clusters), Total: total, Offset: offset, Limit: pageLimit(limit)})
+			}
+			printClusters(c.stdout, clusters)
+			c.pageNote(offset, len(clusters), total)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "only the cluster with this exact name")
+	cmd.Flags().StringVar(&engine, "engine", "", "only clusters of this engine")
+	cmd.Flags().StringVar(&status, "status", "", "only clusters in this status")
+	pageFlags(cmd, &offset, &limit)
+	return cmd
+}
+
+// clusterPage is the JSON form of a page of clusters, as the API sends it.
+type clusterPage struct {
+	Clusters []*dbplane.Cluster `json:"clusters"`
+	Total    int                `json:"total"`
+	Offset   int                `json:"offset"`
+	Limit    int                `json:"limit"`
+}
+
+// pageFlags adds --offset and --limit.
+func pageFlags(cmd *cobra.Command, offset, limit *int) {
+	cmd.Flags().IntVar(offset, "offset", 0, "skip this many results")
+	cmd.Flags().IntVar(limit, "limit", 0, "return at most this many results (default: the server's page size)")
+}
+
+// pageLimit is the page size the server applies for a requested limit.
+func pageLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return dbplane.DefaultPageSize
+	case limit > dbplane.MaxPageSize:
+		return dbplane.MaxPageSize
+	}
+	return limit
+}
+
+// pageNote tells on stderr when a list shows only part of the results.
+func (c *cli) pageNote(offset, n, total int) {
+	if n < total {
+		c.infof("showing %d-%d of %d; use --offset and --limit for more", offset+1, offset+n, total)
+	}
+}
+
+// printClusters prints clusters as a table.
+func printClusters(w io.Writer, clusters []*dbplane.Cluster) {
+	tw := newTable(w)
+	row(tw, "ID", "NAME", "ENGINE", "VERSION", "TOPOLOGY", "NODES", "STATUS", "CREATED")
+	for _, cl := range clusters {
+		row(tw, itoa(cl.ID), cl.Name, cl.Engine, cl.Version, cl.Topology, itoa(len(cl.Nodes)), string(cl.Status), fmtTime(cl.CreatedAt))
+	}
+	tw.Flush()
+}
+
+// clusterShowCmd returns `dbplane cluster show`.
+func (c *cli) clusterShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID|NAME",
+		Short: "Show a cluster and its nodes",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := c.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			id, err := resolveCluster(cmd.Context(), a, args[0])
+			if err != nil {
+				return err
+			}
+			cl, err := a.FindClusterByID(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, cl)
+			}
+			printCluster(c.stdout, cl)
+			return nil
+		},
+	}
+}
+
+// printCluster prints the details of a cluster and a table of its nodes.
+func printCluster(w io.Writer, cl *dbplane.Cluster) {
+	tw := newTable(w)
+	row(tw, "ID:", itoa(cl.ID))
+	row(tw, "Name:", cl.Name)
+	row(tw, "Engine:", cl.Engine+" "+cl.Version)
+	row(tw, "Topology:", cl.Topology)
+	row(tw, "Status:", string(cl.Status))
+	row(tw, "Flavor:", orDash(cl.Spec.Flavor))
+	row(tw, "Volume:", itoa(cl.Spec.VolumeGB)+" GB")
+	row(tw, "Zones:", orDash(strings.Join(cl.Spec.Zones, ", ")))
+	if cl.Spec.ReplicationMode != "" {
+		row(tw, "Replication:", cl.Spec.ReplicationMode)
+	}
+	row(tw, "Created:", fmtTime(cl.CreatedAt))
+	row(tw, "Updated:", fmtTime(cl.UpdatedAt))
+	tw.Flush()
+	if len(cl.Nodes) == 0 {
+		return
+	}
+	w.Write([]byte("\n"))
+	tw = newTable(w)
+	row(tw, "NODE", "HOST", "ROLE", "PORT", "STATUS", "DATA_DIR")
+	for _, n := range cl.Nodes {
+		row(tw, itoa(n.ID), itoa(n.HostID), n.Role, itoa(n.Port), orDash(n.Status), orDash(n.DataDir))
+	}
+	tw.Flush()
+}
+
+// resolveCluster returns the ID of the cluster named by arg: a numeric ID,
+// or a cluster name.
+func resolveCluster(ctx context.Context, a api, arg string) (int64, error) {
+	if id, err := parseID("cluster ID", arg); err == nil {
+		return id, nil
+	}
+	name := arg
+	clusters, _, err := a.FindClusters(ctx, dbplane.ClusterFilter{Name: &name, Limit: 1})
+	if err != nil {
+		return 0, err
+	}
+	if len(clusters) == 0 {
+		return 0, dbplane.Errorf(dbplane.KindNotFound, "cluster %s not found", quote(arg))
+	}
+	return clusters[0].ID, nil
+}
+
+// clusterDeleteCmd returns `dbplane cluster delete`.
+func (c *cli) clusterDeleteCmd() *cobra.Command {
+	var dryRun, wait bool
+	cmd := &cobra.Command{
+		Use:   "delete ID|NAME",
+		Short: "Delete a cluster and its data",
+		Long: `Delete a cluster: start the task that stops its nodes, removes their data
+and then the cluster record. The data cannot be recovered.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dryRun && wait {
+				return usageErrorf("--dry-run and --wait cannot be used together")
+			}
+			a, err := c.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			id, err := resolveCluster(cmd.Context(), a, args[0])
+			if err != nil {
+				return err
+			}
+			task, err := a.DeleteCluster(cmd.Context(), id, dryRun)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				return c.printPlan(task)
+			}
+			return c.startedTask(cmd.Context(), a, task, wait)
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
+	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	return cmd
+}

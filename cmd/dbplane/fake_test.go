@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// fakeAPI implements api with function fields; a call whose field is nil
+// fails with KindInternal, so a test notices a call it did not expect.
+type fakeAPI struct {
+	CreateClusterFn   func(spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error)
+	FindClusterByIDFn func(id int64) (*dbplane.Cluster, error)
+	FindClustersFn    func(f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error)
+	DeleteClusterFn   func(id int64, dryRun bool) (*dbplane.Task, error)
+	FindTaskByIDFn    func(id int64) (*dbplane.Task, error)
+	FindTasksFn       func(f dbplane.TaskFilter) ([]*dbplane.Task, int, error)
+	RetryTaskFn       func(id int64) (*dbplane.Task, error)
+	RollbackTaskFn    func(id int64) (*dbplane.Task, error)
+	RetrySubtaskFn    func(taskID, subtaskID int64) (*dbplane.Subtask, error)
+	SkipSubtaskFn     func(taskID, subtaskID int64) (*dbplane.Subtask, error)
+	CancelSubtaskFn   func(taskID, subtaskID int64) (*dbplane.Subtask, error)
+	SubtaskLogFn      func(taskID, subtaskID int64) ([]dbplane.LogLine, error)
+	WatchTaskFn       func(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error)
+	FindHostsFn       func(f dbplane.HostFilter) ([]*dbplane.Host, int, error)
+	IssueTokenFn      func(user, password string) (*dbplane.Token, error)
+	AuthenticateFn    func(token string) (*dbplane.User, error)
+	CatalogFn         func() (*dbplane.Catalog, error)
+
+	mu     sync.Mutex
+	tokens []string // the token of every connect, in order
+}
+
+var _ api = (*fakeAPI)(nil)
+
+func unexpected(method string) error {
+	return dbplane.Errorf(dbplane.KindInternal, "unexpected call to %s", method)
+}
+
+// connect is a connectFunc that returns f and records the token.
+func (f *fakeAPI) connect(_, token string) api {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens = append(f.tokens, token)
+	return f
+}
+
+// lastToken is the token of the last connect.
+func (f *fakeAPI) lastToken() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.tokens) == 0 {
+		return ""
+	}
+	return f.tokens[len(f.tokens)-1]
+}
+
+func (f *fakeAPI) CreateCluster(_ context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
+	if f.CreateClusterFn == nil {
+		return nil, nil, unexpected("CreateCluster")
+	}
+	return f.CreateClusterFn(spec, dryRun)
+}
+
+func (f *fakeAPI) FindClusterByID(_ context.Context, id int64) (*dbplane.Cluster, error) {
+	if f.FindClusterByIDFn == nil {
+		return nil, unexpected("FindClusterByID")
+	}
+	return f.FindClusterByIDFn(id)
+}
+
+func (f *fakeAPI) FindClusters(_ context.Context, filter dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
+	if f.FindClustersFn == nil {
+		return nil, 0, unexpected("FindClusters")
+	}
+	return f.FindClustersFn(filter)
+}
+
+func (f *fakeAPI) DeleteCluster(_ context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	if f.DeleteClusterFn == nil {
+		return nil, unexpected("DeleteCluster")
+	}
+	return f.DeleteClusterFn(id, dryRun)
+}
+
+func (f *fakeAPI) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
+	if f.FindTaskByIDFn == nil {
+		return nil, unexpected("FindTaskByID")
+	}
+	return f.FindTaskByIDFn(id)
+}
+
+func (f *fakeAPI) FindTasks(_ context.Context, filter dbplane.TaskFilter) ([]*dbplane.Task, int, error) {
+	if f.FindTasksFn == nil {
+		return nil, 0, unexpected("FindTasks")
+	}
+	return f.FindTasksFn(filter)
+}
+
+func (f *fakeAPI) RetryTask(_ context.Context, id int64) (*dbplane.Task, error) {
+	if f.RetryTaskFn == nil {
+		return nil, unexpected("RetryTask")
+	}
+	return f.RetryTaskFn(id)
+}
+
+func (f *fakeAPI) RollbackTask(_ context.Context, id int64) (*dbplane.Task, error) {
+	if f.RollbackTaskFn == nil {
+		return nil, unexpected("RollbackTask")
+	}
+	return f.RollbackTaskFn(id)
+}
+
+func (f *fakeAPI) RetrySubtask(_ context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	if f.RetrySubtaskFn == nil {
+		return nil, unexpected("RetrySubtask")
+	}
+	return f.RetrySubtaskFn(taskID, subtaskID)
+}
+
+func (f *fakeAPI) SkipSubtask(_ context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	if f.SkipSubtaskFn == nil {
+		return nil, unexpected("SkipSubtask")
+	}
+	return f.SkipSubtaskFn(taskID, subtaskID)
+}
+
+func (f *fakeAPI) CancelSubtask(_ context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
+	if f.CancelSubtaskFn == nil {
+		return nil, unexpected("CancelSubtask")
+	}
+	return f.CancelSubtaskFn(taskID, subtaskID)
+}
+
+func (f *fakeAPI) SubtaskLog(_ context.Context, taskID, subtaskID int64) ([]dbplane.LogLine, error) {
+	if f.SubtaskLogFn == nil {
+		return nil, unexpected("SubtaskLog")
+	}
+	return f.SubtaskLogFn(taskID, subtaskID)
+}
+
+func (f *fakeAPI) WatchTask(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error) {
+	if f.WatchTaskFn == nil {
+		return nil, unexpected("WatchTask")
+	}
+	return f.WatchTaskFn(ctx, id, after)
+}
+
+func (f *fakeAPI) FindHosts(_ context.Context, filter dbplane.HostFilter) ([]*dbplane.Host, int, error) {
+	if f.FindHostsFn == nil {
+		return nil, 0, unexpected("FindHosts")
+	}
+	return f.FindHostsFn(filter)
+}
+
+func (f *fakeAPI) IssueToken(_ context.Context, user, password string) (*dbplane.Token, error) {
+	if f.IssueTokenFn == nil {
+		return nil, unexpected("IssueToken")
+	}
+	return f.IssueTokenFn(user, password)
+}
+
+func (f *fakeAPI) Authenticate(_ context.Context, token string) (*dbplane.User, error) {
+	if f.AuthenticateFn == nil {
+		return nil, unexpected("Authenticate")
+	}
+	return f.AuthenticateFn(token)
+}
+
+func (f *fakeAPI) Catalog(context.Context) (*dbplane.Catalog, error) {
+	if f.CatalogFn == nil {
+		return nil, unexpected("Catalog")
+	}
+	return f.CatalogFn()
+}
+
+// eventsOf returns a closed channel holding events, as WatchTask returns
+// for a task that has ended.
+func eventsOf(events ...dbplane.TaskEvent) <-chan dbplane.TaskEvent {
+	ch := make(chan dbplane.TaskEvent, len(events))
+	for _, ev := range events {
+		ch <- ev
+	}
+	close(ch)
+	return ch
+}
+
+// t0 is the time the fake world starts at.
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// at returns t0 plus sec seconds.
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+// atp is at for optional times.
+func atp(sec int) *time.Time { t := at(sec); return &t }
+
+// result is the outcome of one CLI run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs the CLI with args against f, with the environment vars
+// (HOME and XDG_CONFIG_HOME point at a temporary directory unless set) and
+// stdin as standard input.
+func runCLI(t *testing.T, f *fakeAPI, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	return runCLIContext(t, t.Context(), f, vars, stdin, args...)
+}
+
+func runCLIContext(t *testing.T, ctx context.Context, f *fakeAPI, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	env := map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir()}
+	for k, v := range vars {
+		env[k] = v
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, envOf(f, env, stdin, &stdout, &stderr))
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// envOf is the process environment of a test run.
+func envOf(f *fakeAPI, vars map[string]string, stdin string, stdout, stderr *bytes.Buffer) env {
+	return env{
+		stdin:   strings.NewReader(stdin),
+		stdout:  stdout,
+		stderr:  stderr,
+		getenv:  func(k string) string { return vars[k] },
+		connect: f.connect,
+		now:     func() time.Time { return at(100) },
+	}
+}
+
+// check fails t unless r has the exit code want.
+func (r result) check(t *testing.T, want int) {
+	t.Helper()
+	if r.code != want {
+		t.Fatalf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, want, r.stdout, r.stderr)
+	}
+}
