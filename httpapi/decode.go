@@ -123,7 +123,10 @@ type query struct {
 
 // parseQuery reads r's query and refuses parameters not in allowed.
 func parseQuery(r *http.Request, allowed ...string) *query {
-	q := &query{vals: r.URL.Query()}
+	q := &query{}
+	if r.URL.RawQuery != "" { // most requests have none: skip the map
+		q.vals = r.URL.Query()
+	}
 	for name, vs := range q.vals {
 		switch {
 		case !slices.Contains(allowed, name):

@@ -3,3 +3,18 @@ package httpapi
 // Patterns returns the registered route patterns, so the external tests can
 // check them against the OpenAPI document.
 func (s *Server) Patterns() []string { return s.patterns() }
+
+// WireTypes maps the OpenAPI schema names of the API's own envelopes to
+// values of the Go types that encode them, so a test can compare fields.
+var WireTypes = map[string]any{
+	"Error":         errorBody{},
+	"TokenRequest":  tokenRequest{},
+	"TokenResponse": tokenResponse{},
+	"ClusterTask":   clusterTaskResponse{},
+	"TaskOnly":      taskResponse{},
+	"ClusterPage":   clusterPage{},
+	"TaskPage":      taskPage{},
+	"HostPage":      hostPage{},
+	"SubtaskLog":    logResponse{},
+	"Status":        statusResponse{},
+}

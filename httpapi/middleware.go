@@ -14,10 +14,22 @@ import (
 )
 
 // requestInfo is what the request-id middleware puts in the context: one
-// value, so one allocation, for both the id and the logger that carries it.
+// value, so one allocation, for the id and the request's logger.
 type requestInfo struct {
-	id  string
-	log *slog.Logger
+	id   string
+	base *slog.Logger
+	log  *slog.Logger // base with the request id, built on first use
+}
+
+// logger returns the request's logger. It is built lazily because most
+// requests log nothing but their access line, which adds the id itself:
+// slog.Logger.With pre-formats attributes and costs several allocations.
+// A request's handlers run on one goroutine, so no lock is needed.
+func (ri *requestInfo) logger() *slog.Logger {
+	if ri.log == nil {
+		ri.log = ri.base.With(slog.String("request_id", ri.id))
+	}
+	return ri.log
 }
 
 type ctxKey struct{}
@@ -33,7 +45,7 @@ func requestIDFrom(ctx context.Context) string {
 // loggerFrom returns the request-scoped logger of ctx, or fallback.
 func loggerFrom(ctx context.Context, fallback *slog.Logger) *slog.Logger {
 	if ri, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
-		return ri.log
+		return ri.logger()
 	}
 	return fallback
 }
@@ -50,7 +62,7 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 			id = rand.Text()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ri := &requestInfo{id: id, log: s.Logger.With(slog.String("request_id", id))}
+		ri := &requestInfo{id: id, base: s.Logger}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
 	})
 }
@@ -116,8 +128,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
+		if route == "" || route == "/" {
+			route = "unmatched" // the fallback: 404, 405 and redirects
 		}
 		observeRequest(route, sw.status, elapsed)
 		level := slog.LevelInfo
@@ -125,7 +137,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		ctx := r.Context()
-		loggerFrom(ctx, s.Logger).LogAttrs(ctx, level, "http request",
+		if !s.Logger.Enabled(ctx, level) {
+			return
+		}
+		s.Logger.LogAttrs(ctx, level, "http request",
+			slog.String("request_id", requestIDFrom(ctx)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),

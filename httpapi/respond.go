@@ -125,6 +125,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxPooledBuf keeps one huge listing from pinning memory in the pool.
 const maxPooledBuf = 4 << 20
 
+// jsonContentType is shared by every response's header map; net/http never
+// modifies header values, and sharing saves an allocation per response.
+var jsonContentType = []string{"application/json"}
+
 // writeJSON encodes v with the given status.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -144,7 +148,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	if _, err := w.Write(buf.Bytes()); err != nil {
