@@ -57,17 +57,20 @@ func (s *Server) handleTaskEvents(w http.ResponseWriter, r *http.Request) {
 	var (
 		buf   bytes.Buffer // encoded event, reused
 		frame []byte       // wire form, reused
+		// sawTerminal: the last event sent ends the task run.
+		sawTerminal bool
 	)
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && (sawTerminal || s.taskEnded(r, id)) {
 					frame = appendSSE(frame[:0], sseEventEnd, "", []byte("{}"))
 					writeFlush(w, rc, frame)
 				}
 				return
 			}
+			sawTerminal = ev.Terminal()
 			buf.Reset()
 			if err := json.NewEncoder(&buf).Encode(ev); err != nil {
 				loggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelError, "encoding task event failed",
@@ -87,6 +90,21 @@ func (s *Server) handleTaskEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// taskEnded double-checks, when a watch ends without a terminal event (a
+// resume after the task's last event, or the service giving up on a store
+// error), that the task really is over before the end event tells the
+// client to stop watching.
+func (s *Server) taskEnded(r *http.Request, id int64) bool {
+	t, err := s.Tasks.FindTaskByID(r.Context(), id)
+	if err == nil && t.Status != dbplane.TaskRunning {
+		return true
+	}
+	ctx := r.Context()
+	loggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelWarn, "task event stream ended before its task",
+		slog.Int64("task_id", id), slog.Any("error", err))
+	return false
 }
 
 var ssePing = []byte(": ping\n\n")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,4 +328,28 @@ func TestWatchTask(t *testing.T) {
 			t.Errorf("WatchTask after (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestTaskEventsEnd(t *testing.T) {
+	e := newEnv(t)
+	status := dbplane.TaskRunning
+	e.tasks.WatchTaskFn = func(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error) {
+		return stream(ctx, false, 1), nil // ends without a terminal event
+	}
+	e.tasks.FindTaskByIDFn = func(ctx context.Context, id int64) (*dbplane.Task, error) {
+		task := sampleTask(id)
+		task.Status = status
+		return task, nil
+	}
+	// The task still runs: the stream was cut short, so no end event.
+	_, data := e.request(t, "GET", "/v1/tasks/9/events", "")
+	if strings.Contains(string(data), "event: end") || !strings.Contains(string(data), "id: 1\n") {
+		t.Errorf("stream of a running task:\n%s\nwant the event and no end", data)
+	}
+	// The task is over (the client resumed after its last event): end.
+	status = dbplane.TaskFailed
+	_, data = e.request(t, "GET", "/v1/tasks/9/events?after=1", "")
+	if !strings.HasSuffix(string(data), "event: end\ndata: {}\n\n") {
+		t.Errorf("stream of a finished task:\n%s\nwant an end event", data)
+	}
 }
