@@ -296,19 +296,38 @@ func findSubtasks(ctx context.Context, tx *Tx, where string, args ...any) ([]*db
 	return subs, attachEdges(ctx, tx, byID)
 }
 
-// attachEdges fills the upstreams and downstreams of subs, which all belong
-// to tasks whose edges are loaded at once.
+// edgeLookupMax is the number of subtasks up to which attachEdges loads
+// only the edges that touch them rather than all edges of their tasks.
+const edgeLookupMax = 64
+
+// attachEdges fills the upstreams and downstreams of subs. A few subtasks
+// (a claim, a finish) load only their own edges: loading all edges of their
+// task would make every step of a DAG cost time in proportion to its size.
+// Whole tasks load their edges by task.
 func attachEdges(ctx context.Context, tx *Tx, byID map[int64]*dbplane.Subtask) error {
-	taskIDs := map[int64]bool{}
-	for _, s := range byID {
-		taskIDs[s.TaskID] = true
+	var (
+		where string
+		args  []any
+	)
+	if len(byID) <= edgeLookupMax {
+		for id := range byID {
+			args = append(args, id)
+		}
+		in := placeholders(len(args))
+		where = `upstream_id IN (` + in + `) OR downstream_id IN (` + in + `)`
+		args = append(args, args...)
+	} else {
+		taskIDs := map[int64]bool{}
+		for _, s := range byID {
+			if !taskIDs[s.TaskID] {
+				taskIDs[s.TaskID] = true
+				args = append(args, s.TaskID)
+			}
+		}
+		where = `task_id IN (` + placeholders(len(args)) + `)`
 	}
-	ids := make([]any, 0, len(taskIDs))
-	for id := range taskIDs {
-		ids = append(ids, id)
-	}
-	rows, err := tx.Query(ctx, `SELECT upstream_id, downstream_id FROM subtask_edges WHERE task_id IN (`+
-		placeholders(len(ids))+`) ORDER BY upstream_id, downstream_id`, ids...)
+	rows, err := tx.Query(ctx, `SELECT upstream_id, downstream_id FROM subtask_edges WHERE `+where+
+		` ORDER BY upstream_id, downstream_id`, args...)
 	if err != nil {
 		return err
 	}
