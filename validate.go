@@ -222,7 +222,7 @@ func validateRedisCluster(v *violations, spec *ClusterSpec) {
 		spec.Nodes = want
 	case want:
 	default:
-		v.add("nodes", "must be left out or be %d: shards × (1 + replicas_per_shard)", want)
+		v.add("nodes", "must be left out or be %d: shards x (1 + replicas_per_shard)", want)
 	}
 }
 
