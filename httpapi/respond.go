@@ -85,17 +85,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := dbplane.ErrorKind(err)
 	status := statusOf(kind)
 	ctx := r.Context()
-	log := loggerFrom(ctx, s.Logger)
+	level, msg := slog.LevelDebug, "request refused"
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		// The client went away; nobody will read this answer.
-		log.LogAttrs(ctx, slog.LevelDebug, "request canceled by client", slog.String("error", err.Error()))
+		msg = "request canceled by client" // nobody will read this answer
 	case kind == dbplane.KindInternal:
-		log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("error", err.Error()))
+		level, msg = slog.LevelError, "request failed"
 	case status >= 500:
-		log.LogAttrs(ctx, slog.LevelWarn, "request failed", slog.String("error", err.Error()))
-	default:
-		log.LogAttrs(ctx, slog.LevelDebug, "request refused", slog.Int("status", status), slog.String("error", err.Error()))
+		level, msg = slog.LevelWarn, "request failed"
+	}
+	if s.Logger.Enabled(ctx, level) {
+		loggerFrom(ctx, s.Logger).LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("error", err.Error()))
 	}
 	var fields []dbplane.FieldError
 	if kind != dbplane.KindInternal {

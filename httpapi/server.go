@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ const DefaultHeartbeat = 15 * time.Second
 // services are required, the rest have defaults. Fields must not change once
 // Handler has been called.
 type Server struct {
+	// The services the API adapts; all are required.
 	Clusters dbplane.ClusterService
 	Tasks    dbplane.TaskService
 	Hosts    dbplane.HostService
@@ -51,14 +53,9 @@ type Server struct {
 	once    sync.Once
 	handler http.Handler
 	mux     *http.ServeMux
-	routes  []route
-}
-
-// route is one registered pattern. The table is kept so that tests can check
-// every pattern against the OpenAPI description.
-type route struct {
-	pattern string
-	handler http.Handler
+	// patternList is kept so that tests can check every route against the
+	// OpenAPI document.
+	patternList []string
 }
 
 // Handler returns the API's HTTP handler. It is built on the first call and
@@ -103,7 +100,7 @@ func (s *Server) build() {
 // handle registers a route that needs no authentication.
 func (s *Server) handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
-	s.routes = append(s.routes, route{pattern: pattern, handler: h})
+	s.patternList = append(s.patternList, pattern)
 }
 
 // handleAuth registers a route that needs a bearer token.
@@ -114,11 +111,7 @@ func (s *Server) handleAuth(pattern string, h http.Handler) {
 // patterns returns the registered route patterns in registration order.
 func (s *Server) patterns() []string {
 	s.Handler()
-	out := make([]string, len(s.routes))
-	for i, r := range s.routes {
-		out[i] = r.pattern
-	}
-	return out
+	return slices.Clone(s.patternList)
 }
 
 // probeMethods are the methods tried to tell a wrong method (405) from an
