@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -43,13 +44,13 @@ func (db *DB) ClaimSubtasks(ctx context.Context, executor string, n int, lease t
 		if claimed, err = findSubtasks(ctx, tx, `s.id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
 			return err
 		}
-		for _, s := range claimed {
-			msg := fmt.Sprintf("attempt %d of %d on %s", s.Attempts, s.MaxAttempts, executor)
-			if err := addSubtaskEvent(ctx, tx, s, dbplane.SubtaskRunning, s.Operation, msg); err != nil {
-				return err
-			}
+		events := make([]dbplane.TaskEvent, len(claimed))
+		for i, s := range claimed {
+			events[i] = dbplane.TaskEvent{TaskID: s.TaskID, SubtaskID: s.ID, Name: s.Name,
+				Status: string(dbplane.SubtaskRunning), Operation: s.Operation,
+				Message: fmt.Sprintf("attempt %d of %d on %s", s.Attempts, s.MaxAttempts, executor)}
 		}
-		return nil
+		return addEvents(ctx, tx, events)
 	})
 	return claimed, dbplane.E("sqlstore.ClaimSubtasks", err)
 }
@@ -114,15 +115,14 @@ func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out 
 	return t, nil
 }
 
+// findSubtaskByID returns a subtask without its edges, which recording an
+// outcome does not need.
 func findSubtaskByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Subtask, error) {
-	subs, err := findSubtasks(ctx, tx, `s.id = ?`, id)
-	if err != nil {
-		return nil, err
-	}
-	if len(subs) == 0 {
+	s, err := scanSubtask(tx.QueryRow(ctx, `SELECT `+subtaskColumns+` FROM subtasks s WHERE s.id = ?`, id))
+	if isNoRows(err) {
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "subtask %d not found", id)
 	}
-	return subs[0], nil
+	return s, err
 }
 
 // succeed marks s SUCCESSFUL with operation op, makes the subtasks it
@@ -216,12 +216,7 @@ func promote(ctx context.Context, tx *Tx, t *dbplane.Task, from int64) error {
 		return err
 	}
 	rows.Close()
-	for _, e := range ready {
-		if err := addEvent(ctx, tx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return addEvents(ctx, tx, ready)
 }
 
 // settle decides the status of a RUNNING task from its subtasks: it stays
@@ -342,17 +337,38 @@ func addSubtaskEvent(ctx context.Context, tx *Tx, s *dbplane.Subtask, status dbp
 		Status: string(status), Operation: op, Message: msg})
 }
 
-// addEvent records a state change. On PostgreSQL it first touches the task
-// row: that serialises the event writers of a task, so event ids of one task
-// commit in increasing order and a reader resuming after an id misses none.
+// addEvent records a state change.
 func addEvent(ctx context.Context, tx *Tx, e dbplane.TaskEvent) error {
+	return addEvents(ctx, tx, []dbplane.TaskEvent{e})
+}
+
+// addEvents records state changes, in order, with one statement. On
+// PostgreSQL it first touches the row of each task concerned, in id order:
+// that serialises the event writers of a task, so event ids of one task
+// commit in increasing order and a reader resuming after an id misses none.
+// The events must be sorted by task id.
+func addEvents(ctx context.Context, tx *Tx, events []dbplane.TaskEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := micros(tx.now)
 	if tx.db.dialect == postgres {
-		if _, err := tx.Exec(ctx, `UPDATE tasks SET updated_at = ? WHERE id = ?`, micros(tx.now), e.TaskID); err != nil {
-			return err
+		for i, e := range events {
+			if i > 0 && e.TaskID == events[i-1].TaskID {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE tasks SET updated_at = ? WHERE id = ?`, now, e.TaskID); err != nil {
+				return err
+			}
 		}
 	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(events)), ", ")
+	args := make([]any, 0, 7*len(events))
+	for _, e := range events {
+		args = append(args, e.TaskID, e.SubtaskID, e.Name, e.Status, string(e.Operation), e.Message, now)
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, subtask_id, name, status, operation, message, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.TaskID, e.SubtaskID, e.Name, e.Status, string(e.Operation), e.Message, micros(tx.now))
+		VALUES `+values, args...)
 	return err
 }
 
