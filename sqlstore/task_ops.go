@@ -99,6 +99,9 @@ func (db *DB) changeFailedSubtask(ctx context.Context, op string, taskID, subtas
 	change func(*Tx, *dbplane.Task, *dbplane.Subtask) error) (*dbplane.Subtask, error) {
 	var s *dbplane.Subtask
 	err := db.write(ctx, func(tx *Tx) error {
+		if err := lockRow(ctx, tx, "tasks", taskID); err != nil {
+			return err
+		}
 		t, err := findTaskRow(ctx, tx, taskID)
 		if err != nil {
 			return err
@@ -128,6 +131,9 @@ func (db *DB) changeFailedSubtask(ctx context.Context, op string, taskID, subtas
 func (db *DB) CancelSubtask(ctx context.Context, taskID, subtaskID int64) (*dbplane.Subtask, error) {
 	var s *dbplane.Subtask
 	err := db.write(ctx, func(tx *Tx) error {
+		if err := lockRow(ctx, tx, "subtasks", subtaskID); err != nil {
+			return err
+		}
 		var err error
 		if s, err = findSubtask(ctx, tx, taskID, subtaskID); err != nil {
 			return err
@@ -150,6 +156,9 @@ func (db *DB) CancelSubtask(ctx context.Context, taskID, subtaskID int64) (*dbpl
 // findFailedTask loads a task that must be FAILED for the operation named by
 // verb.
 func findFailedTask(ctx context.Context, tx *Tx, id int64, verb string) (*dbplane.Task, error) {
+	if err := lockRow(ctx, tx, "tasks", id); err != nil {
+		return nil, err
+	}
 	t, err := findTaskByID(ctx, tx, id)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,30 @@ func (db *DB) forUpdateOfSkipLocked(alias string) string {
 	return ""
 }
 
+// forUpdate locks the rows a query reads on PostgreSQL until the
+// transaction ends, and makes it read their latest committed version: a
+// transition checks the state it changes, and without the lock a
+// concurrent transition could change that state between the check and the
+// update (a lost update). SQLite runs one writer at a time.
+func (db *DB) forUpdate() string {
+	if db.dialect == postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockRow locks, on PostgreSQL, the rows of table whose id is id. Every
+// transition that starts from a task locks its row first; transitions of
+// the engine lock the subtask first and the task next (through addEvents),
+// and the two never wait for each other's subtasks.
+func lockRow(ctx context.Context, tx *Tx, table string, id int64) error {
+	if tx.db.dialect != postgres {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT id FROM `+table+` WHERE id = ?`+tx.db.forUpdate(), id)
+	return err
+}
+
 // RenewLeases extends executor's leases and reports which of its subtasks a
 // user asked to cancel.
 func (db *DB) RenewLeases(ctx context.Context, executor string, lease time.Duration) ([]int64, error) {
@@ -115,10 +139,10 @@ func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out 
 	return t, nil
 }
 
-// findSubtaskByID returns a subtask without its edges, which recording an
-// outcome does not need.
+// findSubtaskByID returns a subtask, locked until tx ends, without its
+// edges, which recording an outcome does not need.
 func findSubtaskByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Subtask, error) {
-	s, err := scanSubtask(tx.QueryRow(ctx, `SELECT `+subtaskColumns+` FROM subtasks s WHERE s.id = ?`, id))
+	s, err := scanSubtask(tx.QueryRow(ctx, `SELECT `+subtaskColumns+` FROM subtasks s WHERE s.id = ?`+tx.db.forUpdate(), id))
 	if isNoRows(err) {
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "subtask %d not found", id)
 	}
@@ -289,7 +313,7 @@ func (db *DB) ExpireLeases(ctx context.Context) (int, error) {
 	var n int
 	err := db.write(ctx, func(tx *Tx) error {
 		var err error
-		n, err = releaseWhere(ctx, tx, `lease_until < ?`, micros(tx.now))
+		n, err = releaseWhere(ctx, tx, `lease_until < ?`, micros(tx.now), true)
 		return err
 	})
 	return n, dbplane.E("sqlstore.ExpireLeases", err)
@@ -299,14 +323,36 @@ func (db *DB) ExpireLeases(ctx context.Context) (int, error) {
 // another executor can pick the subtasks up without waiting for expiry.
 func (db *DB) ReleaseSubtasks(ctx context.Context, executor string) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		_, err := releaseWhere(ctx, tx, `executor = ?`, executor)
+		_, err := releaseWhere(ctx, tx, `executor = ?`, executor, false)
 		return err
 	})
 	return dbplane.E("sqlstore.ReleaseSubtasks", err)
 }
 
-func releaseWhere(ctx context.Context, tx *Tx, cond string, arg any) (int, error) {
-	subs, err := findSubtasks(ctx, tx, `s.status IN ('RUNNING', 'CANCELING') AND s.`+cond, arg)
+// releaseWhere returns the RUNNING subtasks matching cond to READY and
+// fails the CANCELING ones. It locks them all first, so that it never holds
+// a task while waiting for a subtask that a transition holds and that
+// transition waits for the task. With skipLocked it leaves the subtasks a
+// transition is changing right now: their lease is no longer what matters.
+func releaseWhere(ctx context.Context, tx *Tx, cond string, arg any, skipLocked bool) (int, error) {
+	lock := tx.db.forUpdate()
+	if skipLocked && lock != "" {
+		lock += " SKIP LOCKED"
+	}
+	rows, err := tx.Query(ctx, `SELECT s.id FROM subtasks s WHERE s.status IN ('RUNNING', 'CANCELING') AND s.`+
+		cond+` ORDER BY s.id`+lock, arg)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := scanIDs(rows)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	subs, err := findSubtasks(ctx, tx, `s.id IN (`+placeholders(len(ids))+`)`, args...)
 	if err != nil {
 		return 0, err
 	}
