@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/internal/testdb"
 	"github.com/dbplane/dbplane/sqlstore"
+	"github.com/dbplane/dbplane/taskengine"
 )
 
 // raceSubtasks is how many subtasks the race tests run transitions on at
@@ -117,6 +119,70 @@ func TestExpiryRacesFinish(t *testing.T) {
 				t.Errorf("subtask %s: the stale finish was accepted but the subtask is %s", s.Name, s.Status)
 			case freshClaim[s.ID] && (s.Status != dbplane.SubtaskRunning || s.Executor != "fresh"):
 				t.Errorf("subtask %s: claimed by fresh but %s leased to %q", s.Name, s.Status, s.Executor)
+			}
+		}
+	})
+}
+
+// TestTwoEngines runs a wide DAG on two engines over two connections to one
+// database, as two control-plane replicas would: each subtask runs exactly
+// once, and a reader that tails the events while they are written, resuming
+// after the last id it saw, misses none.
+func TestTwoEngines(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db1, db2 := mustOpen(t, dsn), mustOpen(t, dsn)
+		var (
+			mu   sync.Mutex
+			runs = map[string]int{}
+		)
+		count := func(ctx context.Context, run *taskengine.Run) error {
+			mu.Lock()
+			runs[run.Subtask.Name]++
+			mu.Unlock()
+			return nil
+		}
+		for i, db := range []*sqlstore.DB{db1, db2} {
+			cfg := fastConfig(t, fmt.Sprintf("e%d", i+1))
+			cfg.Lease = time.Minute // no lease may expire: a second run would be a bug
+			e := taskengine.New(db, cfg)
+			e.Register("count", count)
+			start(t, e)
+		}
+
+		steps := fiftyStepDAG()
+		for i := range steps {
+			steps[i].Handler = "count"
+		}
+		task := mustCreate(t, db1, 0, steps...)
+
+		var tailed []dbplane.TaskEvent
+		var after int64
+		waitFor(t, "the terminal event", func() (bool, error) {
+			page, err := db2.TaskEvents(ctx, task.ID, after, 7)
+			if err != nil || len(page) == 0 {
+				return false, err
+			}
+			tailed = append(tailed, page...)
+			after = page[len(page)-1].ID
+			return page[len(page)-1].Terminal(), nil
+		})
+		task = waitTask(t, db1, task.ID, dbplane.TaskSuccessful)
+
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range task.Subtasks {
+			if runs[s.Name] != 1 {
+				t.Errorf("subtask %s ran %d times, want 1", s.Name, runs[s.Name])
+			}
+		}
+		all := mustEvents(t, db1, task.ID)
+		if len(tailed) != len(all) {
+			t.Fatalf("the tailing reader saw %d events, the finished stream has %d", len(tailed), len(all))
+		}
+		for i := range all {
+			if tailed[i].ID != all[i].ID {
+				t.Fatalf("event %d: the tailing reader saw id %d, the finished stream has %d", i, tailed[i].ID, all[i].ID)
 			}
 		}
 	})
