@@ -49,6 +49,11 @@ type DB struct {
 	// backoff.
 	Now func() time.Time
 
+	// OnTaskEnd, if set, is called after each commit that made a task
+	// FAILED or SUCCESSFUL, whichever path ended it (the engine, a skip, a
+	// rollback with nothing to undo): metrics hang off it.
+	OnTaskEnd func(*dbplane.Task)
+
 	rebound sync.Map // query text -> dialect-specific text
 	stmts   stmtCache
 }
@@ -179,6 +184,9 @@ type Tx struct {
 	pool *sql.DB
 	now  time.Time
 	seen []string // queries to prepare for later transactions
+	// ended are the tasks this transaction ended, reported to OnTaskEnd
+	// once it commits.
+	ended []dbplane.Task
 }
 
 // write runs fn in a read-write transaction and commits it if fn succeeds.
@@ -204,6 +212,11 @@ func (db *DB) tx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) 
 	}
 	err = stx.Commit()
 	db.stmts.prepare(ctx, pool, tx.seen)
+	if err == nil && db.OnTaskEnd != nil {
+		for i := range tx.ended {
+			db.OnTaskEnd(&tx.ended[i])
+		}
+	}
 	return mapErr(err)
 }
 

@@ -282,6 +282,11 @@ func setTaskStatus(ctx context.Context, tx *Tx, t *dbplane.Task, status dbplane.
 		return err
 	}
 	t.Status, t.Operation = status, op
+	if status != dbplane.TaskRunning {
+		ended := *t
+		ended.Subtasks, ended.FinishedAt = nil, &tx.now
+		tx.ended = append(tx.ended, ended)
+	}
 	if err := addEvent(ctx, tx, dbplane.TaskEvent{TaskID: t.ID, Status: string(status), Operation: op, Message: msg}); err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ var (
 	}, []string{"outcome"})
 	taskDurations = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "dbplane_task_duration_seconds",
-		Help:    "Time from creation to end of tasks ended by the engine, by status and operation.",
+		Help:    "Time from creation to end of tasks, by status and operation.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 	}, []string{"status", "operation"})
 )
@@ -35,7 +35,10 @@ func observeSubtask(s *dbplane.Subtask, out dbplane.Outcome, elapsed time.Durati
 	subtaskRuns.WithLabelValues(outcome).Observe(elapsed.Seconds())
 }
 
-func observeTask(t *dbplane.Task) {
+// ObserveTaskEnd records a task that ended in the task metrics. The wiring
+// hangs it on the store's end-of-task hook, so every ended task is counted
+// once, whatever ended it.
+func ObserveTaskEnd(t *dbplane.Task) {
 	if t.FinishedAt == nil {
 		return
 	}

@@ -76,7 +76,6 @@ func (e *Engine) execute(workCtx context.Context, s *dbplane.Subtask) {
 		log.Debug("subtask succeeded", "elapsed", elapsed)
 	}
 	if ended != nil {
-		observeTask(ended)
 		log.Info("task ended", "status", ended.Status, "operation", ended.Operation)
 	}
 }

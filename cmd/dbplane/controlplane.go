@@ -41,6 +41,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	if err != nil {
 		return nil, err
 	}
+	db.OnTaskEnd = taskengine.ObserveTaskEnd
 	cp := &controlPlane{cfg: cfg, log: log, db: db}
 	cp.auth = &service.Auth{Store: db, Logger: log}
 	if cp.GeneratedAdminPassword, err = cp.auth.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {

@@ -154,6 +154,30 @@ func TestClusterLifecycle(t *testing.T) {
 	if _, err := cp.client.RollbackTask(ctx, task.ID); dbplane.ErrorKind(err) != dbplane.KindConflict {
 		t.Fatalf("second rollback: err %v; want conflict", err)
 	}
+	metrics := mustGet(t, cp.URL+"/metrics")
+	for _, want := range []string{
+		`dbplane_task_duration_seconds_count{operation="ROLLBACK",status="SUCCESSFUL"}`,
+		`dbplane_subtask_run_duration_seconds_count{outcome="failed"}`,
+		`dbplane_http_request_duration_seconds_count{`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func mustGet(tb testing.TB, url string) string {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }
 
 // TestDeleteCluster deletes a cluster whose creation failed: the delete task
