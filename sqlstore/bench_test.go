@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/internal/testdb"
 	"github.com/dbplane/dbplane/sqlstore"
 )
 
@@ -19,9 +20,9 @@ import (
 func BenchmarkFindClusters(b *testing.B) {
 	const clusters = 10_000
 	running, redis := dbplane.ClusterRunning, dbplane.EngineRedis
-	for _, d := range dialects() {
-		b.Run(d.name, func(b *testing.B) {
-			db := MustOpen(b, d.dsn(b))
+	for _, d := range testdb.Dialects() {
+		b.Run(d.Name, func(b *testing.B) {
+			db := MustOpen(b, d.DSN(b))
 			seedClusters(b, db, clusters)
 			seedNodes(b, db, clusters)
 			mustExec(b, db, `ANALYZE`)

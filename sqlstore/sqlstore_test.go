@@ -2,11 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,35 +9,16 @@ import (
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/internal/testdb"
 	"github.com/dbplane/dbplane/sqlstore"
 )
 
-// postgresURLEnv names a PostgreSQL server on which the tests may CREATE
-// DATABASE; .ci/pg-test-server.sh prints one. Unset, the PostgreSQL half of
-// the suite is skipped.
-const postgresURLEnv = "DBPLANE_TEST_POSTGRES_URL"
-
-// dialect names a store dialect and makes a fresh, empty database for it.
-type dialect struct {
-	name string
-	dsn  func(tb testing.TB) string
-}
-
-// dialects returns SQLite, and PostgreSQL when postgresURLEnv is set.
-func dialects() []dialect {
-	ds := []dialect{{name: "sqlite", dsn: sqliteDSN}}
-	if admin := os.Getenv(postgresURLEnv); admin != "" {
-		ds = append(ds, dialect{name: "postgres", dsn: func(tb testing.TB) string { return postgresDSN(tb, admin) }})
-	}
-	return ds
-}
-
-// forEachDialect runs fn as the subtests "sqlite" and, when postgresURLEnv
-// is set, "postgres", each on a fresh store that is closed (and on
-// PostgreSQL dropped) when the subtest ends.
+// forEachDialect runs fn as the subtests "sqlite" and, when
+// DBPLANE_TEST_POSTGRES_URL is set, "postgres", each on a fresh store that
+// is closed (and on PostgreSQL dropped) when the subtest ends.
 func forEachDialect(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	t.Helper()
-	forEachDialectDSN(t, func(t *testing.T, dsn string) {
+	testdb.ForEach(t, func(t *testing.T, dsn string) {
 		fn(t, MustOpen(t, dsn))
 	})
 }
@@ -51,15 +27,13 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 // themselves, for instance to reopen it.
 func forEachDialectDSN(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
-	for _, d := range dialects() {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.dsn(t)) })
-	}
+	testdb.ForEach(t, fn)
 }
 
 // MustOpenDB opens a store on a new SQLite file in a temporary directory.
 func MustOpenDB(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	return MustOpen(tb, sqliteDSN(tb))
+	return MustOpen(tb, testdb.SQLiteDSN(tb))
 }
 
 // MustOpen opens the store at dsn and closes it when the test ends.
@@ -75,41 +49,6 @@ func MustOpen(tb testing.TB, dsn string) *sqlstore.DB {
 		}
 	})
 	return db
-}
-
-func sqliteDSN(tb testing.TB) string {
-	return filepath.Join(tb.TempDir(), "dbplane.db")
-}
-
-// postgresDSN creates an empty database on the server at admin and returns
-// its URL. The database is dropped when the test ends, after the stores
-// opened on it are closed (cleanups run last registered first); FORCE ends
-// connections a failed test left open.
-func postgresDSN(tb testing.TB, admin string) string {
-	tb.Helper()
-	u, err := url.Parse(admin)
-	if err != nil {
-		tb.Fatalf("parsing %s: %v", postgresURLEnv, err)
-	}
-	conn, err := sql.Open("pgx", admin)
-	if err != nil {
-		tb.Fatalf("connecting to %s: %v", postgresURLEnv, err)
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	name := "dbplane_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec("CREATE DATABASE " + name); err != nil {
-		conn.Close()
-		tb.Fatalf("creating database %s: %v", name, err)
-	}
-	tb.Cleanup(func() {
-		defer conn.Close()
-		if _, err := conn.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			tb.Errorf("dropping database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // mustExec runs a statement written with `?` placeholders on the store's
