@@ -81,6 +81,10 @@ type TaskStore interface {
 
 // Outcome is the result of one run of a subtask's handler.
 type Outcome struct {
+	// Run is the subtask's RunCount when it was claimed: the claim's
+	// fencing token. An outcome whose run is not the subtask's latest
+	// claim is refused, even from the same executor.
+	Run       int
 	Err       error     // nil: success
 	Permanent bool      // do not retry
 	Canceled  bool      // stopped because a user canceled it

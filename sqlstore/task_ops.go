@@ -141,7 +141,9 @@ func (db *DB) CancelSubtask(ctx context.Context, taskID, subtaskID int64) (*dbpl
 		if s.Status != dbplane.SubtaskRunning {
 			return dbplane.Errorf(dbplane.KindConflict, "subtask %d is %s; only a RUNNING subtask can be canceled", subtaskID, s.Status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'CANCELING', operation = 'CANCEL' WHERE id = ?`, s.ID); err != nil {
+		// The operation becomes CANCEL only if the run ends canceled: a
+		// handler that finishes first leaves the subtask SUCCESSFUL as it was.
+		if _, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'CANCELING' WHERE id = ?`, s.ID); err != nil {
 			return err
 		}
 		if err := addSubtaskEvent(ctx, tx, s, dbplane.SubtaskCanceling, dbplane.OpCancel, "cancel requested by user"); err != nil {

@@ -118,8 +118,9 @@ func (db *DB) FinishSubtask(ctx context.Context, executor string, id int64, out 
 		if err != nil {
 			return err
 		}
-		if s.Executor != executor || (s.Status != dbplane.SubtaskRunning && s.Status != dbplane.SubtaskCanceling) {
-			return dbplane.Errorf(dbplane.KindConflict, "subtask %d is no longer leased to %s", id, executor)
+		if s.Executor != executor || s.RunCount != out.Run ||
+			(s.Status != dbplane.SubtaskRunning && s.Status != dbplane.SubtaskCanceling) {
+			return dbplane.Errorf(dbplane.KindConflict, "run %d of subtask %d is no longer leased to %s", out.Run, id, executor)
 		}
 		switch {
 		case out.Err == nil:

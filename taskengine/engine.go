@@ -49,7 +49,7 @@ type Engine struct {
 	wake     chan struct{}
 
 	mu      sync.Mutex
-	running map[int64]context.CancelCauseFunc
+	running map[runKey]context.CancelCauseFunc
 }
 
 var (
@@ -89,7 +89,7 @@ func New(store dbplane.TaskStore, cfg Config) *Engine {
 		log:      cfg.Logger.With("executor", cfg.Executor),
 		handlers: map[string]Handler{},
 		wake:     make(chan struct{}, 1),
-		running:  map[int64]context.CancelCauseFunc{},
+		running:  map[runKey]context.CancelCauseFunc{},
 	}
 }
 
@@ -232,8 +232,10 @@ func (e *Engine) keepLeases(ctx context.Context) {
 func (e *Engine) cancel(id int64, cause error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c, ok := e.running[id]; ok {
-		c(cause)
+	for k, c := range e.running {
+		if k.id == id {
+			c(cause)
+		}
 	}
 }
 

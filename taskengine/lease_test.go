@@ -2,6 +2,7 @@ package taskengine_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,7 +88,7 @@ func TestFinishWithoutLease(t *testing.T) {
 			n, err := db.ExpireLeases(ctx)
 			return n == 1, err
 		})
-		ended, err := db.FinishSubtask(ctx, "stale", byName(t, task, "a").ID, dbplane.Outcome{})
+		ended, err := db.FinishSubtask(ctx, "stale", byName(t, task, "a").ID, dbplane.Outcome{Run: 1})
 		wantKind(t, "FinishSubtask of an expired lease", err, dbplane.KindConflict)
 		if ended != nil {
 			t.Errorf("a refused finish ended the task: %+v", ended)
@@ -97,16 +98,17 @@ func TestFinishWithoutLease(t *testing.T) {
 			t.Fatalf("after a refused finish the subtask is %s with %d attempts, want READY with 1", s.Status, s.Attempts)
 		}
 
-		if claimed, err := db.ClaimSubtasks(ctx, "fresh", 1, time.Minute); err != nil || len(claimed) != 1 {
+		claimed, err := db.ClaimSubtasks(ctx, "fresh", 1, time.Minute)
+		if err != nil || len(claimed) != 1 {
 			t.Fatalf("ClaimSubtasks = %v, %v", claimed, err)
 		}
-		_, err = db.FinishSubtask(ctx, "stale", s.ID, dbplane.Outcome{})
+		_, err = db.FinishSubtask(ctx, "stale", s.ID, dbplane.Outcome{Run: 1})
 		wantKind(t, "FinishSubtask of a lease another executor holds", err, dbplane.KindConflict)
 		got := mustFind(t, db, task.ID)
 		if s := byName(t, got, "a"); s.Status != dbplane.SubtaskRunning || s.Executor != "fresh" || got.Status != dbplane.TaskRunning {
 			t.Fatalf("the stale finish changed the subtask to %s leased to %q, task %s", s.Status, s.Executor, got.Status)
 		}
-		if _, err := db.FinishSubtask(ctx, "fresh", s.ID, dbplane.Outcome{}); err != nil {
+		if _, err := db.FinishSubtask(ctx, "fresh", s.ID, dbplane.Outcome{Run: claimed[0].RunCount}); err != nil {
 			t.Fatalf("FinishSubtask by the lease holder: %v", err)
 		}
 		if got := mustFind(t, db, task.ID); got.Status != dbplane.TaskSuccessful {
@@ -186,6 +188,39 @@ func TestGracefulShutdownWaits(t *testing.T) {
 		wantStatuses(t, got, map[string]dbplane.SubtaskStatus{"a": dbplane.SubtaskSuccessful, "b": dbplane.SubtaskReady})
 		if g.starts("b") != 0 {
 			t.Error("a stopping engine claimed new work")
+		}
+	})
+}
+
+// TestFinishFencedByRun: an executor that lost its lease and claimed the
+// same subtask again cannot record the stale run's outcome for the new
+// claim: the run count fences it, not only the executor id.
+func TestFinishFencedByRun(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		task := mustCreate(t, db, 0, step("a", "rec"))
+		first, err := db.ClaimSubtasks(ctx, "e1", 1, time.Millisecond)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("ClaimSubtasks = %v, %v", first, err)
+		}
+		waitFor(t, "the lease expired", func() (bool, error) {
+			n, err := db.ExpireLeases(ctx)
+			return n == 1, err
+		})
+		second, err := db.ClaimSubtasks(ctx, "e1", 1, time.Minute)
+		if err != nil || len(second) != 1 || second[0].RunCount == first[0].RunCount {
+			t.Fatalf("second claim = %v, %v; want a new run of the subtask", second, err)
+		}
+		_, err = db.FinishSubtask(ctx, "e1", first[0].ID, dbplane.Outcome{Run: first[0].RunCount, Err: errors.New("stale failure")})
+		wantKind(t, "FinishSubtask of the stale run", err, dbplane.KindConflict)
+		if s := byName(t, mustFind(t, db, task.ID), "a"); s.Status != dbplane.SubtaskRunning {
+			t.Fatalf("the stale run's outcome changed the subtask to %s", s.Status)
+		}
+		if _, err := db.FinishSubtask(ctx, "e1", second[0].ID, dbplane.Outcome{Run: second[0].RunCount}); err != nil {
+			t.Fatalf("FinishSubtask of the current run: %v", err)
+		}
+		if got := mustFind(t, db, task.ID); got.Status != dbplane.TaskSuccessful {
+			t.Errorf("task is %s, want SUCCESSFUL", got.Status)
 		}
 	})
 }

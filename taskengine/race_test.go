@@ -49,7 +49,7 @@ func TestCancelRacesFinish(t *testing.T) {
 				}
 			})
 			wg.Go(func() {
-				if _, err := db.FinishSubtask(ctx, "e1", s.ID, dbplane.Outcome{}); err != nil {
+				if _, err := db.FinishSubtask(ctx, "e1", s.ID, dbplane.Outcome{Run: s.RunCount}); err != nil {
 					t.Errorf("FinishSubtask(%d) by the lease holder: %v", s.ID, err)
 				}
 			})
@@ -84,7 +84,7 @@ func TestExpiryRacesFinish(t *testing.T) {
 		)
 		for _, s := range claimed {
 			wg.Go(func() {
-				_, err := db.FinishSubtask(ctx, "stale", s.ID, dbplane.Outcome{})
+				_, err := db.FinishSubtask(ctx, "stale", s.ID, dbplane.Outcome{Run: s.RunCount})
 				if err != nil && dbplane.ErrorKind(err) != dbplane.KindConflict {
 					t.Errorf("FinishSubtask(%d): %v", s.ID, err)
 				}

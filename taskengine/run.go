@@ -36,16 +36,24 @@ func (r *Run) Logf(ctx context.Context, format string, args ...any) {
 	}
 }
 
+// runKey names one run of a subtask: a stalled run and a later claim of the
+// same subtask by this engine can overlap, and each keeps its own cancel.
+type runKey struct {
+	id  int64
+	run int
+}
+
 // execute runs one claimed subtask and records its outcome.
 func (e *Engine) execute(workCtx context.Context, s *dbplane.Subtask) {
 	log := e.log.With("task", s.TaskID, "subtask", s.ID, "name", s.Name, "attempt", s.Attempts)
 	ctx, cancel := context.WithCancelCause(workCtx)
 	e.mu.Lock()
-	e.running[s.ID] = cancel
+	key := runKey{s.ID, s.RunCount}
+	e.running[key] = cancel
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		delete(e.running, s.ID)
+		delete(e.running, key)
 		e.mu.Unlock()
 		cancel(nil)
 	}()
@@ -59,7 +67,7 @@ func (e *Engine) execute(workCtx context.Context, s *dbplane.Subtask) {
 		log.Info("subtask interrupted by shutdown")
 		return
 	}
-	out := dbplane.Outcome{Err: err}
+	out := dbplane.Outcome{Run: s.RunCount, Err: err}
 	if err != nil {
 		out.Permanent = dbplane.IsPermanent(err)
 		out.Canceled = errors.Is(context.Cause(ctx), errUserCancel)
