@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/dbplane
 PKGS    ?= ./...
 
-.PHONY: help build test test-race bench demo dev fuzz clean
+.PHONY: help build test bench demo dev fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -11,12 +11,9 @@ help: ## list the targets
 build: ## build bin/dbplane
 	$(GO) build -o $(BIN) ./cmd/dbplane
 
-test: ## vet, then run every test (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set)
+test: ## vet, then run every test under the race detector (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set)
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
-
-test-race: ## run every test under the race detector
-	$(GO) test -count=1 -race -timeout 30m $(PKGS)
+	$(GO) test -count=1 -race -timeout 20m $(PKGS)
 
 fuzz: ## run each fuzz target briefly
 	@for pkg in $$($(GO) list $(PKGS)); do \
