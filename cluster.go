@@ -72,24 +72,38 @@ func (s ClusterSpec) Redacted() ClusterSpec {
 
 // Cluster is a database cluster managed by dbplane.
 type Cluster struct {
-	ID        int64         `json:"id"`
-	Name      string        `json:"name"`
-	Engine    string        `json:"engine"`
-	Version   string        `json:"version"`
-	Topology  string        `json:"topology"`
-	Status    ClusterStatus `json:"status"`
-	Spec      ClusterSpec   `json:"spec"` // redacted
-	Nodes     []Node        `json:"nodes"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	ID       int64         `json:"id"`
+	Name     string        `json:"name"`
+	Engine   string        `json:"engine"`
+	Version  string        `json:"version"`
+	Topology string        `json:"topology"`
+	Status   ClusterStatus `json:"status"`
+	Spec     ClusterSpec   `json:"spec"` // redacted
+	Nodes    []Node        `json:"nodes"`
+	// Endpoints tell clients where to connect; set once nodes are placed.
+	Endpoints *Endpoints `json:"endpoints,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// Endpoints are a cluster's connection points.
+type Endpoints struct {
+	Primary  string   `json:"primary,omitempty"`  // host:port of the read-write node
+	Replicas []string `json:"replicas,omitempty"` // host:port of read-only nodes
+	// URI is a client connection string, e.g. a PostgreSQL multi-host URI
+	// with target_session_attrs=read-write. It names the admin user but
+	// never holds the password.
+	URI string `json:"uri,omitempty"`
 }
 
 // Node is one database process of a cluster on a host.
 type Node struct {
 	ID        int64     `json:"id"`
 	ClusterID int64     `json:"cluster_id"`
+	Ordinal   int       `json:"ordinal"` // 0..n-1 within the cluster; plans refer to nodes by it
 	HostID    int64     `json:"host_id"`
-	Role      string    `json:"role"` // primary, replica, member, shard-N-primary, …
+	Address   string    `json:"address"` // the host's address, for clients
+	Role      string    `json:"role"`    // primary, replica, member, shard-N-primary, …
 	Port      int       `json:"port"`
 	DataDir   string    `json:"data_dir"`
 	Status    string    `json:"status"`

@@ -19,8 +19,11 @@ const (
 // Host is a machine managed by a dbplane agent.
 type Host struct {
 	ID         int64      `json:"id"`
-	Name       string     `json:"name"` // hostname
-	Address    string     `json:"address"`
+	Name       string     `json:"name"`       // hostname
+	Address    string     `json:"address"`    // IP the host's databases listen on
+	AgentPort  int        `json:"agent_port"` // the agent's mTLS API listens on Address:AgentPort
+	DataRoot   string     `json:"data_root,omitempty"`
+	Drained    bool       `json:"drained"` // takes no new nodes
 	Region     string     `json:"region,omitempty"`
 	Zone       string     `json:"zone,omitempty"` // OCP: idc
 	Rack       string     `json:"rack,omitempty"`

@@ -93,6 +93,8 @@ type Outcome struct {
 
 // HostStore persists hosts.
 type HostStore interface {
+	// FindHostByID returns a host. KindNotFound if missing.
+	FindHostByID(ctx context.Context, id int64) (*Host, error)
 	// FindHosts returns a page of hosts (ordered by id) and the total.
 	FindHosts(ctx context.Context, filter HostFilter) ([]*Host, int, error)
 }

@@ -26,7 +26,27 @@ func (db *DB) FindHosts(ctx context.Context, filter dbplane.HostFilter) ([]*dbpl
 	return hs, total, nil
 }
 
-const hostColumns = `id, name, address, region, zone, rack, os, arch, cpus, memory_mb, disk_gb, status, last_seen_at, created_at, updated_at`
+const hostColumns = `id, name, address, agent_port, data_root, drained, region, zone, rack, os, arch, cpus, memory_mb,
+	disk_gb, status, last_seen_at, created_at, updated_at`
+
+// FindHostByID returns a host.
+func (db *DB) FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error) {
+	var h *dbplane.Host
+	err := db.read(ctx, func(tx *Tx) error {
+		var err error
+		h, err = findHostByID(ctx, tx, id)
+		return err
+	})
+	return h, dbplane.E("sqlstore.FindHostByID", err)
+}
+
+func findHostByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Host, error) {
+	h, err := scanHost(tx.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", id)
+	}
+	return h, err
+}
 
 func findHosts(ctx context.Context, tx *Tx, filter dbplane.HostFilter) ([]*dbplane.Host, int, error) {
 	offset, limit := max(filter.Offset, 0), pageLimit(filter.Limit)
@@ -68,12 +88,14 @@ func scanHost(s interface{ Scan(...any) error }) (*dbplane.Host, error) {
 		h                dbplane.Host
 		lastSeen         sql.NullInt64
 		created, updated int64
+		drained          int
 	)
-	err := s.Scan(&h.ID, &h.Name, &h.Address, &h.Region, &h.Zone, &h.Rack, &h.OS, &h.Arch,
+	err := s.Scan(&h.ID, &h.Name, &h.Address, &h.AgentPort, &h.DataRoot, &drained, &h.Region, &h.Zone, &h.Rack, &h.OS, &h.Arch,
 		&h.CPUs, &h.MemoryMB, &h.DiskGB, &h.Status, &lastSeen, &created, &updated)
 	if err != nil {
 		return nil, fmt.Errorf("while reading a host: %w", err)
 	}
+	h.Drained = drained != 0
 	h.LastSeenAt = nullMicros(lastSeen)
 	h.CreatedAt, h.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &h, nil
