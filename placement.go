@@ -1,0 +1,133 @@
+package dbplane
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// HostLoad is a host with what is already placed on it, the input of Place.
+type HostLoad struct {
+	Host     *Host
+	Ports    map[int]bool // ports taken by nodes on the host
+	MemoryMB int64        // memory promised to nodes on the host
+	VolumeGB int64        // disk promised to nodes on the host
+}
+
+// DefaultPorts are the first ports tried for each engine's nodes.
+var DefaultPorts = map[string]int{EnginePostgreSQL: 5432, EngineMySQL: 3306, EngineRedis: 6379}
+
+// Place chooses a host and a port for each of a cluster's nodes: one node
+// per host, on ONLINE hosts that are not drained and have room for the
+// flavor's memory and the volume, spread over the spec's zones (or over all
+// zones when the spec names none), taking the lowest free port from the
+// engine's default on each host. Node 0 is the primary. It returns
+// KindUnplaceable saying what is missing when the fleet cannot hold the
+// cluster.
+func Place(spec ClusterSpec, nodes int, flavor Flavor, hosts []HostLoad) ([]Node, error) {
+	byZone, refused := candidates(spec, flavor, hosts)
+	zones := spec.Zones
+	if len(zones) == 0 {
+		for z := range byZone {
+			zones = append(zones, z)
+		}
+		slices.Sort(zones)
+	}
+	placed := make([]Node, 0, nodes)
+	used := map[int64]bool{}
+	for i := 0; len(placed) < nodes; i++ {
+		if len(zones) == 0 || i >= nodes*len(zones) {
+			return nil, unplaceable(spec, nodes, len(placed), refused)
+		}
+		z := zones[i%len(zones)]
+		h := nextHost(byZone[z], used)
+		if h == nil {
+			continue
+		}
+		used[h.Host.ID] = true
+		placed = append(placed, newNode(spec, len(placed), h))
+	}
+	return placed, nil
+}
+
+// candidates returns the hosts that can take a node, by zone, ordered by
+// free memory (most first), and why the others cannot.
+func candidates(spec ClusterSpec, flavor Flavor, hosts []HostLoad) (map[string][]HostLoad, []string) {
+	byZone := map[string][]HostLoad{}
+	var refused []string
+	needMB := int64(flavor.MemoryGB) * 1024
+	for _, l := range hosts {
+		h := l.Host
+		reason := ""
+		switch {
+		case h.Status != HostOnline:
+			reason = "is " + string(h.Status)
+		case h.Drained:
+			reason = "is drained"
+		case len(spec.Zones) > 0 && !slices.Contains(spec.Zones, h.Zone):
+			continue // not asked for: not worth a word
+		case h.MemoryMB-l.MemoryMB < needMB:
+			reason = fmt.Sprintf("has %d MB of memory free, needs %d", h.MemoryMB-l.MemoryMB, needMB)
+		case h.DiskGB-l.VolumeGB < int64(spec.VolumeGB):
+			reason = fmt.Sprintf("has %d GB of disk free, needs %d", h.DiskGB-l.VolumeGB, spec.VolumeGB)
+		}
+		if reason != "" {
+			refused = append(refused, fmt.Sprintf("host %d (%s) %s", h.ID, h.Address, reason))
+			continue
+		}
+		byZone[h.Zone] = append(byZone[h.Zone], l)
+	}
+	for _, ls := range byZone {
+		slices.SortStableFunc(ls, func(a, b HostLoad) int {
+			return cmp.Or(cmp.Compare(b.Host.MemoryMB-b.MemoryMB, a.Host.MemoryMB-a.MemoryMB), cmp.Compare(a.Host.ID, b.Host.ID))
+		})
+	}
+	return byZone, refused
+}
+
+func nextHost(ls []HostLoad, used map[int64]bool) *HostLoad {
+	for i := range ls {
+		if !used[ls[i].Host.ID] {
+			return &ls[i]
+		}
+	}
+	return nil
+}
+
+func newNode(spec ClusterSpec, ordinal int, l *HostLoad) Node {
+	port := DefaultPorts[spec.Engine]
+	for l.Ports[port] {
+		port++
+	}
+	role := "replica"
+	switch {
+	case spec.Topology == TopologyGalera:
+		role = "member"
+	case ordinal == 0:
+		role = "primary"
+	}
+	return Node{
+		Ordinal: ordinal,
+		HostID:  l.Host.ID,
+		Address: l.Host.Address,
+		Role:    role,
+		Port:    port,
+		DataDir: path.Join(l.Host.DataRoot, spec.Engine, spec.Name+"-"+strconv.Itoa(ordinal)),
+		Status:  "creating",
+	}
+}
+
+func unplaceable(spec ClusterSpec, nodes, fit int, refused []string) error {
+	where := "in the fleet"
+	if len(spec.Zones) > 0 {
+		where = "in zones " + strings.Join(spec.Zones, ", ")
+	}
+	msg := fmt.Sprintf("cluster %s needs %d hosts with room for one node each %s; only %d qualify", spec.Name, nodes, where, fit)
+	if len(refused) > 0 {
+		msg += ": " + strings.Join(refused, "; ")
+	}
+	return Errorf(KindUnplaceable, "%s", msg)
+}
