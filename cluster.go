@@ -106,6 +106,8 @@ type Node struct {
 	Role      string    `json:"role"`    // primary, replica, member, shard-N-primary, …
 	Port      int       `json:"port"`
 	DataDir   string    `json:"data_dir"`
+	MemoryMB  int64     `json:"memory_mb"` // memory promised on the host
+	VolumeGB  int64     `json:"volume_gb"` // disk promised on the host
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 }

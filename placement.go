@@ -2,6 +2,7 @@ package dbplane
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -16,6 +17,11 @@ type HostLoad struct {
 	MemoryMB int64        // memory promised to nodes on the host
 	VolumeGB int64        // disk promised to nodes on the host
 }
+
+// ErrPlacementRace is wrapped by the KindConflict error of a store that
+// could not record a placement because another cluster took one of its
+// hosts or ports meanwhile: placing again resolves it.
+var ErrPlacementRace = errors.New("placement raced with another cluster")
 
 // DefaultPorts are the first ports tried for each engine's nodes.
 var DefaultPorts = map[string]int{EnginePostgreSQL: 5432, EngineMySQL: 3306, EngineRedis: 6379}
@@ -48,7 +54,7 @@ func Place(spec ClusterSpec, nodes int, flavor Flavor, hosts []HostLoad) ([]Node
 			continue
 		}
 		used[h.Host.ID] = true
-		placed = append(placed, newNode(spec, len(placed), h))
+		placed = append(placed, newNode(spec, flavor, len(placed), h))
 	}
 	return placed, nil
 }
@@ -97,7 +103,7 @@ func nextHost(ls []HostLoad, used map[int64]bool) *HostLoad {
 	return nil
 }
 
-func newNode(spec ClusterSpec, ordinal int, l *HostLoad) Node {
+func newNode(spec ClusterSpec, flavor Flavor, ordinal int, l *HostLoad) Node {
 	port := DefaultPorts[spec.Engine]
 	for l.Ports[port] {
 		port++
@@ -110,13 +116,15 @@ func newNode(spec ClusterSpec, ordinal int, l *HostLoad) Node {
 		role = "primary"
 	}
 	return Node{
-		Ordinal: ordinal,
-		HostID:  l.Host.ID,
-		Address: l.Host.Address,
-		Role:    role,
-		Port:    port,
-		DataDir: path.Join(l.Host.DataRoot, spec.Engine, spec.Name+"-"+strconv.Itoa(ordinal)),
-		Status:  "creating",
+		Ordinal:  ordinal,
+		MemoryMB: int64(flavor.MemoryGB) * 1024,
+		VolumeGB: int64(spec.VolumeGB),
+		HostID:   l.Host.ID,
+		Address:  l.Host.Address,
+		Role:     role,
+		Port:     port,
+		DataDir:  path.Join(l.Host.DataRoot, spec.Engine, spec.Name+"-"+strconv.Itoa(ordinal)),
+		Status:   "creating",
 	}
 }
 

@@ -19,10 +19,17 @@ type Store interface {
 
 // ClusterStore persists clusters.
 type ClusterStore interface {
-	// CreateCluster inserts c (status creating) with its admin password and
-	// the create task of plan, in one transaction. It sets c.ID, c.CreatedAt
-	// and plan.ClusterID. KindConflict if the name is taken.
+	// CreateCluster inserts c (status creating) with its admin password,
+	// its placed nodes and the create task of plan, in one transaction. It
+	// sets c.ID, c.CreatedAt and plan.ClusterID. KindConflict if the name is
+	// taken; KindConflict wrapping ErrPlacementRace if a node's host or port
+	// was taken meanwhile.
 	CreateCluster(ctx context.Context, c *Cluster, password string, plan TaskPlan) (*Task, error)
+	// ClusterPassword returns a cluster's admin password, for the steps
+	// that configure it. Never return it to clients or log it.
+	ClusterPassword(ctx context.Context, id int64) (string, error)
+	// DeleteNodes forgets a cluster's nodes, freeing their hosts and ports.
+	DeleteNodes(ctx context.Context, clusterID int64) error
 	// FindClusterByID returns KindNotFound if missing.
 	FindClusterByID(ctx context.Context, id int64) (*Cluster, error)
 	// FindClusters returns a page (ordered by id) and the total count.
@@ -95,6 +102,8 @@ type Outcome struct {
 type HostStore interface {
 	// FindHostByID returns a host. KindNotFound if missing.
 	FindHostByID(ctx context.Context, id int64) (*Host, error)
+	// HostLoads returns every host with what is placed on it.
+	HostLoads(ctx context.Context) ([]HostLoad, error)
 	// FindHosts returns a page of hosts (ordered by id) and the total.
 	FindHosts(ctx context.Context, filter HostFilter) ([]*Host, int, error)
 }

@@ -21,6 +21,9 @@ func (db *DB) CreateCluster(ctx context.Context, c *dbplane.Cluster, password st
 		if err := insertCluster(ctx, tx, c, password); err != nil {
 			return err
 		}
+		if err := insertNodes(ctx, tx, c); err != nil {
+			return err
+		}
 		plan.ClusterID = c.ID
 		var err error
 		task, err = createTask(ctx, tx, plan)
@@ -234,8 +237,10 @@ func attachNodes(ctx context.Context, tx *Tx, cs []*dbplane.Cluster) error {
 		args[i] = c.ID
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT id, cluster_id, host_id, role, port, data_dir, status, created_at
-		FROM nodes WHERE cluster_id IN (`+placeholders(len(cs))+`) ORDER BY id`, args...)
+		SELECT n.id, n.cluster_id, n.ordinal, n.host_id, COALESCE(h.address, ''), n.role, n.port, n.data_dir,
+			n.memory_mb, n.volume_gb, n.status, n.created_at
+		FROM nodes n LEFT JOIN hosts h ON h.id = n.host_id
+		WHERE n.cluster_id IN (`+placeholders(len(cs))+`) ORDER BY n.cluster_id, n.ordinal`, args...)
 	if err != nil {
 		return fmt.Errorf("while listing nodes: %w", err)
 	}
@@ -245,7 +250,8 @@ func attachNodes(ctx context.Context, tx *Tx, cs []*dbplane.Cluster) error {
 			n       dbplane.Node
 			created int64
 		)
-		if err := rows.Scan(&n.ID, &n.ClusterID, &n.HostID, &n.Role, &n.Port, &n.DataDir, &n.Status, &created); err != nil {
+		if err := rows.Scan(&n.ID, &n.ClusterID, &n.Ordinal, &n.HostID, &n.Address, &n.Role, &n.Port, &n.DataDir,
+			&n.MemoryMB, &n.VolumeGB, &n.Status, &created); err != nil {
 			return fmt.Errorf("while reading a node: %w", err)
 		}
 		n.CreatedAt = fromMicros(created)

@@ -212,8 +212,8 @@ func TestFindClusterByID(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []dbplane.Node{
-				{ID: n1, ClusterID: c.ID, HostID: h1, Role: "primary", Port: 5432, DataDir: "/data/5432", Status: "running", CreatedAt: fromUnix(1000)},
-				{ID: n2, ClusterID: c.ID, HostID: h2, Role: "replica", Port: 5432, DataDir: "/data/5432", Status: "running", CreatedAt: fromUnix(1000)},
+				{ID: n1, ClusterID: c.ID, HostID: h1, Address: "h1.example:7070", Role: "primary", Port: 5432, DataDir: "/data/5432", Status: "running", CreatedAt: fromUnix(1000)},
+				{ID: n2, ClusterID: c.ID, Ordinal: 1, HostID: h2, Address: "h2.example:7070", Role: "replica", Port: 5432, DataDir: "/data/5432", Status: "running", CreatedAt: fromUnix(1000)},
 			}
 			if diff := cmp.Diff(want, got.Nodes); diff != "" {
 				t.Fatalf("nodes (-want +got):\n%s", diff)
@@ -292,7 +292,7 @@ func TestFindClusters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			all[3].Nodes = []dbplane.Node{{ID: node, ClusterID: all[3].ID, HostID: h, Role: "primary", Port: 5432,
+			all[3].Nodes = []dbplane.Node{{ID: node, ClusterID: all[3].ID, HostID: h, Address: "h1.example:7070", Role: "primary", Port: 5432,
 				DataDir: "/data/5432", Status: "running", CreatedAt: fromUnix(1000)}}
 			if diff := cmp.Diff(all, cs); diff != "" {
 				t.Fatalf("clusters (-want +got):\n%s", diff)
@@ -366,8 +366,9 @@ func mustInsertHost(tb testing.TB, db *sqlstore.DB, name, zone string, status db
 
 func mustInsertNode(tb testing.TB, db *sqlstore.DB, clusterID, hostID int64, role string, port int) int64 {
 	tb.Helper()
-	mustExec(tb, db, `INSERT INTO nodes (cluster_id, host_id, role, port, data_dir, status, created_at)
-		VALUES (?, ?, ?, ?, ?, 'running', 1000)`, clusterID, hostID, role, port, fmt.Sprintf("/data/%d", port))
+	ordinal := mustQueryInt(tb, db, `SELECT COUNT(*) FROM nodes WHERE cluster_id = ?`, clusterID)
+	mustExec(tb, db, `INSERT INTO nodes (cluster_id, host_id, ordinal, role, port, data_dir, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'running', 1000)`, clusterID, hostID, ordinal, role, port, fmt.Sprintf("/data/%d", port))
 	return mustQueryInt(tb, db, `SELECT id FROM nodes WHERE host_id = ? AND port = ?`, hostID, port)
 }
 
