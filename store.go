@@ -106,6 +106,29 @@ type HostStore interface {
 	HostLoads(ctx context.Context) ([]HostLoad, error)
 	// FindHosts returns a page of hosts (ordered by id) and the total.
 	FindHosts(ctx context.Context, filter HostFilter) ([]*Host, int, error)
+
+	// CreateJoinToken stores a join token by the hash of its secret and
+	// sets t.ID and t.CreatedAt.
+	CreateJoinToken(ctx context.Context, t *JoinToken, secretHash string) error
+	// JoinHost consumes the join token of secretHash and registers h, in
+	// one transaction: a host of the same address is updated (keeping its
+	// id and drained flag), else h is inserted; h gets the stored record.
+	// KindUnauthorized if the token is unknown, used, or expired at now;
+	// of concurrent joins with one token exactly one succeeds.
+	JoinHost(ctx context.Context, secretHash string, now time.Time, h *Host) error
+	// DeleteHost removes a host. KindNotFound if missing; KindConflict
+	// while nodes are placed on it.
+	DeleteHost(ctx context.Context, id int64) error
+	// SetHostDrained sets whether a host takes new nodes and returns it.
+	SetHostDrained(ctx context.Context, id int64, drained bool) (*Host, error)
+	// SetHostOnline records a successful health check at seen: status
+	// ONLINE (unless DELETING), last_seen_at, and the facts that change
+	// (OS, architecture, CPUs, memory, free disk). KindNotFound if missing.
+	SetHostOnline(ctx context.Context, id int64, facts HostFacts, seen time.Time) error
+	// SetHostOffline marks a host OFFLINE if it is ONLINE and was last seen
+	// before seenBefore, and reports whether it changed it. A NEW host
+	// stays NEW until its first successful check.
+	SetHostOffline(ctx context.Context, id int64, seenBefore time.Time) (bool, error)
 }
 
 // UserStore persists users and tokens.

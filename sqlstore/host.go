@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -99,4 +101,127 @@ func scanHost(s interface{ Scan(...any) error }) (*dbplane.Host, error) {
 	h.LastSeenAt = nullMicros(lastSeen)
 	h.CreatedAt, h.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &h, nil
+}
+
+// DeleteHost removes a host, refusing while nodes are placed on it: their
+// clusters would lose a member the control plane can no longer reach.
+func (db *DB) DeleteHost(ctx context.Context, id int64) error {
+	err := db.write(ctx, func(tx *Tx) error {
+		if _, err := findHostByID(ctx, tx, id); err != nil {
+			return err
+		}
+		var nodes int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE host_id = ?`, id).Scan(&nodes); err != nil {
+			return fmt.Errorf("while counting the host's nodes: %w", err)
+		}
+		if nodes > 0 {
+			return dbplane.Errorf(dbplane.KindConflict, "host %d carries %d node(s): delete their clusters first", id, nodes)
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM hosts WHERE id = ?`, id)
+		if isForeignKeyViolation(err) {
+			// Something other than a node still refers to the host.
+			return &dbplane.Error{Kind: dbplane.KindConflict, Message: fmt.Sprintf("host %d is still in use", id), Err: err}
+		} else if err != nil {
+			return fmt.Errorf("while deleting the host: %w", err)
+		}
+		return nil
+	})
+	return dbplane.E("sqlstore.DeleteHost", err)
+}
+
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
+}
+
+// SetHostDrained sets whether a host takes new nodes and returns it.
+func (db *DB) SetHostDrained(ctx context.Context, id int64, drained bool) (*dbplane.Host, error) {
+	var h *dbplane.Host
+	err := db.write(ctx, func(tx *Tx) error {
+		flag := 0
+		if drained {
+			flag = 1
+		}
+		// updated_at moves only when the flag does, so draining twice
+		// changes nothing.
+		res, err := tx.Exec(ctx, `
+			UPDATE hosts SET updated_at = CASE WHEN drained <> ? THEN ? ELSE updated_at END, drained = ?
+			WHERE id = ?`,
+			flag, micros(tx.now), flag, id)
+		if err != nil {
+			return fmt.Errorf("while draining the host: %w", err)
+		}
+		if err := hostUpdated(res, id); err != nil {
+			return err
+		}
+		h, err = findHostByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, dbplane.E("sqlstore.SetHostDrained", err)
+	}
+	return h, nil
+}
+
+// SetHostOnline records a successful health check. updated_at moves only
+// when the status or a fact changes, not at every check, so it keeps
+// meaning "the record changed".
+func (db *DB) SetHostOnline(ctx context.Context, id int64, f dbplane.HostFacts, seen time.Time) error {
+	err := db.write(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `
+			UPDATE hosts SET
+				updated_at = CASE WHEN status NOT IN (?, ?) OR os <> ? OR arch <> ? OR cpus <> ? OR memory_mb <> ?
+					OR disk_gb <> ? THEN ? ELSE updated_at END,
+				status = CASE WHEN status = ? THEN status ELSE ? END,
+				last_seen_at = ?, os = ?, arch = ?, cpus = ?, memory_mb = ?, disk_gb = ?
+			WHERE id = ?`,
+			string(dbplane.HostOnline), string(dbplane.HostDeleting), f.OS, f.Arch, f.CPUs, f.MemoryMB, f.DiskGB,
+			micros(tx.now),
+			string(dbplane.HostDeleting), string(dbplane.HostOnline),
+			micros(seen), f.OS, f.Arch, f.CPUs, f.MemoryMB, f.DiskGB,
+			id)
+		if err != nil {
+			return fmt.Errorf("while recording the host's health: %w", err)
+		}
+		return hostUpdated(res, id)
+	})
+	return dbplane.E("sqlstore.SetHostOnline", err)
+}
+
+// SetHostOffline marks an ONLINE host last seen before seenBefore OFFLINE.
+// The condition is checked in the update itself, so a success recorded by
+// another control plane in the meantime is not overridden.
+func (db *DB) SetHostOffline(ctx context.Context, id int64, seenBefore time.Time) (bool, error) {
+	var changed bool
+	err := db.write(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `
+			UPDATE hosts SET status = ?, updated_at = ?
+			WHERE id = ? AND status = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
+			string(dbplane.HostOffline), micros(tx.now), id, string(dbplane.HostOnline), micros(seenBefore))
+		if err != nil {
+			return fmt.Errorf("while marking the host offline: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("while marking the host offline: %w", err)
+		}
+		changed = n > 0
+		return nil
+	})
+	return changed, dbplane.E("sqlstore.SetHostOffline", err)
+}
+
+// hostUpdated turns an update of no row into KindNotFound for host id.
+func hostUpdated(res sql.Result, id int64) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("while updating host %d: %w", id, err)
+	}
+	if n == 0 {
+		return dbplane.Errorf(dbplane.KindNotFound, "host %d not found", id)
+	}
+	return nil
 }
