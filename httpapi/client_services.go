@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -158,6 +159,71 @@ func (c *Client) FindHosts(ctx context.Context, f dbplane.HostFilter) ([]*dbplan
 		return nil, 0, err
 	}
 	return out.Hosts, out.Total, nil
+}
+
+// Interface guards: the client offers the host administration and join
+// services too, so the CLI and agents speak domain types.
+var (
+	_ dbplane.HostAdminService = (*Client)(nil)
+	_ dbplane.JoinService      = (*Client)(nil)
+)
+
+// FindHostByID returns a host (GET /v1/hosts/{id}).
+func (c *Client) FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error) {
+	var out dbplane.Host
+	if err := c.do(ctx, http.MethodGet, idPath("/v1/hosts", id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteHost removes a host's record (DELETE /v1/hosts/{id}).
+func (c *Client) DeleteHost(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, idPath("/v1/hosts", id), nil, nil, nil)
+}
+
+// DrainHost sets whether a host takes new nodes
+// (POST /v1/hosts/{id}/drain or /undrain).
+func (c *Client) DrainHost(ctx context.Context, id int64, drained bool) (*dbplane.Host, error) {
+	op := "undrain"
+	if drained {
+		op = "drain"
+	}
+	var out dbplane.Host
+	if err := c.do(ctx, http.MethodPost, idPath("/v1/hosts", id, op), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateJoinToken issues a one-time join token valid for ttl, rounded down
+// to seconds (POST /v1/hosts/join-tokens).
+func (c *Client) CreateJoinToken(ctx context.Context, ttl time.Duration) (*dbplane.JoinToken, error) {
+	if ttl != 0 && ttl < time.Second {
+		return nil, dbplane.Invalid(dbplane.FieldError{Field: "ttl", Message: "must be at least 1s"})
+	}
+	var out dbplane.JoinToken
+	req := joinTokenRequest{TTLSeconds: int64(ttl / time.Second)}
+	if err := c.do(ctx, http.MethodPost, "/v1/hosts/join-tokens", nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Join joins an agent to the control plane (POST /v1/agents/join). It
+// sends no bearer token whatever c.Token is: the join token is the
+// credential.
+func (c *Client) Join(ctx context.Context, req dbplane.JoinRequest) (*dbplane.JoinResponse, error) {
+	resp, err := c.send(ctx, http.MethodPost, "/v1/agents/join", nil, req, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out dbplane.JoinResponse
+	if err := decodeAnswer(resp, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // IssueToken trades a user's password for a bearer token

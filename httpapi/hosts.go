@@ -2,12 +2,31 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
 
 func (s *Server) registerHostRoutes() {
 	s.handleAuth("GET /v1/hosts", s.wrap(s.handleHostIndex))
+	s.handleAuth("GET /v1/hosts/{id}", s.wrap(s.handleHostView))
+	s.handleAuth("DELETE /v1/hosts/{id}", http.HandlerFunc(s.handleHostDelete))
+	s.handleAuth("POST /v1/hosts/{id}/drain", s.wrap(s.handleHostDrain(true)))
+	s.handleAuth("POST /v1/hosts/{id}/undrain", s.wrap(s.handleHostDrain(false)))
+	s.handleAuth("POST /v1/hosts/join-tokens", s.wrap(s.handleJoinTokenCreate))
+	s.registerAgentRoutes()
+}
+
+// hostAdmin returns the administration side of the host service. Server.Hosts
+// has the type every front door needs, listing; the routes beyond it need
+// an implementation that offers more (service.Hosts and Client do). One
+// that does not is a wiring mistake, hence internal.
+func (s *Server) hostAdmin() (dbplane.HostAdminService, error) {
+	if a, ok := s.Hosts.(dbplane.HostAdminService); ok {
+		return a, nil
+	}
+	return nil, &dbplane.Error{Op: "httpapi.hostAdmin", Kind: dbplane.KindInternal,
+		Message: "the host service does not implement dbplane.HostAdminService"}
 }
 
 // hostPage is the answer of GET /v1/hosts.
@@ -40,6 +59,81 @@ func (s *Server) handleHostIndex(w http.ResponseWriter, r *http.Request) (any, e
 		return nil, err
 	}
 	return hostPage{Hosts: nonNil(hosts), Total: total, Offset: f.Offset, Limit: f.Limit}, nil
+}
+
+// handleHostView handles GET /v1/hosts/{id}.
+func (s *Server) handleHostView(w http.ResponseWriter, r *http.Request) (any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	admin, err := s.hostAdmin()
+	if err != nil {
+		return nil, err
+	}
+	return admin.FindHostByID(r.Context(), id)
+}
+
+// handleHostDelete handles DELETE /v1/hosts/{id}: 204, or 409 while nodes
+// are placed on the host. It writes its own answer because it has no body.
+func (s *Server) handleHostDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		var admin dbplane.HostAdminService
+		if admin, err = s.hostAdmin(); err == nil {
+			err = admin.DeleteHost(r.Context(), id)
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleHostDrain handles POST /v1/hosts/{id}/drain and /undrain: the host
+// takes no new nodes, or takes them again. Both are idempotent.
+func (s *Server) handleHostDrain(drained bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		admin, err := s.hostAdmin()
+		if err != nil {
+			return nil, err
+		}
+		return admin.DrainHost(r.Context(), id, drained)
+	}
+}
+
+// joinTokenRequest is the optional body of POST /v1/hosts/join-tokens.
+type joinTokenRequest struct {
+	// TTLSeconds is how long the token may be used; 0 means an hour.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+}
+
+// handleJoinTokenCreate handles POST /v1/hosts/join-tokens: 201 with a
+// one-time join token, whose secret is shown only this once.
+func (s *Server) handleJoinTokenCreate(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req joinTokenRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return nil, err
+		}
+	}
+	if maxTTL := int64(dbplane.MaxJoinTokenTTL / time.Second); req.TTLSeconds < 0 || req.TTLSeconds > maxTTL {
+		return nil, dbplane.Invalid(dbplane.FieldError{Field: "ttl_seconds", Message: "must be between 1 and 604800 (7 days)"})
+	}
+	admin, err := s.hostAdmin()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := admin.CreateJoinToken(r.Context(), time.Duration(req.TTLSeconds)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return reply{http.StatusCreated, tok}, nil
 }
 
 // nonNil makes empty lists encode as [] rather than null, so clients need
