@@ -1,0 +1,445 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// Restart backoff: the first restart after a crash waits backoffMin, each
+// further one twice as long up to backoffMax; a process that ran for
+// backoffReset before crashing starts the sequence over.
+const (
+	backoffMin   = time.Second
+	backoffMax   = 30 * time.Second
+	backoffReset = 60 * time.Second
+	// pollEvery is how often the agent checks a re-adopted process, which
+	// is not its child and so cannot be waited for.
+	pollEvery = 500 * time.Millisecond
+	// killWait bounds the wait for a killed process to disappear.
+	killWait = 10 * time.Second
+)
+
+// supervisor keeps the host's instances running.
+type supervisor struct {
+	h     *Host
+	log   *slog.Logger
+	mu    sync.Mutex
+	procs map[string]*proc
+	locks map[string]chan struct{} // one operation per instance at a time
+
+	closed    chan struct{} // closed by close: every goroutine returns
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+func newSupervisor(h *Host) *supervisor {
+	return &supervisor{
+		h:      h,
+		log:    h.log,
+		procs:  make(map[string]*proc),
+		locks:  make(map[string]chan struct{}),
+		closed: make(chan struct{}),
+	}
+}
+
+// proc is one supervised instance.
+type proc struct {
+	s *supervisor
+
+	mu      sync.Mutex
+	st      instanceState // what is persisted
+	running bool
+	since   time.Time     // when running last changed
+	exited  chan struct{} // closed once the current process is gone; nil if none was started
+	status  string        // how the current process ended, when known
+	ending  bool          // no more launches: a stop was asked for or the agent closes
+	stopped chan struct{} // closed when an asked-for stop has finished; nil until asked
+
+	quit     chan struct{} // closed to end supervise
+	quitOnce sync.Once
+	kick     chan struct{} // restart now rather than after the backoff
+	done     chan struct{} // closed when supervise has returned
+}
+
+func (s *supervisor) newProc(st instanceState) *proc {
+	return &proc{
+		s:     s,
+		st:    st,
+		since: time.Now(),
+		quit:  make(chan struct{}),
+		kick:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+}
+
+// lock serializes the operations on one instance; it returns the unlock.
+func (s *supervisor) lock(ctx context.Context, id string) (func(), error) {
+	s.mu.Lock()
+	l, ok := s.locks[id]
+	if !ok {
+		l = make(chan struct{}, 1)
+		s.locks[id] = l
+	}
+	s.mu.Unlock()
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *supervisor) get(id string) *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procs[id]
+}
+
+func (s *supervisor) put(p *proc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procs[p.st.Instance.ID] = p
+}
+
+func (s *supervisor) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.procs, id)
+}
+
+// recover re-adopts the persisted instances, at the agent's start.
+func (s *supervisor) recover() error {
+	states, err := s.h.loadStates()
+	if err != nil {
+		return err
+	}
+	for _, st := range states {
+		p := s.newProc(*st)
+		s.put(p)
+		p.mu.Lock()
+		if st.Stopped {
+			// Only an agent that died while stopping it leaves a stopped
+			// instance running: finish the job.
+			close(p.done)
+			if st.PID > 0 && sameProcess(st.PID, st.StartTicks) {
+				p.adoptLocked(st.PID)
+				p.stopLocked()
+			}
+			p.mu.Unlock()
+			continue
+		}
+		if pid := p.findLocked(); pid > 0 {
+			p.adoptLocked(pid)
+			s.log.Info("re-adopted a running instance", "instance", st.Instance.ID, "pid", pid)
+		} else if err := p.launchLocked(); err != nil {
+			s.log.Error("cannot start an instance", "instance", st.Instance.ID, "error", err)
+		} else {
+			s.log.Info("started an instance that was not running", "instance", st.Instance.ID, "pid", p.st.PID)
+		}
+		p.persistLocked()
+		p.mu.Unlock()
+		s.supervise(p)
+	}
+	return nil
+}
+
+// close ends supervision and waits for the supervisor's goroutines. The
+// processes keep running.
+func (s *supervisor) close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for _, p := range s.procs {
+			p.mu.Lock()
+			p.ending = true
+			p.mu.Unlock()
+			p.endSupervision()
+		}
+		s.mu.Unlock()
+		close(s.closed)
+		s.wg.Wait()
+	})
+}
+
+// supervise starts the goroutine that restarts p's process whenever it
+// exits on its own.
+func (s *supervisor) supervise(p *proc) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(p.done)
+		p.superviseLoop()
+	}()
+}
+
+func (p *proc) endSupervision() { p.quitOnce.Do(func() { close(p.quit) }) }
+
+// superviseLoop waits for the process to exit and restarts it with
+// backoff, until told to quit.
+func (p *proc) superviseLoop() {
+	delay := backoffMin
+	for {
+		p.mu.Lock()
+		exited := p.exited
+		p.mu.Unlock()
+		select {
+		case <-exited:
+		case <-p.quit:
+			return
+		}
+		p.mu.Lock()
+		if p.ending {
+			p.mu.Unlock()
+			return
+		}
+		ran := time.Since(p.since)
+		p.running, p.since = false, time.Now()
+		p.s.log.Warn("instance exited; restarting it", "instance", p.st.Instance.ID, "pid", p.st.PID,
+			"status", p.status, "ran", ran.Round(time.Millisecond), "in", delay)
+		p.mu.Unlock()
+		if ran >= backoffReset {
+			delay = backoffMin
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-p.kick:
+			t.Stop()
+		case <-p.quit:
+			t.Stop()
+			return
+		}
+		delay = min(delay*2, backoffMax)
+		p.mu.Lock()
+		if !p.ending {
+			p.st.Restarts++
+			if err := p.launchLocked(); err != nil {
+				p.s.log.Error("cannot restart an instance", "instance", p.st.Instance.ID, "error", err)
+			}
+			p.persistLocked()
+		}
+		p.mu.Unlock()
+	}
+}
+
+// launchLocked starts the instance's process and watches it; p.mu is held.
+// A failed start counts as an immediate exit, so the loop backs off.
+func (p *proc) launchLocked() error {
+	exited := make(chan struct{})
+	p.exited, p.status = exited, ""
+	cmd, err := p.s.h.launch(p.st.Instance)
+	if err != nil {
+		p.running, p.st.PID, p.st.StartTicks = false, 0, 0
+		close(exited)
+		return err
+	}
+	pid := cmd.Process.Pid
+	_, ticks, _ := procStat(pid)
+	p.running, p.since, p.st.PID, p.st.StartTicks = true, time.Now(), pid, ticks
+	// The agent's own child: Wait reaps it, so it never lingers as a
+	// zombie. This goroutine outlives close if the process does, which is
+	// what keeps reaping it.
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		if p.exited == exited {
+			p.status = cmd.ProcessState.String()
+			if err != nil && cmd.ProcessState == nil {
+				p.status = err.Error()
+			}
+		}
+		p.mu.Unlock()
+		close(exited)
+	}()
+	return nil
+}
+
+// adoptLocked watches a running process the agent did not start (in this
+// life); p.mu is held.
+func (p *proc) adoptLocked(pid int) {
+	_, ticks, _ := procStat(pid)
+	exited := make(chan struct{})
+	p.exited, p.status = exited, ""
+	p.running, p.st.PID, p.st.StartTicks = true, pid, ticks
+	if t := startedAt(ticks); !t.IsZero() {
+		p.since = t
+	}
+	p.s.wg.Add(1)
+	go func() {
+		defer p.s.wg.Done()
+		t := time.NewTicker(pollEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if !sameProcess(pid, ticks) {
+					close(exited)
+					return
+				}
+			case <-p.s.closed:
+				return
+			}
+		}
+	}()
+}
+
+// findLocked returns the pid of the instance's process if it still runs:
+// the pid the agent recorded, if that process still exists, or else the
+// pid in the instance's pid file, if that process runs the instance's
+// program. p.mu is held.
+func (p *proc) findLocked() int {
+	if p.st.PID > 0 && sameProcess(p.st.PID, p.st.StartTicks) {
+		return p.st.PID
+	}
+	if f := p.st.Instance.PIDFile; f != "" {
+		if pid := readPIDFile(f); pid > 0 && runs(pid, p.st.Instance.Argv[0]) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// persistLocked saves p's state; p.mu is held. A failure is logged: the
+// process runs whether or not its record could be updated.
+func (p *proc) persistLocked() {
+	if err := p.s.h.saveState(&p.st); err != nil {
+		p.s.log.Error("cannot persist an instance", "instance", p.st.Instance.ID, "error", err)
+	}
+}
+
+// stop asks for the instance to be stopped, once, and returns a channel
+// closed when it has. The stop is persisted first, so an agent that dies
+// half-way finishes it when it comes back instead of restarting the
+// instance.
+func (p *proc) stop() (<-chan struct{}, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped != nil {
+		return p.stopped, nil
+	}
+	st := p.st
+	st.Stopped = true
+	if err := p.s.h.saveState(&st); err != nil {
+		return nil, err
+	}
+	p.st = st
+	return p.stopLocked(), nil
+}
+
+// stopLocked ends supervision and terminates the process in the
+// background; p.mu is held and the stop is persisted.
+func (p *proc) stopLocked() chan struct{} {
+	p.stopped, p.ending = make(chan struct{}), true
+	p.endSupervision()
+	pid, exited := p.st.PID, p.exited
+	if !p.running {
+		exited = nil
+	}
+	p.s.wg.Add(1)
+	go func() {
+		defer p.s.wg.Done()
+		defer close(p.stopped)
+		<-p.done // nothing launches any more
+		p.terminate(pid, exited)
+	}()
+	return p.stopped
+}
+
+// terminate asks the process to stop with the stop signal, kills its
+// process group if it has not stopped within the stop timeout, and waits
+// for it to be gone.
+func (p *proc) terminate(pid int, exited <-chan struct{}) {
+	id := p.st.Instance.ID
+	if exited != nil {
+		select {
+		case <-exited:
+			exited = nil // gone already: its pid may be someone else's by now
+		default:
+		}
+	}
+	if exited != nil {
+		cfg := p.s.h.cfg
+		if err := syscall.Kill(pid, cfg.StopSignal); err == nil {
+			p.s.log.Info("stopping instance", "instance", id, "pid", pid, "signal", cfg.StopSignal)
+		}
+		if !p.wait(exited, cfg.StopTimeout) {
+			p.s.log.Warn("instance did not stop in time; killing it", "instance", id, "pid", pid, "timeout", cfg.StopTimeout)
+			killGroup(pid)
+			if !p.wait(exited, killWait) {
+				p.s.log.Error("instance survived SIGKILL", "instance", id, "pid", pid)
+				return
+			}
+		}
+	}
+	p.mu.Lock()
+	p.running, p.since, p.st.PID, p.st.StartTicks = false, time.Now(), 0, 0
+	p.persistLocked()
+	p.mu.Unlock()
+}
+
+// wait waits up to d for exited; it gives up early when the agent closes.
+func (p *proc) wait(exited <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return true
+	case <-t.C:
+	case <-p.s.closed:
+	}
+	return false
+}
+
+// killGroup kills a process and, if it leads its process group (instances
+// start in a session of their own), everything in the group: a database's
+// worker processes must not outlive it.
+func killGroup(pid int) {
+	if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+		syscall.Kill(-pid, syscall.SIGKILL)
+		return
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// statusReport describes p for InstanceStatus.
+func (p *proc) statusReport() *dbplane.InstanceStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := &dbplane.InstanceStatus{ID: p.st.Instance.ID, Running: p.running, Restarts: p.st.Restarts, Since: p.since}
+	if p.running {
+		st.PID = p.st.PID
+	}
+	return st
+}
+
+// launch starts an instance's process as its user, in a session of its
+// own so that it outlives the agent and no terminal signal reaches it, with
+// stdout and stderr appended to its log.
+func (h *Host) launch(inst dbplane.Instance) (*exec.Cmd, error) {
+	u, err := lookupUser("user", inst.User)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(inst.Argv[0], inst.Argv[1:]...)
+	cmd.Env = u.env(inst.Env)
+	cmd.Dir = orRoot(inst.Dir)
+	if inst.Log != "" {
+		f, err := h.openLog(inst.Log, u)
+		if err != nil {
+			return nil, err
+		}
+		// The child gets its own descriptor; the agent's copy is not needed.
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: u.credential()}
+	if err := cmd.Start(); err != nil {
+		return nil, startError(inst.Argv[0], err)
+	}
+	return cmd, nil
+}
