@@ -1,0 +1,231 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/pki"
+	"github.com/dbplane/dbplane/service"
+	"github.com/dbplane/dbplane/sqlstore"
+)
+
+// joinControlPlane is a control plane's API on a SQLite store: enough for
+// agents to join.
+type joinControlPlane struct {
+	url   string
+	ca    *pki.CA
+	hosts *service.Hosts
+}
+
+func newJoinControlPlane(t *testing.T) *joinControlPlane {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "dbplane.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := &service.Hosts{Store: db, CA: ca}
+	srv := &httpapi.Server{Hosts: hosts, Auth: &service.Auth{Store: db}}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &joinControlPlane{url: ts.URL, ca: ca, hosts: hosts}
+}
+
+func (cp *joinControlPlane) mustToken(t *testing.T) string {
+	t.Helper()
+	tok, err := cp.hosts.CreateJoinToken(context.Background(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Secret
+}
+
+func joinFacts(address string) dbplane.HostFacts {
+	return dbplane.HostFacts{Hostname: "db1", Address: address, OS: "linux", Arch: "amd64", CPUs: 2, MemoryMB: 1024,
+		DiskGB: 10, Zone: "z1", DataRoot: "/srv/dbplane"}
+}
+
+func TestJoin(t *testing.T) {
+	cp := newJoinControlPlane(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	bg := context.Background()
+	id, err := agent.Join(bg, cp.url, cp.mustToken(t), joinFacts("127.0.0.11"), 7070, stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := cp.hosts.FindHostByID(bg, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Address != "127.0.0.11" || h.AgentPort != 7070 || h.Zone != "z1" {
+		t.Fatalf("registered host %+v", h)
+	}
+	for name, mode := range map[string]os.FileMode{"key.pem": 0o600, "cert.pem": 0o644, "ca.pem": 0o644, "host_id": 0o644} {
+		st, err := os.Stat(filepath.Join(stateDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != mode {
+			t.Errorf("%s has mode %#o, want %#o", name, st.Mode().Perm(), mode)
+		}
+	}
+
+	cert, pool, gotID, err := agent.LoadIdentity(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotID != id {
+		t.Fatalf("LoadIdentity host id %d, want %d", gotID, id)
+	}
+	if cn := cert.Leaf.Subject.CommonName; cn != "dbplane-agent-db1" {
+		t.Fatalf("CN %q", cn)
+	}
+	if !pool.Equal(cp.ca.Pool()) {
+		t.Fatal("the saved CA is not the control plane's")
+	}
+
+	t.Run("Restart", func(t *testing.T) {
+		// No token and no reachable control plane: the saved identity is
+		// used as is.
+		again, err := agent.Join(bg, "http://127.0.0.1:1", "", joinFacts("127.0.0.11"), 7070, stateDir)
+		if err != nil || again != id {
+			t.Fatalf("Join after a restart = %d, %v; want %d", again, err, id)
+		}
+	})
+	t.Run("RestartOnAnotherAddress", func(t *testing.T) {
+		_, err := agent.Join(bg, "http://127.0.0.1:1", "", joinFacts("127.0.0.12"), 7070, stateDir)
+		if dbplane.ErrorKind(err) != dbplane.KindInvalid || !strings.Contains(err.Error(), "is for 127.0.0.11, not 127.0.0.12") {
+			t.Fatalf("err = %v, want a refusal naming both addresses", err)
+		}
+	})
+}
+
+func TestJoin_Refused(t *testing.T) {
+	cp := newJoinControlPlane(t)
+	bg := context.Background()
+	for _, tt := range []struct {
+		name  string
+		token string
+		kind  dbplane.Kind
+	}{
+		{"NoToken", "", dbplane.KindInvalid},
+		{"WrongToken", "dbpj_wrong", dbplane.KindUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stateDir := filepath.Join(t.TempDir(), "state")
+			_, err := agent.Join(bg, cp.url, tt.token, joinFacts("127.0.0.11"), 7070, stateDir)
+			if dbplane.ErrorKind(err) != tt.kind {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+			if _, _, _, err := agent.LoadIdentity(stateDir); dbplane.ErrorKind(err) != dbplane.KindNotFound {
+				t.Fatalf("LoadIdentity after a refused join: %v, want not found", err)
+			}
+		})
+	}
+	t.Run("ReusedToken", func(t *testing.T) {
+		tok := cp.mustToken(t)
+		if _, err := agent.Join(bg, cp.url, tok, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := agent.Join(bg, cp.url, tok, joinFacts("127.0.0.12"), 7070, t.TempDir())
+		if dbplane.ErrorKind(err) != dbplane.KindUnauthorized || !strings.Contains(dbplane.ErrorMessage(err), "already used") {
+			t.Fatalf("err = %v, want unauthorized: already used", err)
+		}
+	})
+}
+
+func TestLoadIdentity_Incomplete(t *testing.T) {
+	cp := newJoinControlPlane(t)
+	stateDir := t.TempDir()
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.11"), 7070, stateDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(stateDir, "cert.pem")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := agent.LoadIdentity(stateDir)
+	if dbplane.ErrorKind(err) != dbplane.KindNotFound || !strings.Contains(dbplane.ErrorMessage(err), "cert.pem is missing") {
+		t.Fatalf("err = %v, want not found naming cert.pem", err)
+	}
+}
+
+// TestJoinedAgentMutualTLS serves an agent API with the identity Join
+// saved: the control plane's certificate of the same CA is accepted, and a
+// control-plane certificate of another CA, or another agent's certificate,
+// is refused.
+func TestJoinedAgentMutualTLS(t *testing.T) {
+	cp := newJoinControlPlane(t)
+	stateDir := t.TempDir()
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.1"), 7070, stateDir); err != nil {
+		t.Fatal(err)
+	}
+	cert, pool, _, err := agent.LoadIdentity(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := agent.NewServer(tlsOnlyHost{}, agent.ServerTLSConfig(cert, pool), nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Shutdown(context.Background())
+		<-done
+	})
+	url := "https://" + ln.Addr().String()
+	health := func(c tls.Certificate) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return agent.NewClient(url, agent.ClientTLSConfig(c, cp.ca.Pool())).Health(ctx)
+	}
+
+	good, err := cp.ca.IssueControlPlaneCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := health(good); err != nil {
+		t.Fatalf("the control plane is refused: %v", err)
+	}
+	other, err := pki.NewCA("rogue CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogue, err := other.IssueControlPlaneCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := health(rogue); err == nil {
+		t.Fatal("a certificate of another CA is accepted")
+	}
+	otherAgent := t.TempDir()
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.2"), 7070, otherAgent); err != nil {
+		t.Fatal(err)
+	}
+	peer, _, _, err := agent.LoadIdentity(otherAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := health(peer); err == nil {
+		t.Fatal("another agent's certificate is accepted")
+	}
+}
+
+// tlsOnlyHost is a HostAgent for TLS tests: they reach only the health
+// route, which calls none of its methods.
+type tlsOnlyHost struct{ dbplane.HostAgent }
