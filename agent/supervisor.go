@@ -199,6 +199,9 @@ func (p *proc) superviseLoop() {
 		}
 		ran := time.Since(p.since)
 		p.running, p.since = false, time.Now()
+		if p.status == "" {
+			p.status = "unknown: not the agent's child"
+		}
 		p.s.log.Warn("instance exited; restarting it", "instance", p.st.Instance.ID, "pid", p.st.PID,
 			"status", p.status, "ran", ran.Round(time.Millisecond), "in", delay)
 		p.mu.Unlock()
