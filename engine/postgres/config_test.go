@@ -1,0 +1,196 @@
+package postgres_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/postgres"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// configure runs the configure step of a node and returns the
+// postgresql.conf and pg_hba.conf it wrote.
+func configure(t *testing.T, c *dbplane.Cluster, ordinal int) (conf, hba string) {
+	t.Helper()
+	e, agents := fakeEngine(c, "Secret-pw1")
+	n := c.Nodes[ordinal]
+	params := []byte(`{"ordinal":` + string(rune('0'+ordinal)) + `}`)
+	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, params, (&stepLog{}).logf); err != nil {
+		t.Fatalf("configure node %d: %v", ordinal, err)
+	}
+	a := agents[n.HostID]
+	return a.file(t, n.DataDir+"/postgresql.conf"), a.file(t, n.DataDir+"/pg_hba.conf")
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+// confLine returns the value of a setting in a postgresql.conf.
+func confLine(t *testing.T, conf, name string) string {
+	t.Helper()
+	for line := range strings.Lines(conf) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " = "); ok && k == name {
+			return v
+		}
+	}
+	t.Fatalf("no %s in:\n%s", name, conf)
+	return ""
+}
+
+func TestConfigGolden(t *testing.T) {
+	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationSync, 3)
+	c.Spec.Allowlist = []string{"10.1.0.0/16", "192.168.7.9", "fd00::/8"}
+	c.Spec.Parameters = map[string]string{"work_mem": "16MB", "shared_preload_libraries": "pg_stat_statements", "search_path": `"$user", it's`}
+	primaryConf, hba := configure(t, c, 0)
+	golden(t, "primary.conf", primaryConf)
+	golden(t, "pg_hba.conf", hba)
+	replicaConf, replicaHBA := configure(t, c, 1)
+	golden(t, "replica.conf", replicaConf)
+	if replicaHBA != hba {
+		t.Errorf("replica's pg_hba.conf differs from the primary's:\n%s", replicaHBA)
+	}
+}
+
+func TestSynchronousStandbyNames(t *testing.T) {
+	for _, tc := range []struct {
+		topology, mode string
+		nodes, ordinal int
+		want           string
+	}{
+		{dbplane.TopologyStandalone, "", 1, 0, "''"},
+		{dbplane.TopologyReplication, dbplane.ReplicationAsync, 3, 0, "''"},
+		{dbplane.TopologyReplication, dbplane.ReplicationSync, 3, 0, `'FIRST 1 ("node1", "node2")'`},
+		{dbplane.TopologyReplication, dbplane.ReplicationSync, 3, 2, `'FIRST 1 ("node0", "node1")'`},
+		{dbplane.TopologyReplication, dbplane.ReplicationQuorum, 3, 0, `'ANY 1 ("node1", "node2")'`},
+		{dbplane.TopologyReplication, dbplane.ReplicationQuorum, 4, 0, `'ANY 2 ("node1", "node2", "node3")'`},
+		{dbplane.TopologyReplication, dbplane.ReplicationQuorum, 5, 0, `'ANY 2 ("node1", "node2", "node3", "node4")'`},
+	} {
+		t.Run(tc.topology+"/"+tc.mode+"/"+string(rune('0'+tc.nodes)), func(t *testing.T) {
+			conf, _ := configure(t, newCluster("clu1", tc.topology, tc.mode, tc.nodes), tc.ordinal)
+			if got := confLine(t, conf, "synchronous_standby_names"); got != tc.want {
+				t.Fatalf("synchronous_standby_names = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSizingFromFlavor(t *testing.T) {
+	for _, tc := range []struct {
+		flavor              string
+		nodeMemoryMB        int64
+		buffers, cache, max string
+	}{
+		{"dbp.c1.m2", 0, "512MB", "1536MB", "100"},
+		{"dbp.c2.m4", 0, "1024MB", "3072MB", "200"},
+		{"dbp.c16.m64", 0, "16384MB", "49152MB", "1000"},
+		{"dbp.c2.m4", 8192, "2048MB", "6144MB", "400"}, // what placement promised wins
+	} {
+		t.Run(tc.flavor, func(t *testing.T) {
+			c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+			c.Spec.Flavor, c.Nodes[0].MemoryMB = tc.flavor, tc.nodeMemoryMB
+			conf, _ := configure(t, c, 0)
+			for name, want := range map[string]string{"shared_buffers": tc.buffers, "effective_cache_size": tc.cache, "max_connections": tc.max} {
+				if got := confLine(t, conf, name); got != want {
+					t.Errorf("%s = %s, want %s", name, got, want)
+				}
+			}
+		})
+	}
+	t.Run("UnknownFlavor", func(t *testing.T) {
+		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+		c.Spec.Flavor = "dbp.huge"
+		e, _ := fakeEngine(c, "pw")
+		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
+			t.Fatalf("err = %v, want a permanent invalid error", err)
+		}
+	})
+}
+
+func TestHBA(t *testing.T) {
+	t.Run("DefaultAllowlistOfLoopbackCluster", func(t *testing.T) {
+		c := newCluster("loop", dbplane.TopologyReplication, "", 3)
+		for i := range c.Nodes {
+			c.Nodes[i].Address = "127.0.0.1" + string(rune('1'+i))
+		}
+		_, hba := configure(t, c, 0)
+		var allowed []string
+		for line := range strings.Lines(hba) {
+			f := strings.Fields(line)
+			if len(f) == 5 && f[0] == "host" && f[4] == "scram-sha-256" {
+				allowed = append(allowed, f[1]+" "+f[2]+" "+f[3])
+			}
+		}
+		want := []string{"replication replicator 127.0.0.0/8", "all all 127.0.0.0/8", "all all ::1/128"}
+		if diff := cmp.Diff(want, allowed); diff != "" {
+			t.Fatalf("scram-sha-256 lines (-want +got):\n%s\n%s", diff, hba)
+		}
+	})
+	t.Run("DefaultAllowlistOfNetworkCluster", func(t *testing.T) {
+		_, hba := configure(t, newCluster("net1", dbplane.TopologyReplication, "", 2), 0)
+		for _, want := range []string{"all          all          127.0.0.0/8", "all          all          10.0.0.2/32",
+			"replication  replicator   10.0.0.1/32"} {
+			if !strings.Contains(hba, want) {
+				t.Errorf("pg_hba.conf lacks %q:\n%s", want, hba)
+			}
+		}
+	})
+	t.Run("EverythingElseRejected", func(t *testing.T) {
+		_, hba := configure(t, newCluster("net1", dbplane.TopologyStandalone, "", 1), 0)
+		lines := strings.Split(strings.TrimSpace(hba), "\n")
+		last := strings.Join(lines[len(lines)-4:], "\n")
+		for _, want := range []string{"all          all          0.0.0.0/0            reject", "all          all          ::/0                 reject"} {
+			if !strings.Contains(last, want) {
+				t.Errorf("pg_hba.conf does not end rejecting %q:\n%s", want, hba)
+			}
+		}
+	})
+}
+
+func TestCheckParameters(t *testing.T) {
+	ok := map[string]string{"work_mem": "64MB", "shared_preload_libraries": "pg_stat_statements,auto_explain",
+		"auto_explain.log_min_duration": "1s"}
+	if err := postgres.CheckParameters(ok); err != nil {
+		t.Fatalf("CheckParameters(%v) = %v, want nil", ok, err)
+	}
+	bad := map[string]string{"port": "1", "listen_addresses": "*", "archive_command": "cp %p /x",
+		"ssl_cert_file": "/etc/x", "log_directory": "/tmp", "include": "/etc/passwd", "synchronous_standby_names": "*",
+		"session_preload_libraries": "/tmp/evil.so", "work_mem": "4MB"}
+	err := postgres.CheckParameters(bad)
+	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
+		t.Fatalf("err = %v, want a permanent invalid error", err)
+	}
+	var fields []string
+	for _, f := range dbplane.ErrorFields(err) {
+		fields = append(fields, f.Field)
+	}
+	want := []string{"parameters[archive_command]", "parameters[include]", "parameters[listen_addresses]",
+		"parameters[log_directory]", "parameters[port]", "parameters[session_preload_libraries]",
+		"parameters[ssl_cert_file]", "parameters[synchronous_standby_names]"}
+	if diff := cmp.Diff(want, fields); diff != "" {
+		t.Fatalf("refused fields (-want +got):\n%s", diff)
+	}
+}

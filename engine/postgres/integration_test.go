@@ -1,0 +1,256 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/postgres"
+)
+
+// TestRealCluster builds 3-node clusters of real PostgreSQL 15 on three
+// loopback "hosts", checks replication with pgx, and deletes them.
+func TestRealCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real PostgreSQL clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run PostgreSQL as the postgres user")
+	}
+	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
+		t.Skip("PostgreSQL 15 is not installed")
+	}
+	for i, tc := range []struct {
+		mode string
+		want map[string]string // sync_state by application_name
+	}{
+		{dbplane.ReplicationSync, map[string]string{"node1": "sync", "node2": "potential"}},
+		{dbplane.ReplicationQuorum, map[string]string{"node1": "quorum", "node2": "quorum"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			realCluster(t, int64(i+1), tc.mode, tc.want)
+		})
+	}
+}
+
+func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const adminPassword = "Adm1n-pw.secret"
+	root := reachableTempDir(t)
+	name := "pg" + mode
+	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode}}
+	dialer := fakeDialer{}
+	agents := map[int64]*localAgent{}
+	for i := range 3 {
+		addr := fmt.Sprintf("127.0.0.%d", 11+i)
+		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
+		if err := os.Mkdir(dataRoot, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		a := newLocalAgent(addr, dataRoot)
+		t.Cleanup(a.close)
+		hostID := int64(i + 1)
+		agents[hostID], dialer[hostID] = a, a
+		role := postgres.RoleReplica
+		if i == 0 {
+			role = postgres.RolePrimary
+		}
+		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
+			Port: freePort(t, addr), MemoryMB: 512, DataDir: filepath.Join(dataRoot, "postgresql", fmt.Sprintf("%s-%d", name, i))})
+	}
+	e := &postgres.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: adminPassword}, Dialer: dialer}
+	var log stepLog
+	defer func() {
+		if t.Failed() {
+			for _, l := range log.all() {
+				t.Log(l)
+			}
+		}
+	}()
+
+	start := time.Now()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Logf("%s cluster created in %s", mode, time.Since(start).Round(time.Millisecond))
+
+	ep := e.Endpoints(c)
+	checkReplication(ctx, t, ep, adminPassword, wantSync)
+
+	for _, n := range c.Nodes {
+		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) == 0 {
+			t.Fatalf("no process of node %d found: the check after delete would prove nothing", n.Ordinal)
+		}
+		serverLog, err := os.ReadFile(n.DataDir + ".d/postgresql.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{adminPassword, "SCRAM-SHA-256$"} {
+			if strings.Contains(string(serverLog), secret) {
+				t.Errorf("the server log of node %d holds %q", n.Ordinal, secret)
+			}
+		}
+	}
+
+	if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, n := range c.Nodes {
+		for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s is left after delete (%v)", p, err)
+			}
+		}
+		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) > 0 {
+			t.Errorf("node %d still runs after delete: %v", n.Ordinal, procs)
+		}
+	}
+}
+
+// checkReplication writes on the primary through the cluster's URI, reads
+// the row on both replicas, and compares pg_stat_replication with the sync
+// states the mode asks for.
+func checkReplication(ctx context.Context, t *testing.T, ep *dbplane.Endpoints, password string, wantSync map[string]string) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(ep.URI)
+	if err != nil {
+		t.Fatalf("parse URI %s: %v", ep.URI, err)
+	}
+	if strings.Contains(ep.URI, password) {
+		t.Fatalf("the URI holds the password: %s", ep.URI)
+	}
+	cfg.Password = password
+	primary, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", ep.URI, err)
+	}
+	defer primary.Close(ctx)
+	var inRecovery bool
+	if err := primary.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+		t.Fatalf("the URI reached a node in recovery (%v): want the primary", err)
+	}
+	if _, err := primary.Exec(ctx, "CREATE TABLE probe (id int PRIMARY KEY, note text); INSERT INTO probe VALUES (1, 'written on the primary')"); err != nil {
+		t.Fatalf("write on the primary: %v", err)
+	}
+
+	got := map[string]string{}
+	rows, err := primary.Query(ctx, "SELECT application_name, sync_state FROM pg_stat_replication WHERE state = 'streaming'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var app, state string
+		if err := rows.Scan(&app, &state); err != nil {
+			t.Fatal(err)
+		}
+		got[app] = state
+	}
+	if rows.Err() != nil || fmt.Sprint(got) != fmt.Sprint(wantSync) {
+		t.Errorf("pg_stat_replication sync states %v (%v), want %v", got, rows.Err(), wantSync)
+	}
+
+	for _, hp := range ep.Replicas {
+		rc, err := pgx.ParseConfig("postgresql://" + postgres.AdminUser + "@" + hp + "/postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Password = password
+		conn, err := pgx.ConnectConfig(ctx, rc)
+		if err != nil {
+			t.Fatalf("connect to replica %s: %v", hp, err)
+		}
+		note := waitForRow(ctx, t, conn)
+		conn.Close(ctx)
+		if note != "written on the primary" {
+			t.Errorf("replica %s reads %q", hp, note)
+		}
+	}
+
+	bad := cfg.Copy()
+	bad.Password = "wrong-Passw0rd"
+	if conn, err := pgx.ConnectConfig(ctx, bad); err == nil {
+		conn.Close(ctx)
+		t.Error("connected with a wrong password")
+	} else if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "28P01" {
+		t.Errorf("wrong password: %v, want SQLSTATE 28P01", err)
+	}
+}
+
+// waitForRow reads the probe row on a replica, waiting for it to replay.
+func waitForRow(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var note string
+		err := conn.QueryRow(ctx, "SELECT note FROM probe WHERE id = 1").Scan(&note)
+		if err == nil {
+			return note
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica does not show the row: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reachableTempDir returns a fresh directory postgres can traverse:
+// t.TempDir() lies under a 0700 directory of root.
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "pgengine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// freePort returns a port nothing listens on at addr.
+func freePort(t *testing.T, addr string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// processesOf lists the processes whose command line names a data
+// directory or carries a node's process title.
+func processesOf(t *testing.T, dataDir, title string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, dataDir+" ") || strings.HasSuffix(strings.TrimSpace(cmdline), dataDir) || strings.Contains(cmdline, title) {
+			out = append(out, e.Name()+": "+cmdline)
+		}
+	}
+	return out
+}

@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+
+	"github.com/dbplane/dbplane"
+)
+
+// osUser is the OS account every PostgreSQL process and file belongs to. The
+// Debian packages create it; one account serves every cluster on a host.
+const osUser = "postgres"
+
+// Node roles, as placement records them.
+const (
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+)
+
+// maxSocketPath is the longest Unix socket path the kernel accepts
+// (sizeof(sun_path) - 1 on Linux).
+const maxSocketPath = 107
+
+// node is a node of a cluster with the names and paths dbplane gives it on
+// its host. Everything a node owns on its host is either its data directory
+// or its home beside it, so removing the two removes the node.
+type node struct {
+	dbplane.Node
+	cluster *dbplane.Cluster
+}
+
+// name is the node's name inside PostgreSQL: its application_name when it
+// streams, and what synchronous_standby_names lists. It is short and free of
+// the cluster name so that it always fits PostgreSQL's 63-byte names.
+func (n node) name() string { return "node" + strconv.Itoa(n.Ordinal) }
+
+// slot is the physical replication slot the node streams from.
+func (n node) slot() string { return "dbplane_node" + strconv.Itoa(n.Ordinal) }
+
+// instanceID names the node's process for the agent: unique on a host,
+// because a host carries at most one node of a cluster.
+func (n node) instanceID() string { return fmt.Sprintf("pg-%d-%d", n.ClusterID, n.Ordinal) }
+
+// home holds what belongs to the node but must not live in its data
+// directory: the Unix socket, the server log, the replication password file
+// and the initdb marker. pg_basebackup needs an empty data directory, and
+// copies whatever the primary's holds.
+func (n node) home() string { return n.DataDir + ".d" }
+
+func (n node) socketDir() string  { return n.home() }
+func (n node) socketPath() string { return path.Join(n.home(), ".s.PGSQL."+strconv.Itoa(n.Port)) }
+func (n node) logFile() string    { return path.Join(n.home(), "postgresql.log") }
+func (n node) passFile() string   { return path.Join(n.home(), "pgpass") }
+
+// initMarker is written once initdb has finished: a data directory without
+// it holds an interrupted initdb.
+func (n node) initMarker() string { return path.Join(n.home(), "initdb.done") }
+
+func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
+
+// hostPort is the address clients reach the node at.
+func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
+
+// paths are what removing the node deletes.
+func (n node) paths() []string { return []string{n.DataDir, n.home()} }
+
+// isPrimary reports whether the node is its cluster's primary.
+func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).Ordinal }
+
+// nodeOf returns the node of c with the given ordinal.
+func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
+	for _, n := range c.Nodes {
+		if n.Ordinal == ordinal {
+			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
+				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
+			}
+			n.ClusterID = c.ID
+			return node{Node: n, cluster: c}, nil
+		}
+	}
+	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+}
+
+// primaryOf returns the primary of c: the node placement marked primary, or
+// node 0. It returns a zero node for a cluster without nodes.
+func primaryOf(c *dbplane.Cluster) dbplane.Node {
+	var first dbplane.Node
+	for i, n := range c.Nodes {
+		if n.Role == RolePrimary {
+			return n
+		}
+		if i == 0 || n.Ordinal < first.Ordinal {
+			first = n
+		}
+	}
+	return first
+}
+
+// others returns the nodes of c except n, by ordinal.
+func others(c *dbplane.Cluster, n node) []node {
+	var out []node
+	for _, m := range sortedNodes(c) {
+		if m.Ordinal != n.Ordinal {
+			m.ClusterID = c.ID
+			out = append(out, node{Node: m, cluster: c})
+		}
+	}
+	return out
+}
+
+// binary returns the path of a PostgreSQL program of the cluster's major
+// version, as the Debian packages install it.
+func binary(version, program string) string {
+	return path.Join("/usr/lib/postgresql", version, "bin", program)
+}

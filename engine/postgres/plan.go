@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// Timeouts and attempts of the steps. Steps that only talk to an agent get
+// enough attempts (with the task engine's backoff, about three minutes) to
+// ride out an agent restart.
+const (
+	installTimeout    = 10 * time.Minute
+	baseBackupTimeout = 10 * time.Minute
+	shortTimeout      = time.Minute
+	startTimeout      = 2 * time.Minute
+	stepAttempts      = 8
+)
+
+// PlanCreate returns the steps that build the cluster on its placed nodes:
+// per host (in parallel) precheck, install packages and prepare
+// directories; then init, configure and start the primary and create the
+// users; then per replica (in parallel) base backup, configure, start and
+// verify streaming. The service appends the step that marks the cluster
+// running after all of them.
+func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	primary := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	var steps []dbplane.PlanStep
+	var prepared []string
+	for _, n := range nodes {
+		on := where(n)
+		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
+		steps = append(steps,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, shortTimeout,
+				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on port %d", on, c.Spec.VolumeGB, n.Port)),
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, installTimeout,
+				fmt.Sprintf("Install or verify the PostgreSQL %s packages on %s", c.Version, on), k("precheck")),
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
+				fmt.Sprintf("Create the data directory %s and its home, owned by postgres, on %s", n.DataDir, on), k("install"))),
+		)
+		prepared = append(prepared, k("prepare"))
+	}
+	p := primary
+	steps = append(steps,
+		newStep("pg-init", "Init primary", HandlerInit, p, startTimeout,
+			fmt.Sprintf("Run initdb for the primary (node %d) on %s", p.Ordinal, where(p)), prepared...),
+		newStep("pg-configure-primary", "Configure primary", HandlerConfigure, p, shortTimeout,
+			"Write postgresql.conf and pg_hba.conf of the primary", "pg-init"),
+		withUndo(HandlerStop, newStep("pg-start-primary", "Start primary", HandlerStart, p, startTimeout,
+			fmt.Sprintf("Start the primary on %s and wait until it accepts connections", where(p)), "pg-configure-primary")),
+		newStep("pg-users", "Create users", HandlerCreateUsers, p, shortTimeout,
+			fmt.Sprintf("Create the %s user with the cluster's password and the replication user", AdminUser), "pg-start-primary"),
+	)
+	for _, n := range nodes {
+		if n.Ordinal == p.Ordinal {
+			continue
+		}
+		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
+		steps = append(steps,
+			newStep(k("basebackup"), fmt.Sprintf("Base backup replica %d", n.Ordinal), HandlerBaseBackup, n, baseBackupTimeout,
+				fmt.Sprintf("Copy the primary to %s on %s with pg_basebackup", n.DataDir, where(n)), "pg-users"),
+			newStep(k("configure"), fmt.Sprintf("Configure replica %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
+				"Write postgresql.conf (streaming from the primary) and pg_hba.conf of the replica", k("basebackup")),
+			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, startTimeout,
+				fmt.Sprintf("Start the replica on %s and wait until it accepts connections", where(n)), k("configure"))),
+			newStep(k("verify"), fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, startTimeout,
+				fmt.Sprintf("Wait until pg_stat_replication on the primary shows replica %d streaming (%s)", n.Ordinal, modeOf(c)), k("start")),
+		)
+	}
+	return steps
+}
+
+// PlanDelete returns the steps that stop every node and remove its data,
+// in parallel. The service releases the nodes and their ports after them.
+func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
+	var steps []dbplane.PlanStep
+	for _, n := range planNodes(c) {
+		steps = append(steps, newStep(fmt.Sprintf("pg-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
+			HandlerRemove, n, startTimeout,
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+	}
+	return steps
+}
+
+// planNodes returns the cluster's nodes by ordinal or, before placement
+// (a dry run), as many unplaced nodes as the spec asks for.
+func planNodes(c *dbplane.Cluster) []dbplane.Node {
+	if len(c.Nodes) > 0 {
+		return sortedNodes(c)
+	}
+	count := 1
+	if c.Topology == dbplane.TopologyReplication {
+		count = max(c.Spec.Nodes, 1)
+	}
+	nodes := make([]dbplane.Node, count)
+	for i := range nodes {
+		nodes[i].Ordinal = i
+	}
+	return nodes
+}
+
+// sortedNodes returns the nodes of c ordered by ordinal.
+func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
+	nodes := slices.Clone(c.Nodes)
+	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
+	return nodes
+}
+
+// where names the host of a node for step descriptions.
+func where(n dbplane.Node) string {
+	if n.HostID == 0 {
+		return fmt.Sprintf("the host of node %d", n.Ordinal)
+	}
+	return fmt.Sprintf("host %d (%s)", n.HostID, n.Address)
+}
+
+func modeOf(c *dbplane.Cluster) string {
+	if c.Spec.ReplicationMode == "" {
+		return dbplane.ReplicationAsync
+	}
+	return c.Spec.ReplicationMode
+}
+
+// newStep returns a step acting on node n.
+func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
+	params, _ := json.Marshal(stepParams{Ordinal: n.Ordinal}) // cannot fail: an int
+	return dbplane.PlanStep{
+		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
+		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
+	}
+}
+
+// withUndo gives a step the handler that undoes it on rollback.
+func withUndo(h string, s dbplane.PlanStep) dbplane.PlanStep {
+	s.Undo = h
+	return s
+}

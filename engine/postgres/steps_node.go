@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// readyTimeout bounds how long starting a node waits for it to accept
+// connections before the step fails (and is retried).
+const readyTimeout = 90 * time.Second
+
+// initPrimary creates the primary's data directory with initdb: UTF-8,
+// data checksums, peer authentication on the socket and SCRAM over TCP. A
+// directory initdb finished is left alone; one it left half-written (the
+// agent or the host died under it) is emptied and initialised again.
+func (e *Engine) initPrimary(ctx context.Context, s *step) error {
+	n := s.n
+	a, err := s.agent(ctx, n)
+	if err != nil {
+		return err
+	}
+	done, err := fileExists(ctx, a, n, n.initMarker())
+	if err != nil {
+		return err
+	}
+	if done {
+		s.logf("%s is already initialised", n.DataDir)
+		return nil
+	}
+	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
+		return err
+	}
+	cmd := asPostgres(n, s.bin("initdb"), "-D", n.DataDir, "-U", osUser, "-E", "UTF8", "--locale=C.UTF-8",
+		"--auth-local=peer", "--auth-host=scram-sha-256", "--data-checksums", "--no-instructions")
+	cmd.Timeout = 2 * time.Minute
+	if _, err := run(ctx, a, cmd); err != nil {
+		return fmt.Errorf("while initialising %s on host %d: %w", n.DataDir, n.HostID, err)
+	}
+	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
+		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
+	}
+	s.logf("initialised %s on host %d", n.DataDir, n.HostID)
+	return nil
+}
+
+// emptyDir removes whatever a dir holds, by removing and recreating it.
+func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
+	if err := a.RemoveInstance(ctx, n.instanceID(), []string{dir}); err != nil {
+		return fmt.Errorf("while emptying %s on host %d: %w", dir, n.HostID, err)
+	}
+	if err := a.EnsureDir(ctx, dir, osUser, 0o700); err != nil {
+		return fmt.Errorf("while creating %s on host %d: %w", dir, n.HostID, err)
+	}
+	return nil
+}
+
+// configure writes the node's postgresql.conf and pg_hba.conf. For a
+// replica, the configuration names the primary it streams from.
+func (e *Engine) configure(ctx context.Context, s *step) error {
+	n := s.n
+	mem, err := e.memoryMB(s)
+	if err != nil {
+		return err
+	}
+	conf, err := renderConf(n, e.version(s.c), mem)
+	if err != nil {
+		return err
+	}
+	hba, err := renderHBA(s.c)
+	if err != nil {
+		return err
+	}
+	a, err := s.agent(ctx, n)
+	if err != nil {
+		return err
+	}
+	for _, f := range []dbplane.File{
+		{Path: n.dataFile("postgresql.conf"), Owner: osUser, Mode: 0o600, Content: conf},
+		{Path: n.dataFile("pg_hba.conf"), Owner: osUser, Mode: 0o600, Content: hba},
+	} {
+		if err := a.WriteFile(ctx, f); err != nil {
+			return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
+		}
+	}
+	s.logf("wrote postgresql.conf and pg_hba.conf of node %d (%s): listen on %s, synchronous_standby_names = %s",
+		n.Ordinal, n.Role, n.hostPort(), quoteLiteral(synchronousStandbyNames(n)))
+	return nil
+}
+
+// memoryMB is the memory of the node's flavor, which sizes its buffers.
+func (e *Engine) memoryMB(s *step) (int64, error) {
+	if s.n.MemoryMB > 0 {
+		return s.n.MemoryMB, nil
+	}
+	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	if !ok {
+		return 0, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+	}
+	return int64(f.MemoryGB) * 1024, nil
+}
+
+// start has the agent supervise the node's postgres process and waits until
+// the node accepts connections.
+func (e *Engine) start(ctx context.Context, s *step) error {
+	n := s.n
+	a, err := s.agent(ctx, n)
+	if err != nil {
+		return err
+	}
+	inst := dbplane.Instance{
+		ID:      n.instanceID(),
+		User:    osUser,
+		Argv:    []string{s.bin("postgres"), "-D", n.DataDir},
+		Dir:     n.home(),
+		PIDFile: n.dataFile("postmaster.pid"),
+		Log:     n.logFile(),
+	}
+	if err := a.StartInstance(ctx, inst); err != nil {
+		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
+	}
+	if err := s.waitReady(ctx, a); err != nil {
+		s.logTail(ctx, a)
+		return err
+	}
+	s.logf("node %d accepts connections on %s", n.Ordinal, n.hostPort())
+	return nil
+}
+
+// waitReady polls pg_isready on the node's socket until it accepts
+// connections.
+func (s *step) waitReady(ctx context.Context, a dbplane.HostAgent) error {
+	n := s.n
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	cmd := asPostgres(n, s.bin("pg_isready"), "-q", "-h", n.socketDir(), "-p", strconv.Itoa(n.Port), "-t", "2")
+	cmd.Timeout = 10 * time.Second
+	for {
+		res, err := a.Run(ctx, cmd)
+		if err == nil && res.ExitCode == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %d on host %d did not accept connections within %s", n.Ordinal, n.HostID, readyTimeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// logTail copies the end of the node's server log to the step's log, to
+// say why it did not start.
+func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
+	cmd := asPostgres(s.n, "tail", "-n", "20", s.n.logFile())
+	cmd.Timeout = 10 * time.Second
+	res, err := a.Run(context.WithoutCancel(ctx), cmd)
+	if err != nil || res.ExitCode != 0 {
+		return
+	}
+	s.logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
+}
