@@ -1,13 +1,33 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
 	"github.com/dbplane/dbplane"
 	"github.com/spf13/cobra"
 )
 
 // hostCmd returns `dbplane host`.
 func (c *cli) hostCmd() *cobra.Command {
-	return groupCmd("host", "List the hosts that run database nodes", c.hostListCmd())
+	return groupCmd("host", "List, show, drain and delete the hosts that run database nodes; let agents join",
+		c.hostListCmd(), c.hostShowCmd(), c.hostDeleteCmd(), c.hostDrainCmd(), c.hostJoinTokenCmd())
+}
+
+// hostAdmin returns the client as the host administration service. The
+// HTTP client offers it; a client that does not is a programming error.
+func (c *cli) hostAdmin(ctx context.Context) (dbplane.HostAdminService, error) {
+	a, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	admin, ok := a.(dbplane.HostAdminService)
+	if !ok {
+		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot administer hosts")
+	}
+	return admin, nil
 }
 
 // hostPage is the JSON form of a page of hosts.
@@ -49,7 +69,11 @@ func (c *cli) hostListCmd() *cobra.Command {
 			tw := newTable(c.stdout)
 			row(tw, "ID", "NAME", "ADDRESS", "ZONE", "STATUS", "CPUS", "MEMORY_MB", "DISK_GB", "LAST_SEEN")
 			for _, h := range hosts {
-				row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), string(h.Status), itoa(h.CPUs),
+				status := string(h.Status)
+				if h.Drained {
+					status += ",DRAINED"
+				}
+				row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), status, itoa(h.CPUs),
 					itoa(h.MemoryMB), itoa(h.DiskGB), fmtTimePtr(h.LastSeenAt))
 			}
 			tw.Flush()
@@ -60,5 +84,179 @@ func (c *cli) hostListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only hosts in this status: NEW, ONLINE, OFFLINE or DELETING")
 	cmd.Flags().StringVar(&zone, "zone", "", "only hosts in this zone")
 	pageFlags(cmd, &offset, &limit)
+	return cmd
+}
+
+// hostShowCmd returns `dbplane host show`.
+func (c *cli) hostShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show HOST_ID",
+		Short: "Show a host",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("host ID", args[0])
+			if err != nil {
+				return err
+			}
+			admin, err := c.hostAdmin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := admin.FindHostByID(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, h)
+			}
+			printHost(c.stdout, h)
+			return nil
+		},
+	}
+}
+
+// printHost prints the details of a host.
+func printHost(w io.Writer, h *dbplane.Host) {
+	tw := newTable(w)
+	row(tw, "ID:", itoa(h.ID))
+	row(tw, "Name:", h.Name)
+	row(tw, "Address:", h.Address)
+	row(tw, "Agent port:", itoa(h.AgentPort))
+	row(tw, "Status:", string(h.Status))
+	row(tw, "Drained:", yesNo(h.Drained))
+	row(tw, "Region:", orDash(h.Region))
+	row(tw, "Zone:", orDash(h.Zone))
+	row(tw, "Rack:", orDash(h.Rack))
+	row(tw, "OS:", orDash(h.OS)+" "+orDash(h.Arch))
+	row(tw, "CPUs:", itoa(h.CPUs))
+	row(tw, "Memory:", itoa(h.MemoryMB)+" MB")
+	row(tw, "Free disk:", itoa(h.DiskGB)+" GB")
+	row(tw, "Data root:", orDash(h.DataRoot))
+	row(tw, "Last seen:", fmtTimePtr(h.LastSeenAt))
+	row(tw, "Created:", fmtTime(h.CreatedAt))
+	row(tw, "Updated:", fmtTime(h.UpdatedAt))
+	tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// hostDeleteCmd returns `dbplane host delete`.
+func (c *cli) hostDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete HOST_ID",
+		Short: "Remove a host from the fleet",
+		Long: `Remove a host's record. Refused while nodes of a cluster are placed on the
+host: delete those clusters first. Nothing is done on the machine: its agent
+keeps running but is no longer called, and its certificate names a host that
+no longer exists. To bring the machine back, create a join token and join its
+agent again after removing its state directory.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("host ID", args[0])
+			if err != nil {
+				return err
+			}
+			admin, err := c.hostAdmin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := admin.DeleteHost(cmd.Context(), id); err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, struct {
+					ID      int64 `json:"id"`
+					Deleted bool  `json:"deleted"`
+				}{id, true})
+			}
+			fmt.Fprintf(c.stdout, "host %d deleted\n", id)
+			return nil
+		},
+	}
+}
+
+// hostDrainCmd returns `dbplane host drain`.
+func (c *cli) hostDrainCmd() *cobra.Command {
+	var undo bool
+	cmd := &cobra.Command{
+		Use:   "drain HOST_ID",
+		Short: "Place no new nodes on a host (--undo to place them again)",
+		Long: `Drain a host: placement stops putting new nodes on it. The nodes it carries
+stay where they are. --undo reverses it. Both are idempotent.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("host ID", args[0])
+			if err != nil {
+				return err
+			}
+			admin, err := c.hostAdmin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := admin.DrainHost(cmd.Context(), id, !undo)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, h)
+			}
+			if h.Drained {
+				fmt.Fprintf(c.stdout, "host %d %s drained: it takes no new nodes\n", h.ID, quote(h.Name))
+			} else {
+				fmt.Fprintf(c.stdout, "host %d %s undrained: it takes new nodes\n", h.ID, quote(h.Name))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&undo, "undo", false, "undrain: let the host take new nodes again")
+	return cmd
+}
+
+// hostJoinTokenCmd returns `dbplane host join-token`.
+func (c *cli) hostJoinTokenCmd() *cobra.Command {
+	return groupCmd("join-token", "Create tokens with which agents join", c.hostJoinTokenCreateCmd())
+}
+
+// hostJoinTokenCreateCmd returns `dbplane host join-token create`.
+func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a one-time join token for an agent",
+		Long: `Create a one-time token with which one agent joins the control plane:
+
+  dbplane agent --join URL --token TOKEN
+
+The token is printed on stdout, once: the control plane keeps only its hash.
+It expires after --ttl (at most 168h) and works for one join.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
+				return usageErrorf("--ttl must be between 1s and %s, got %s", dbplane.MaxJoinTokenTTL, ttl)
+			}
+			admin, err := c.hostAdmin(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tok, err := admin.CreateJoinToken(cmd.Context(), ttl)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, tok)
+			}
+			fmt.Fprintln(c.stdout, tok.Secret)
+			// The secret is not repeated here: stderr often ends up in logs.
+			c.infof("join token %d, valid for one join until %s; on the host, run:\n  dbplane agent --join %s --token TOKEN",
+				tok.ID, fmtTime(tok.ExpiresAt), c.cfg.Server)
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&ttl, "ttl", dbplane.DefaultJoinTokenTTL, "how long the token can be used")
 	return cmd
 }
