@@ -15,11 +15,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
 // TestRealCluster builds 3-node clusters of real PostgreSQL 15 on three
-// loopback "hosts", checks replication with pgx, and deletes them.
+// loopback "hosts", each with its own agent (package agent, called in
+// process: the engine's steps run against the real host operations and
+// supervisor), checks replication with pgx, and deletes them.
 func TestRealCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real PostgreSQL clusters")
@@ -54,17 +57,22 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode}}
 	dialer := fakeDialer{}
-	agents := map[int64]*localAgent{}
 	for i := range 3 {
 		addr := fmt.Sprintf("127.0.0.%d", 11+i)
 		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
-		if err := os.Mkdir(dataRoot, 0o755); err != nil {
+		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
+		if err != nil {
 			t.Fatal(err)
 		}
-		a := newLocalAgent(addr, dataRoot)
-		t.Cleanup(a.close)
 		hostID := int64(i + 1)
-		agents[hostID], dialer[hostID] = a, a
+		instance := fmt.Sprintf("pg-%d-%d", id, i)
+		t.Cleanup(func() {
+			// Supervised processes outlive their agent by design: stop
+			// what a failed test left running.
+			a.StopInstance(context.Background(), instance)
+			a.Close()
+		})
+		dialer[hostID] = a
 		role := postgres.RoleReplica
 		if i == 0 {
 			role = postgres.RolePrimary

@@ -146,7 +146,7 @@ func (s *step) waitReady(ctx context.Context, a dbplane.HostAgent) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("node %d on host %d did not accept connections within %s", n.Ordinal, n.HostID, readyTimeout)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

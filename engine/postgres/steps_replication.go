@@ -212,7 +212,7 @@ func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("node %d does not stream as %s (%s) after %s", n.Ordinal, strings.Join(want, " or "), last, streamTimeout)
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
