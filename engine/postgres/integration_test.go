@@ -22,7 +22,8 @@ import (
 // TestRealCluster builds 3-node clusters of real PostgreSQL 15 on three
 // loopback "hosts", each with its own agent (package agent, called in
 // process: the engine's steps run against the real host operations and
-// supervisor), checks replication with pgx, and deletes them.
+// supervisor), checks replication with pgx, and removes them: the sync
+// cluster by deleting it, the quorum one by rolling its creation back.
 func TestRealCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real PostgreSQL clusters")
@@ -34,20 +35,23 @@ func TestRealCluster(t *testing.T) {
 		t.Skip("PostgreSQL 15 is not installed")
 	}
 	for i, tc := range []struct {
-		mode string
-		want map[string]string // sync_state by application_name
+		mode     string
+		want     map[string]string // sync_state by application_name
+		rollback bool
 	}{
-		{dbplane.ReplicationSync, map[string]string{"node1": "sync", "node2": "potential"}},
-		{dbplane.ReplicationQuorum, map[string]string{"node1": "quorum", "node2": "quorum"}},
+		{dbplane.ReplicationSync, map[string]string{"node1": "sync", "node2": "potential"}, false},
+		{dbplane.ReplicationQuorum, map[string]string{"node1": "quorum", "node2": "quorum"}, true},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Parallel()
-			realCluster(t, int64(i+1), tc.mode, tc.want)
+			realCluster(t, int64(i+1), tc.mode, tc.want, tc.rollback)
 		})
 	}
 }
 
-func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string) {
+// realCluster creates a cluster, checks it, and removes it with the delete
+// plan or, with rollback, with the undo steps of the create plan.
+func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string, rollback bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const adminPassword = "Adm1n-pw.secret"
@@ -99,9 +103,16 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 	ep := e.Endpoints(c)
 	checkReplication(ctx, t, ep, adminPassword, wantSync)
 
+	// Every step may run again, e.g. after the control plane died: the
+	// whole plan run a second time changes nothing and still verifies
+	// streaming.
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create again: %v", err)
+	}
+
 	for _, n := range c.Nodes {
 		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) == 0 {
-			t.Fatalf("no process of node %d found: the check after delete would prove nothing", n.Ordinal)
+			t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
 		}
 		serverLog, err := os.ReadFile(n.DataDir + ".d/postgresql.log")
 		if err != nil {
@@ -114,17 +125,21 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 		}
 	}
 
-	if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+	if rollback {
+		if err := undoPlan(ctx, e, 1, e.PlanCreate(c), &log); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+	} else if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	for _, n := range c.Nodes {
 		for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
 			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("%s is left after delete (%v)", p, err)
+				t.Errorf("%s is left after removal (%v)", p, err)
 			}
 		}
 		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) > 0 {
-			t.Errorf("node %d still runs after delete: %v", n.Ordinal, procs)
+			t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
 		}
 	}
 }

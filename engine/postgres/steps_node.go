@@ -16,14 +16,15 @@ const readyTimeout = 90 * time.Second
 // initPrimary creates the primary's data directory with initdb: UTF-8,
 // data checksums, peer authentication on the socket and SCRAM over TCP. A
 // directory initdb finished is left alone; one it left half-written (the
-// agent or the host died under it) is emptied and initialised again.
+// agent or the host died under it) is emptied and initialised again, and so
+// is one that lost its content after the marker was written.
 func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	n := s.n
 	a, err := s.agent(ctx, n)
 	if err != nil {
 		return err
 	}
-	done, err := fileExists(ctx, a, n, n.initMarker())
+	done, err := allExist(ctx, a, n, n.initMarker(), n.dataFile("PG_VERSION"))
 	if err != nil {
 		return err
 	}

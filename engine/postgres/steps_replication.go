@@ -153,16 +153,19 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 
 // createSlot creates the replica's physical replication slot on the
 // primary, unless it exists. The slot reserves WAL at once, so none the
-// base backup needs is recycled before the replica streams.
+// base backup needs is recycled before the replica streams. A copy still
+// running from an earlier attempt (its agent died under it) is cut off
+// first: it would hold the slot and write into the directory this attempt
+// empties.
 func (s *step) createSlot(ctx context.Context, p, n node) error {
 	pa, err := s.agent(ctx, p)
 	if err != nil {
 		return err
 	}
-	slot := quoteLiteral(n.slot())
-	script := fmt.Sprintf(`SELECT pg_create_physical_replication_slot(%[1]s, true)
+	script := fmt.Sprintf(`SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = %[2]s;
+SELECT pg_create_physical_replication_slot(%[1]s, true)
 WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = %[1]s);
-`, slot)
+`, quoteLiteral(n.slot()), quoteLiteral(n.name()))
 	if _, err := s.psql(ctx, pa, p, script); err != nil {
 		return fmt.Errorf("while creating replication slot %s: %w", n.slot(), err)
 	}

@@ -158,6 +158,15 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatalf("removed %v before initdb, want the data directory emptied", last)
 		}
 	})
+	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
+		delete(primary.files, c.Nodes[0].DataDir+"/PG_VERSION")
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(primary.commands("initdb")); n != 3 {
+			t.Fatalf("initdb ran %d times, want 3", n)
+		}
+	})
 	t.Run("BaseBackupSkipsACompleteCopy", func(t *testing.T) {
 		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
 			t.Fatal(err)
