@@ -9,9 +9,9 @@ import (
 	"github.com/dbplane/dbplane"
 )
 
-// Timeouts and attempts of the steps. Steps that only talk to an agent get
-// enough attempts (with the task engine's backoff, about three minutes) to
-// ride out an agent restart.
+// Timeouts and attempts of the steps. Every step talks to agents, so each
+// gets enough attempts (with the task engine's backoff, about two minutes)
+// to ride out an agent restart.
 const (
 	installTimeout    = 10 * time.Minute
 	baseBackupTimeout = 10 * time.Minute
