@@ -88,7 +88,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, dbplane.E(op, fmt.Errorf("while opening the state directory: %w", err))
 	}
 	h.sup = newSupervisor(h)
-	if err := h.sup.recover(); err != nil {
+	if err := h.sup.readopt(); err != nil {
 		h.Close()
 		return nil, dbplane.E(op, err)
 	}

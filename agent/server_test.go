@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/pki"
 )
 
 // agentServer is an agent's API served on a loopback port for one test.
@@ -350,4 +351,12 @@ func TestServerHardensLaxConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp.CloseIdleConnections()
+}
+
+// The agent checks the name the control plane's CA gives the control
+// plane's certificate: the two constants must not drift apart.
+func TestControlPlaneCNMatchesPKI(t *testing.T) {
+	if agent.ControlPlaneCN != pki.ControlPlaneCN {
+		t.Fatalf("agent.ControlPlaneCN = %q, pki.ControlPlaneCN = %q", agent.ControlPlaneCN, pki.ControlPlaneCN)
+	}
 }

@@ -113,8 +113,8 @@ func (s *supervisor) forget(id string) {
 	delete(s.procs, id)
 }
 
-// recover re-adopts the persisted instances, at the agent's start.
-func (s *supervisor) recover() error {
+// readopt re-adopts the persisted instances, at the agent's start.
+func (s *supervisor) readopt() error {
 	states, err := s.h.loadStates()
 	if err != nil {
 		return err
