@@ -120,24 +120,28 @@ func (h *Host) StartInstance(ctx context.Context, inst dbplane.Instance) error {
 		}
 	}
 	p := h.sup.newProc(instanceState{Instance: inst})
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err := h.saveState(&p.st); err != nil {
 		return dbplane.E(op, err)
 	}
-	if err := p.launchLocked(); err != nil {
+	if err := h.sup.put(p); err != nil {
+		return dbplane.E(op, err) // the agent starts it when it comes back
+	}
+	p.mu.Lock()
+	err = p.launchLocked()
+	if err != nil {
 		// What cannot start now will not start later: record it stopped
 		// rather than retry it forever.
 		p.st.Stopped, p.ending = true, true
-		p.persistLocked()
 		close(p.done)
-		h.sup.put(p)
-		return dbplane.E(op, err)
 	}
 	p.persistLocked()
-	h.sup.put(p)
+	pid := p.st.PID
+	p.mu.Unlock()
+	if err != nil {
+		return dbplane.E(op, err)
+	}
 	h.sup.supervise(p)
-	h.log.Info("started instance", "instance", inst.ID, "pid", p.st.PID)
+	h.log.Info("started instance", "instance", inst.ID, "pid", pid)
 	return nil
 }
 

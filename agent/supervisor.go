@@ -33,9 +33,30 @@ type supervisor struct {
 	procs map[string]*proc
 	locks map[string]chan struct{} // one operation per instance at a time
 
+	closing   bool          // guarded by mu: no new goroutines
 	closed    chan struct{} // closed by close: every goroutine returns
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+}
+
+// errClosing refuses work that would outlive the supervisor.
+var errClosing = dbplane.Errorf(dbplane.KindUnavailable, "the agent is shutting down")
+
+// spawn runs f in a goroutine that close waits for, and reports whether it
+// did: a closing supervisor starts nothing. Lock order: a proc's mu, then
+// the supervisor's.
+func (s *supervisor) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 func newSupervisor(h *Host) *supervisor {
@@ -101,10 +122,15 @@ func (s *supervisor) get(id string) *proc {
 	return s.procs[id]
 }
 
-func (s *supervisor) put(p *proc) {
+// put registers p, unless the supervisor is closing.
+func (s *supervisor) put(p *proc) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closing {
+		return errClosing
+	}
 	s.procs[p.st.Instance.ID] = p
+	return nil
 }
 
 func (s *supervisor) forget(id string) {
@@ -121,7 +147,9 @@ func (s *supervisor) readopt() error {
 	}
 	for _, st := range states {
 		p := s.newProc(*st)
-		s.put(p)
+		if err := s.put(p); err != nil {
+			return err
+		}
 		p.mu.Lock()
 		if st.Stopped {
 			// Only an agent that died while stopping it leaves a stopped
@@ -154,13 +182,18 @@ func (s *supervisor) readopt() error {
 func (s *supervisor) close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
+		s.closing = true
+		procs := make([]*proc, 0, len(s.procs))
 		for _, p := range s.procs {
+			procs = append(procs, p)
+		}
+		s.mu.Unlock()
+		for _, p := range procs {
 			p.mu.Lock()
 			p.ending = true
 			p.mu.Unlock()
 			p.endSupervision()
 		}
-		s.mu.Unlock()
 		close(s.closed)
 		s.wg.Wait()
 	})
@@ -169,12 +202,12 @@ func (s *supervisor) close() {
 // supervise starts the goroutine that restarts p's process whenever it
 // exits on its own.
 func (s *supervisor) supervise(p *proc) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	if !s.spawn(func() {
 		defer close(p.done)
 		p.superviseLoop()
-	}()
+	}) {
+		close(p.done)
+	}
 }
 
 func (p *proc) endSupervision() { p.quitOnce.Do(func() { close(p.quit) }) }
@@ -202,12 +235,12 @@ func (p *proc) superviseLoop() {
 		if p.status == "" {
 			p.status = "unknown: not the agent's child"
 		}
-		p.s.log.Warn("instance exited; restarting it", "instance", p.st.Instance.ID, "pid", p.st.PID,
-			"status", p.status, "ran", ran.Round(time.Millisecond), "in", delay)
-		p.mu.Unlock()
 		if ran >= backoffReset {
 			delay = backoffMin
 		}
+		p.s.log.Warn("instance exited; restarting it", "instance", p.st.Instance.ID, "pid", p.st.PID,
+			"status", p.status, "ran", ran.Round(time.Millisecond), "in", delay)
+		p.mu.Unlock()
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
@@ -237,7 +270,7 @@ func (p *proc) launchLocked() error {
 	p.exited, p.status = exited, ""
 	cmd, err := p.s.h.launch(p.st.Instance)
 	if err != nil {
-		p.running, p.st.PID, p.st.StartTicks = false, 0, 0
+		p.running, p.since, p.st.PID, p.st.StartTicks = false, time.Now(), 0, 0
 		close(exited)
 		return err
 	}
@@ -272,9 +305,7 @@ func (p *proc) adoptLocked(pid int) {
 	if t := startedAt(ticks); !t.IsZero() {
 		p.since = t
 	}
-	p.s.wg.Add(1)
-	go func() {
-		defer p.s.wg.Done()
+	p.s.spawn(func() {
 		t := time.NewTicker(pollEvery)
 		defer t.Stop()
 		for {
@@ -288,7 +319,7 @@ func (p *proc) adoptLocked(pid int) {
 				return
 			}
 		}
-	}()
+	})
 }
 
 // findLocked returns the pid of the instance's process if it still runs:
@@ -343,14 +374,17 @@ func (p *proc) stopLocked() chan struct{} {
 	if !p.running {
 		exited = nil
 	}
-	p.s.wg.Add(1)
-	go func() {
-		defer p.s.wg.Done()
-		defer close(p.stopped)
+	stopped := p.stopped
+	if !p.s.spawn(func() {
+		defer close(stopped)
 		<-p.done // nothing launches any more
 		p.terminate(pid, exited)
-	}()
-	return p.stopped
+	}) {
+		// The agent is closing: the persisted stop is finished when it
+		// comes back.
+		close(stopped)
+	}
+	return stopped
 }
 
 // terminate asks the process to stop with the stop signal, kills its
