@@ -3,6 +3,7 @@ package agent_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -300,5 +301,60 @@ func TestRemoveInstance(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Fatalf("data root holds %s", strings.Join(names, ", "))
+	}
+}
+
+// TestStopKillsStubbornGroup: a process that ignores the stop signal is
+// killed after the stop timeout, with everything in its process group.
+func TestStopKillsStubbornGroup(t *testing.T) {
+	requireRoot(t)
+	cfg := newHostConfig(t)
+	cfg.StopTimeout = time.Second
+	h := mustOpenHost(t, cfg)
+	if err := os.Chmod(cfg.DataRoot, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(cfg.DataRoot, "child.pid")
+	inst := dbplane.Instance{ID: "stubborn", User: "nobody",
+		Argv: []string{"/bin/sh", "-c", `trap "" INT; sleep 1000 & echo $! > ` + pidFile + `; wait`}}
+	st := mustStart(t, h, inst)
+	var child int
+	eventually(t, 5*time.Second, "the child's pid", func() bool {
+		b, _ := os.ReadFile(pidFile)
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return child > 0
+	})
+	killAtEnd(t, child)
+
+	start := time.Now()
+	if err := h.StopInstance(ctx(t), inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("stopped after %v: the stop signal should have been ignored for the 1s timeout", d)
+	}
+	if !gone(st.PID) {
+		t.Fatal("the instance survived")
+	}
+	eventually(t, 5*time.Second, "its child to be killed too", func() bool { return gone(child) })
+}
+
+// TestCrashLoopBacksOff: a process that exits at once is restarted after
+// 1s, 2s, 4s…, not in a tight loop.
+func TestCrashLoopBacksOff(t *testing.T) {
+	requireRoot(t)
+	cfg := newHostConfig(t)
+	h := mustOpenHost(t, cfg)
+	inst := dbplane.Instance{ID: "crashy", User: "nobody", Argv: []string{"/bin/sh", "-c", "exit 1"}}
+	if err := h.StartInstance(ctx(t), inst); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3500 * time.Millisecond) // restarts due at 1s and 3s
+	st := mustStatus(t, h, inst.ID)
+	if st.Restarts < 1 || st.Restarts > 3 {
+		t.Fatalf("restarts = %d after 3.5s, want 2 (1s, then 2s later)", st.Restarts)
+	}
+	if err := h.StopInstance(ctx(t), inst.ID); err != nil {
+		t.Fatal(err)
 	}
 }
