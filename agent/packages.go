@@ -32,6 +32,9 @@ const (
 	// updateEvery keeps a burst of requests for an unknown package from
 	// refreshing the package lists every time.
 	updateEvery = 15 * time.Minute
+	// updateTimeout bounds a refresh of the package lists: a host whose
+	// mirrors are unreachable must still get its answer soon.
+	updateTimeout = 3 * time.Minute
 )
 
 // EnsurePackages verifies that packages are installed and installs the
@@ -144,6 +147,8 @@ func (p *packager) update(ctx context.Context) bool {
 	}
 	p.lastUpdate = time.Now()
 	p.log.Info("refreshing the package lists")
+	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
+	defer cancel()
 	if out, err := aptCmd(ctx, "update").CombinedOutput(); err != nil {
 		p.log.Warn("apt-get update failed", "error", err, "output", aptErrors(out))
 	}
