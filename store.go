@@ -28,6 +28,8 @@ type ClusterStore interface {
 	// ClusterPassword returns a cluster's admin password, for the steps
 	// that configure it. Never return it to clients or log it.
 	ClusterPassword(ctx context.Context, id int64) (string, error)
+	// SetNodesStatus sets the status of every node of a cluster.
+	SetNodesStatus(ctx context.Context, clusterID int64, status string) error
 	// DeleteNodes forgets a cluster's nodes, freeing their hosts and ports.
 	DeleteNodes(ctx context.Context, clusterID int64) error
 	// FindClusterByID returns KindNotFound if missing.

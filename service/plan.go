@@ -2,50 +2,77 @@ package service
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/dbplane/dbplane"
 )
 
-// Handler names of the cluster task steps.
+// ClusterEngine plans the steps of one database engine's cluster changes.
+// Engine packages (engine/postgres, …) implement it and register the
+// handlers their steps name on the task engine.
+type ClusterEngine interface {
+	// PlanCreate returns the steps that bring up c's placed nodes.
+	PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep
+	// PlanDelete returns the steps that stop c's nodes and remove their
+	// data.
+	PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep
+	// Endpoints tells clients where to connect to c.
+	Endpoints(c *dbplane.Cluster) *dbplane.Endpoints
+}
+
+// Handler names of the service's own cluster steps.
 const (
-	HandlerCheckPlacement = "cluster.check_placement"
-	HandlerMarkRunning    = "cluster.mark_running"
-	HandlerCheckRemovable = "cluster.check_removable"
+	HandlerMarkRunning  = "cluster.mark_running"
+	HandlerReleaseNodes = "cluster.release_nodes"
 )
 
-// planCreateCluster plans the create task of c. Engine steps (package
-// install, init, replicas…) come with the agent; until then placement is
-// the first step, so creation stops there with a clear error when the fleet
-// has no hosts for the cluster.
-func planCreateCluster(c *dbplane.Cluster) dbplane.TaskPlan {
+// planCreateCluster plans the create task of c, whose nodes are placed: the
+// engine's steps, then marking the cluster running.
+func planCreateCluster(c *dbplane.Cluster, e ClusterEngine) dbplane.TaskPlan {
+	steps := e.PlanCreate(c)
+	steps = append(steps, dbplane.PlanStep{Key: "running", Name: "Mark cluster running", Handler: HandlerMarkRunning,
+		After: sinks(steps), Description: "Verify every node is in place and mark the cluster running"})
 	return dbplane.TaskPlan{
 		Name:    fmt.Sprintf("Create %s cluster %s", c.Engine, c.Name),
 		Kind:    dbplane.TaskKindClusterCreate,
 		Context: clusterContext(c),
-		Steps: []dbplane.PlanStep{
-			{Key: "place", Name: "Check placement", Handler: HandlerCheckPlacement,
-				Description: fmt.Sprintf("Find %d ONLINE hosts, one per node, spread over the cluster's zones", nodeCount(c))},
-			{Key: "running", Name: "Mark cluster running", Handler: HandlerMarkRunning, After: []string{"place"},
-				Description: "Verify every node is in place and mark the cluster running"},
-		},
+		Steps:   steps,
 	}
 }
 
-// planDeleteCluster plans the delete task of c. Deleting data cannot be
-// undone, so the task prohibits rollback.
-func planDeleteCluster(c *dbplane.Cluster) dbplane.TaskPlan {
+// planDeleteCluster plans the delete task of c: the engine's steps, then
+// releasing the nodes' hosts and ports. Deleting data cannot be undone, so
+// the task prohibits rollback.
+func planDeleteCluster(c *dbplane.Cluster, e ClusterEngine) dbplane.TaskPlan {
+	steps := e.PlanDelete(c)
+	steps = append(steps, dbplane.PlanStep{Key: "release", Name: "Release nodes", Handler: HandlerReleaseNodes,
+		After: sinks(steps), Description: "Free the hosts and ports of the cluster's nodes"})
 	return dbplane.TaskPlan{
 		Name:             fmt.Sprintf("Delete %s cluster %s", c.Engine, c.Name),
 		Kind:             dbplane.TaskKindClusterDelete,
 		ClusterID:        c.ID,
 		ProhibitRollback: true,
 		Context:          clusterContext(c),
-		Steps: []dbplane.PlanStep{
-			{Key: "removable", Name: "Check no node is left", Handler: HandlerCheckRemovable,
-				Description: "Verify the cluster has no node left before its record is removed"},
-		},
+		Steps:            steps,
 	}
+}
+
+// sinks returns the keys of the steps no other step follows.
+func sinks(steps []dbplane.PlanStep) []string {
+	followed := map[string]bool{}
+	for _, s := range steps {
+		for _, up := range s.After {
+			followed[up] = true
+		}
+	}
+	var keys []string
+	for _, s := range steps {
+		if !followed[s.Key] && !slices.Contains(keys, s.Key) {
+			keys = append(keys, s.Key)
+		}
+	}
+	return keys
 }
 
 func clusterContext(c *dbplane.Cluster) map[string]string {
@@ -54,14 +81,14 @@ func clusterContext(c *dbplane.Cluster) map[string]string {
 		"engine":       c.Engine,
 		"version":      c.Version,
 		"topology":     c.Topology,
-		"nodes":        strconv.Itoa(nodeCount(c)),
+		"nodes":        strconv.Itoa(nodeCount(c.Spec)),
 	}
 }
 
-// nodeCount is the number of nodes the cluster's spec asks for.
-func nodeCount(c *dbplane.Cluster) int {
-	if c.Topology == dbplane.TopologyRedisCluster && c.Spec.Shards > 0 {
-		return c.Spec.Shards * (1 + c.Spec.ReplicasPerShard)
+// nodeCount is the number of nodes a spec asks for.
+func nodeCount(s dbplane.ClusterSpec) int {
+	if s.Topology == dbplane.TopologyRedisCluster && s.Shards > 0 {
+		return s.Shards * (1 + s.ReplicasPerShard)
 	}
-	return max(c.Spec.Nodes, 1)
+	return max(s.Nodes, 1)
 }

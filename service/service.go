@@ -5,7 +5,10 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -22,6 +25,8 @@ var (
 type Service struct {
 	Store   dbplane.Store
 	Catalog dbplane.Catalog
+	// Engines are the engines clusters can be created with, by name.
+	Engines map[string]ClusterEngine
 	// Wake tells the task engine that new work is READY; may be nil.
 	Wake   func()
 	Logger *slog.Logger
@@ -50,36 +55,107 @@ func creator(ctx context.Context) string {
 	return ""
 }
 
-// CreateCluster validates spec, records the cluster and its create task.
+// placeAttempts bounds how often CreateCluster places a cluster again when
+// another cluster took one of its hosts or ports meanwhile.
+const placeAttempts = 5
+
+// CreateCluster validates spec, places its nodes on the fleet, and records
+// the cluster, its nodes and its create task. A fleet that cannot hold the
+// cluster answers KindUnplaceable at once, and nothing is stored.
 func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
 	if err := dbplane.ValidateClusterSpec(&spec, s.Catalog); err != nil {
 		return nil, nil, err
 	}
-	now := s.now().UTC()
-	c := &dbplane.Cluster{Name: spec.Name, Engine: spec.Engine, Version: spec.Version, Topology: spec.Topology,
-		Status: dbplane.ClusterCreating, Spec: spec.Redacted(), Nodes: []dbplane.Node{}, CreatedAt: now, UpdatedAt: now}
-	plan := planCreateCluster(c)
-	plan.Creator = creator(ctx)
-	if dryRun {
-		t, err := sqlstore.PlannedTask(plan, now)
-		return c, t, err
-	}
-	t, err := s.Store.CreateCluster(ctx, c, spec.Password, plan)
+	engine, err := s.engine(spec.Engine)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.wake()
-	return c, t, nil
+	if pc, ok := engine.(parameterChecker); ok {
+		if err := pc.CheckParameters(spec.Parameters); err != nil {
+			return nil, nil, err
+		}
+	}
+	flavor, _ := s.Catalog.Flavor(spec.Flavor) // validated above
+	for attempt := 1; ; attempt++ {
+		loads, err := s.Store.HostLoads(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		nodes, err := dbplane.Place(spec, nodeCount(spec), flavor, loads)
+		if err != nil {
+			return nil, nil, err
+		}
+		now := s.now().UTC()
+		c := &dbplane.Cluster{Name: spec.Name, Engine: spec.Engine, Version: spec.Version, Topology: spec.Topology,
+			Status: dbplane.ClusterCreating, Spec: spec.Redacted(), Nodes: nodes, CreatedAt: now, UpdatedAt: now}
+		plan := planCreateCluster(c, engine)
+		plan.Creator = creator(ctx)
+		if dryRun {
+			t, err := sqlstore.PlannedTask(plan, now)
+			c.Endpoints = engine.Endpoints(c)
+			return c, t, err
+		}
+		t, err := s.Store.CreateCluster(ctx, c, spec.Password, plan)
+		if errors.Is(err, dbplane.ErrPlacementRace) && attempt < placeAttempts {
+			continue
+		} else if err != nil {
+			return nil, nil, err
+		}
+		s.wake()
+		c.Endpoints = engine.Endpoints(c)
+		return c, t, nil
+	}
+}
+
+// parameterChecker is implemented by engines that refuse some engine
+// parameters (ones dbplane manages itself, or unknown ones), so that a bad
+// parameter is a 400 at once rather than a failed step later.
+type parameterChecker interface {
+	CheckParameters(params map[string]string) error
+}
+
+// engine returns the engine of a validated engine name, or an invalid-field
+// error naming the engines this control plane can run.
+func (s *Service) engine(name string) (ClusterEngine, error) {
+	if e, ok := s.Engines[name]; ok {
+		return e, nil
+	}
+	var names []string
+	for n := range s.Engines {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, dbplane.Invalid(dbplane.FieldError{Field: "engine",
+		Message: "clusters of engine " + name + " cannot be created yet; available: " + strings.Join(names, ", ")})
+}
+
+// withEndpoints fills in the endpoints of clusters whose engine is known.
+func (s *Service) withEndpoints(cs ...*dbplane.Cluster) {
+	for _, c := range cs {
+		if e, ok := s.Engines[c.Engine]; ok && len(c.Nodes) > 0 {
+			c.Endpoints = e.Endpoints(c)
+		}
+	}
 }
 
 // FindClusterByID returns a cluster.
 func (s *Service) FindClusterByID(ctx context.Context, id int64) (*dbplane.Cluster, error) {
-	return s.Store.FindClusterByID(ctx, id)
+	c, err := s.Store.FindClusterByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.withEndpoints(c)
+	return c, nil
 }
 
 // FindClusters returns a page of clusters.
 func (s *Service) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
-	return s.Store.FindClusters(ctx, f)
+	cs, total, err := s.Store.FindClusters(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.withEndpoints(cs...)
+	return cs, total, nil
 }
 
 // DeleteCluster starts the delete task of a cluster. A cluster already being
@@ -90,7 +166,11 @@ func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*db
 	if err != nil {
 		return nil, err
 	}
-	plan := planDeleteCluster(c)
+	engine, err := s.engine(c.Engine)
+	if err != nil {
+		return nil, err
+	}
+	plan := planDeleteCluster(c, engine)
 	plan.Creator = creator(ctx)
 	if dryRun {
 		return sqlstore.PlannedTask(plan, s.now().UTC())

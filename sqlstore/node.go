@@ -27,6 +27,15 @@ func insertNodes(ctx context.Context, tx *Tx, c *dbplane.Cluster) error {
 	return nil
 }
 
+// SetNodesStatus sets the status of every node of a cluster.
+func (db *DB) SetNodesStatus(ctx context.Context, clusterID int64, status string) error {
+	err := db.write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE nodes SET status = ? WHERE cluster_id = ?`, status, clusterID)
+		return err
+	})
+	return dbplane.E("sqlstore.SetNodesStatus", err)
+}
+
 // DeleteNodes forgets a cluster's nodes.
 func (db *DB) DeleteNodes(ctx context.Context, clusterID int64) error {
 	err := db.write(ctx, func(tx *Tx) error {

@@ -308,3 +308,7 @@ func uniq(ss []string) []string {
 	}
 	return out
 }
+
+// CheckParameters lets the service check a new cluster's parameters through
+// the engine; see the package function of the same name.
+func (e *Engine) CheckParameters(params map[string]string) error { return CheckParameters(params) }
