@@ -292,9 +292,9 @@ Replication:  sync
 Created:      2026-11-22T10:00:00Z
 Updated:      2026-11-22T10:00:00Z
 
-NODE  HOST  ROLE     PORT  STATUS   DATA_DIR
-1     7     primary  5432  running  /data/1
-2     8     replica  5432  running  /data/2
+NODE  HOST  ADDRESS  ROLE     PORT  STATUS   DATA_DIR
+1     7     -        primary  5432  running  /data/1
+2     8     -        replica  5432  running  /data/2
 `
 		if diff := cmp.Diff(want, r.stdout); diff != "" {
 			t.Errorf("stdout (-want +got):\n%s", diff)

@@ -142,6 +142,11 @@ func printCluster(w io.Writer, cl *dbplane.Cluster) {
 	if cl.Spec.ReplicationMode != "" {
 		row(tw, "Replication:", cl.Spec.ReplicationMode)
 	}
+	if e := cl.Endpoints; e != nil {
+		row(tw, "Primary:", orDash(e.Primary))
+		row(tw, "Replicas:", orDash(strings.Join(e.Replicas, ", ")))
+		row(tw, "URI:", orDash(e.URI))
+	}
 	row(tw, "Created:", fmtTime(cl.CreatedAt))
 	row(tw, "Updated:", fmtTime(cl.UpdatedAt))
 	tw.Flush()
@@ -150,9 +155,9 @@ func printCluster(w io.Writer, cl *dbplane.Cluster) {
 	}
 	w.Write([]byte("\n"))
 	tw = newTable(w)
-	row(tw, "NODE", "HOST", "ROLE", "PORT", "STATUS", "DATA_DIR")
+	row(tw, "NODE", "HOST", "ADDRESS", "ROLE", "PORT", "STATUS", "DATA_DIR")
 	for _, n := range cl.Nodes {
-		row(tw, itoa(n.ID), itoa(n.HostID), n.Role, itoa(n.Port), orDash(n.Status), orDash(n.DataDir))
+		row(tw, itoa(n.ID), itoa(n.HostID), orDash(n.Address), n.Role, itoa(n.Port), orDash(n.Status), orDash(n.DataDir))
 	}
 	tw.Flush()
 }

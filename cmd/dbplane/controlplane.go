@@ -7,11 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/pki"
 	"github.com/dbplane/dbplane/service"
 	"github.com/dbplane/dbplane/sqlstore"
 	"github.com/dbplane/dbplane/taskengine"
@@ -25,6 +29,8 @@ type controlPlane struct {
 	db     *sqlstore.DB
 	engine *taskengine.Engine
 	auth   *service.Auth
+	hosts  *service.Hosts
+	health *service.HealthMonitor
 	server *http.Server
 	ln     net.Listener
 	// URL is the base URL the API is served at.
@@ -48,12 +54,20 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		db.Close()
 		return nil, fmt.Errorf("while creating the admin user: %w", err)
 	}
+	dialer, err := cp.openFleet(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	cp.engine = taskengine.New(db, taskengine.Config{
 		Workers: cfg.Workers, Lease: cfg.LeaseTTL, Grace: cfg.ShutdownGrace, Logger: log})
-	svc := &service.Service{Store: db, Catalog: dbplane.DefaultCatalog(), Wake: cp.engine.Notify, Logger: log}
+	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: dbplane.DefaultCatalog(), Logger: log}
+	pg.Register(cp.engine)
+	svc := &service.Service{Store: db, Catalog: dbplane.DefaultCatalog(), Wake: cp.engine.Notify, Logger: log,
+		Engines: map[string]service.ClusterEngine{dbplane.EnginePostgreSQL: pg}}
 	service.RegisterHandlers(cp.engine, db)
 	api := &httpapi.Server{
-		Clusters: svc, Tasks: svc, Hosts: svc, Auth: cp.auth,
+		Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
 		Catalog:      dbplane.DefaultCatalog(),
 		Ready:        func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
 		Logger:       log,
@@ -66,6 +80,28 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	cp.URL = "http://" + cp.ln.Addr().String()
 	cp.server = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return cp, nil
+}
+
+// openFleet loads the control plane's CA (its key decrypted with the
+// keyring), sets up joining and health checks of hosts, and returns the
+// dialer that reaches agents over mTLS with the control plane's certificate.
+func (cp *controlPlane) openFleet(ctx context.Context) (dbplane.AgentDialer, error) {
+	kr, err := pki.LoadKeyring(os.Getenv, cp.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := pki.LoadOrCreate(ctx, cp.db, kr)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.IssueControlPlaneCert()
+	if err != nil {
+		return nil, err
+	}
+	dialer := agent.NewDialer(cp.db, agent.ClientTLSConfig(cert, ca.Pool()))
+	cp.hosts = &service.Hosts{Store: cp.db, CA: ca, Logger: cp.log}
+	cp.health = &service.HealthMonitor{Store: cp.db, Dialer: dialer, Logger: cp.log}
+	return dialer, nil
 }
 
 // run serves the API and runs the task engine until ctx ends. Then it stops
@@ -81,6 +117,7 @@ func (cp *controlPlane) run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
+	wg.Go(func() { cp.health.Run(ctx) })
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,75 +96,6 @@ func waitTask(tb testing.TB, c *httpapi.Client, id int64) *dbplane.Task {
 	return t
 }
 
-// TestClusterLifecycle drives a cluster through the API: the dry run plans a
-// DAG and stores nothing; creation fails at placement because no host has
-// joined; rollback removes the cluster.
-func TestClusterLifecycle(t *testing.T) {
-	cp := mustRunControlPlane(t)
-	ctx := context.Background()
-
-	c, planned, err := cp.client.CreateCluster(ctx, validSpec("orders"), true)
-	if err != nil {
-		t.Fatalf("dry run: %v", err)
-	}
-	if c.ID != 0 || planned.ID != 0 || len(planned.Subtasks) < 2 {
-		t.Fatalf("dry run = cluster %d, task %d with %d subtasks; want unsaved ids and a DAG", c.ID, planned.ID, len(planned.Subtasks))
-	}
-	if _, total, err := cp.client.FindClusters(ctx, dbplane.ClusterFilter{}); err != nil || total != 0 {
-		t.Fatalf("after dry run: %d clusters, err %v; want 0", total, err)
-	}
-
-	c, task, err := cp.client.CreateCluster(ctx, validSpec("orders"), false)
-	if err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
-	if c.Spec.Password != "" {
-		t.Fatal("the response returned the cluster password")
-	}
-	task = waitTask(t, cp.client, task.ID)
-	if task.Status != dbplane.TaskFailed {
-		t.Fatalf("create task ended %s; want FAILED (no host has joined)", task.Status)
-	}
-	place := task.Subtasks[0]
-	if place.Status != dbplane.SubtaskFailed || !strings.Contains(place.Error, "needs 3 ONLINE hosts") {
-		t.Fatalf("placement subtask = %s %q; want FAILED naming the hosts it needs", place.Status, place.Error)
-	}
-	if place.Attempts != 1 {
-		t.Fatalf("placement ran %d times; an unplaceable cluster must not be retried", place.Attempts)
-	}
-	lines, err := cp.client.SubtaskLog(ctx, task.ID, place.ID)
-	if err != nil || len(lines) == 0 {
-		t.Fatalf("SubtaskLog = %v, %v; want the placement log", lines, err)
-	}
-	if got, err := cp.client.FindClusterByID(ctx, c.ID); err != nil || got.Status != dbplane.ClusterFailed {
-		t.Fatalf("cluster after failed create = %+v, %v; want status failed", got, err)
-	}
-
-	if _, err := cp.client.RollbackTask(ctx, task.ID); err != nil {
-		t.Fatalf("RollbackTask: %v", err)
-	}
-	task = waitTask(t, cp.client, task.ID)
-	if task.Status != dbplane.TaskSuccessful || task.Operation != dbplane.OpRollback {
-		t.Fatalf("rollback ended %s/%s; want SUCCESSFUL/ROLLBACK", task.Status, task.Operation)
-	}
-	if _, err := cp.client.FindClusterByID(ctx, c.ID); dbplane.ErrorKind(err) != dbplane.KindNotFound {
-		t.Fatalf("cluster after rollback: err %v; want not_found", err)
-	}
-	if _, err := cp.client.RollbackTask(ctx, task.ID); dbplane.ErrorKind(err) != dbplane.KindConflict {
-		t.Fatalf("second rollback: err %v; want conflict", err)
-	}
-	metrics := mustGet(t, cp.URL+"/metrics")
-	for _, want := range []string{
-		`dbplane_task_duration_seconds_count{operation="ROLLBACK",status="SUCCESSFUL"}`,
-		`dbplane_subtask_run_duration_seconds_count{outcome="failed"}`,
-		`dbplane_http_request_duration_seconds_count{`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
-		}
-	}
-}
-
 func mustGet(tb testing.TB, url string) string {
 	tb.Helper()
 	resp, err := http.Get(url)
@@ -178,66 +108,6 @@ func mustGet(tb testing.TB, url string) string {
 		tb.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
 	}
 	return string(b)
-}
-
-// TestDeleteCluster deletes a cluster whose creation failed: the delete task
-// waits for the create task, then removes the cluster. (That a second delete
-// of a deleting cluster is refused is proven in the store's tests, where it
-// is not a race with the engine.)
-func TestDeleteCluster(t *testing.T) {
-	cp := mustRunControlPlane(t)
-	ctx := context.Background()
-	c, task, err := cp.client.CreateCluster(ctx, validSpec("billing"), false)
-	if err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
-	del, err := cp.client.DeleteCluster(ctx, c.ID, false)
-	if err != nil {
-		t.Fatalf("DeleteCluster: %v", err)
-	}
-	if !del.ProhibitRollback {
-		t.Fatal("delete task allows rollback; removed data cannot come back")
-	}
-	if got := waitTask(t, cp.client, task.ID); got.Status != dbplane.TaskFailed {
-		t.Fatalf("create ended %s; want FAILED", got.Status)
-	}
-	if got := waitTask(t, cp.client, del.ID); got.Status != dbplane.TaskSuccessful {
-		t.Fatalf("delete ended %s; want SUCCESSFUL", got.Status)
-	}
-	if _, err := cp.client.FindClusterByID(ctx, c.ID); dbplane.ErrorKind(err) != dbplane.KindNotFound {
-		t.Fatalf("cluster after delete: err %v; want not_found", err)
-	}
-}
-
-// TestConcurrentCreateSameName: of many concurrent creates of one name,
-// exactly one wins and the others get 409.
-func TestConcurrentCreateSameName(t *testing.T) {
-	cp := mustRunControlPlane(t)
-	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			_, _, errs[i] = cp.client.CreateCluster(context.Background(), validSpec("payments"), false)
-		})
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		switch dbplane.ErrorKind(err) {
-		case dbplane.KindOther:
-			won++
-		case dbplane.KindConflict:
-		default:
-			t.Errorf("create: %v; want success or conflict", err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d creates won; want exactly 1", won)
-	}
-	if _, total, _ := cp.client.FindTasks(context.Background(), dbplane.TaskFilter{}); total != 1 {
-		t.Fatalf("%d tasks stored; want 1", total)
-	}
 }
 
 // TestInvalidRequestsWriteNothing posts bad bodies and bad specs; each gets

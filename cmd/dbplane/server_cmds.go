@@ -27,60 +27,59 @@ in the config file). When the admin user does not exist yet and no password is
 set, one is generated and printed once.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), cfg, cmd.ErrOrStderr(), false)
+			return runServer(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
 	bindConfigFlags(serve.Flags(), serverFlagKeys...)
 
+	var hosts int
 	dev := &cobra.Command{
 		Use:   "dev",
-		Short: "Run a control plane for development on this machine",
-		Long: `Run a development control plane: SQLite metadata in a data directory
-(default ` + "`~/.local/share/dbplane/dev`" + `), listening on 127.0.0.1:8080.
+		Short: "Run a control plane and local agents for development on this machine",
+		Long: `Run a development control plane with its agents in one process: SQLite
+metadata in a data directory (default ` + devDataDir + `), the API on
+127.0.0.1:8080, and one agent on 127.0.0.1 — or, with --hosts N, N agents on
+127.0.0.11, 127.0.0.12, … in zones zone-1, zone-2, …, each with its own data
+root, so that a replicated cluster spans "hosts" on one machine.
 
 It prints the URL and the admin credentials. Without DBPLANE_ADMIN_PASSWORD
 the password is generated once and kept in <data-dir>/admin.password, so
-restarts keep the same credentials.`,
+restarts keep the same credentials. Database processes keep running when dev
+stops; the next dev re-adopts them. Run it as root: agents run databases as
+their own OS users.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.DataDir == DefaultConfig().DataDir {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return fmt.Errorf("while finding the home directory for the dev data dir: %w", err)
-				}
-				cfg.DataDir = filepath.Join(home, ".local", "share", "dbplane", "dev")
+			if hosts < 1 || hosts > 50 {
+				return usageErrorf("--hosts must be 1 to 50, not %d", hosts)
 			}
-			return runServer(cmd.Context(), cfg, cmd.ErrOrStderr(), true)
+			if cfg.DataDir == DefaultConfig().DataDir {
+				cfg.DataDir = devDataDir
+			}
+			return runDev(cmd.Context(), cfg, cmd.ErrOrStderr(), hosts)
 		},
 	}
 	bindConfigFlags(dev.Flags(), serverFlagKeys...)
-	root.AddCommand(serve, dev)
+	dev.Flags().IntVar(&hosts, "hosts", 1, "number of local agents (hosts) to start")
+	root.AddCommand(serve, dev, newAgentCmd(cfg))
 }
 
-// runServer runs a control plane until ctx ends. In dev mode the admin
-// password persists in the data dir and the credentials are printed at
-// every start; otherwise a generated password is printed only once.
-func runServer(ctx context.Context, cfg *Config, out io.Writer, dev bool) error {
+// devDataDir is dev's data directory. It lies outside any home directory
+// because the database processes, which run as their own OS users, must be
+// able to reach their data under it.
+const devDataDir = "/var/lib/dbplane-dev"
+
+// runServer runs a control plane until ctx ends. A generated admin
+// password is printed only once.
+func runServer(ctx context.Context, cfg *Config, out io.Writer) error {
 	log := cfg.NewLogger(out)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("while creating data dir %s: %w", cfg.DataDir, err)
-	}
-	if dev && cfg.AdminPassword == "" {
-		pw, err := devAdminPassword(cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		cfg.AdminPassword = pw
 	}
 	cp, err := openControlPlane(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	switch {
-	case dev:
-		fmt.Fprintf(out, "\ndbplane dev is running at %s\n\n  export DBPLANE_SERVER=%s DBPLANE_USER=admin DBPLANE_PASSWORD='%s'\n\ndata dir: %s\n\n",
-			cp.URL, cp.URL, cfg.AdminPassword, cfg.DataDir)
-	case cp.GeneratedAdminPassword != "":
+	if cp.GeneratedAdminPassword != "" {
 		fmt.Fprintf(out, "\nCreated user admin with the generated password %s\nIt is shown only this once; set DBPLANE_ADMIN_PASSWORD to change it.\n\n",
 			cp.GeneratedAdminPassword)
 	}
