@@ -64,6 +64,7 @@ agent re-adopts them. The token may also come from DBPLANE_JOIN_TOKEN.`,
 	f.StringVar(&o.Region, "region", "", "region label of the host")
 	f.StringVar(&o.Zone, "zone", "", "zone (IDC) label of the host")
 	f.StringVar(&o.Rack, "rack", "", "rack label of the host")
+	bindConfigFlags(f, "log_level", "log_format")
 	cmd.MarkFlagRequired("listen")
 	return cmd
 }
