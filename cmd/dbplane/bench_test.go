@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/dbplane/dbplane"
 )
 
 // BenchmarkListClustersHTTP measures GET /v1/clusters through the whole
@@ -65,5 +72,60 @@ func seedClustersSQL(tb testing.TB, cp *testControlPlane, n int) {
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// BenchmarkCreatePostgres measures the time from a create request to a
+// running PostgreSQL cluster, standalone and 3-node synchronous replication,
+// on three local agents; and, in the same run, the time a minimal shell
+// script (scripts/bootstrap-pg.sh: initdb, start, pg_basebackup, start)
+// takes to bootstrap the same topology by hand: the physical limit. Goal:
+// dbplane within 1.25x of the script.
+func BenchmarkCreatePostgres(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: agents run PostgreSQL as the postgres user")
+	}
+	cp := mustRunControlPlane(b)
+	root := mustFleetRoot(b)
+	mustStartAgents(b, cp, root, 3)
+	for _, tc := range []struct {
+		name  string
+		nodes int
+	}{{"standalone", 1}, {"replication3", 3}} {
+		b.Run(tc.name+"/dbplane", func(b *testing.B) {
+			for i := range b.N {
+				b.StopTimer()
+				spec := validSpec(fmt.Sprintf("bench-%s-%d", tc.name, i))
+				spec.Nodes = tc.nodes
+				if tc.nodes == 1 {
+					spec.Topology, spec.ReplicationMode = dbplane.TopologyStandalone, ""
+				}
+				b.StartTimer()
+				c, task, err := cp.client.CreateCluster(context.Background(), spec, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if task = waitTask(b, cp.client, task.ID); task.Status != dbplane.TaskSuccessful {
+					b.Fatalf("create ended %s: %v", task.Status, failedSubtasks(task))
+				}
+				b.StopTimer()
+				deleteCluster(b, cp.client, c.ID)
+			}
+		})
+		b.Run(tc.name+"/script", func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				dir := filepath.Join(root, "script")
+				b.StartTimer()
+				out, err := exec.Command("../../scripts/bootstrap-pg.sh", dir, strconv.Itoa(tc.nodes)).CombinedOutput()
+				b.StopTimer()
+				if err != nil {
+					b.Fatalf("bootstrap-pg.sh: %v\n%s", err, out)
+				}
+				if out, err := exec.Command("../../scripts/bootstrap-pg.sh", "stop", dir).CombinedOutput(); err != nil {
+					b.Fatalf("bootstrap-pg.sh stop: %v\n%s", err, out)
+				}
+			}
+		})
 	}
 }
