@@ -3,6 +3,7 @@ package dbplane
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -201,4 +202,41 @@ func IsPermanent(err error) bool {
 		return true
 	}
 	return false
+}
+
+// kindStatus is the one table from error kind to HTTP status, shared by
+// every HTTP adapter (the REST API, the agent's API) and their clients.
+var kindStatus = map[Kind]int{
+	KindInvalid:      http.StatusBadRequest,
+	KindNotFound:     http.StatusNotFound,
+	KindConflict:     http.StatusConflict,
+	KindUnauthorized: http.StatusUnauthorized,
+	KindForbidden:    http.StatusForbidden,
+	KindTooLarge:     http.StatusRequestEntityTooLarge,
+	KindUnplaceable:  http.StatusUnprocessableEntity,
+	KindUnavailable:  http.StatusServiceUnavailable,
+	KindUnsupported:  http.StatusUnsupportedMediaType,
+	KindInternal:     http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the HTTP status that answers an error of kind k.
+func (k Kind) HTTPStatus() int {
+	if st, ok := kindStatus[k]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// KindFromHTTPStatus inverts HTTPStatus for answers that carry no error
+// code: another 4xx is invalid, another 5xx (a proxy's 502, say) unavailable.
+func KindFromHTTPStatus(status int) Kind {
+	for k, st := range kindStatus {
+		if st == status {
+			return k
+		}
+	}
+	if status >= 500 {
+		return KindUnavailable
+	}
+	return KindInvalid
 }

@@ -178,7 +178,7 @@ func decodeError(resp *http.Response) (*dbplane.Error, bool) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err := json.Unmarshal(b, &body); err != nil || body.Error.Code == "" {
 		// Not the agent's answer (a proxy's, say): judge by the status.
-		return &dbplane.Error{Kind: kindOf(resp.StatusCode),
+		return &dbplane.Error{Kind: dbplane.KindFromHTTPStatus(resp.StatusCode),
 			Message: fmt.Sprintf("the agent answered %s", resp.Status)}, false
 	}
 	return &dbplane.Error{

@@ -88,7 +88,7 @@ func FuzzDecodeError(f *testing.F) {
 			t.Fatalf("decodeError(%d, %q) = %v", status, body, de)
 		}
 		var eb errorBody
-		if err := json.Unmarshal(body, &eb); (err != nil || eb.Error.Code == "") && (permanent || de.Kind != kindOf(status)) {
+		if err := json.Unmarshal(body, &eb); (err != nil || eb.Error.Code == "") && (permanent || de.Kind != dbplane.KindFromHTTPStatus(status)) {
 			t.Fatalf("a foreign answer (%d, %q) became %v, permanent %v", status, body, de, permanent)
 		}
 	})

@@ -182,7 +182,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if kind != dbplane.KindInternal {
 		body.Error.Details = dbplane.ErrorFields(err)
 	}
-	s.writeJSON(w, statusOf(kind), &body)
+	s.writeJSON(w, kind.HTTPStatus(), &body)
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {

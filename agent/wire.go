@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"net/http"
-
 	"github.com/dbplane/dbplane"
 )
 
@@ -59,38 +57,4 @@ type errorDetail struct {
 	Message   string               `json:"message"`
 	Permanent bool                 `json:"permanent"`
 	Details   []dbplane.FieldError `json:"details,omitempty"`
-}
-
-// kindStatus maps error kinds to HTTP statuses; the client maps statuses
-// back only for answers without an error body.
-var kindStatus = map[dbplane.Kind]int{
-	dbplane.KindInvalid:      http.StatusBadRequest,
-	dbplane.KindNotFound:     http.StatusNotFound,
-	dbplane.KindConflict:     http.StatusConflict,
-	dbplane.KindUnauthorized: http.StatusUnauthorized,
-	dbplane.KindForbidden:    http.StatusForbidden,
-	dbplane.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	dbplane.KindUnplaceable:  http.StatusUnprocessableEntity,
-	dbplane.KindUnavailable:  http.StatusServiceUnavailable,
-	dbplane.KindUnsupported:  http.StatusUnsupportedMediaType,
-	dbplane.KindInternal:     http.StatusInternalServerError,
-}
-
-func statusOf(k dbplane.Kind) int {
-	if st, ok := kindStatus[k]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
-
-func kindOf(status int) dbplane.Kind {
-	for k, st := range kindStatus {
-		if st == status {
-			return k
-		}
-	}
-	if status >= 500 {
-		return dbplane.KindUnavailable
-	}
-	return dbplane.KindInternal
 }

@@ -143,7 +143,7 @@ func responseError(resp *http.Response) error {
 		}
 	}
 	return &dbplane.Error{
-		Kind:    kindOfStatus(resp.StatusCode),
+		Kind:    dbplane.KindFromHTTPStatus(resp.StatusCode),
 		Message: fmt.Sprintf("unexpected answer %s", resp.Status),
 		Err:     requestError{status: resp.StatusCode, requestID: resp.Header.Get(RequestIDHeader)},
 	}
@@ -176,19 +176,6 @@ func RequestID(err error) string {
 		return re.requestID
 	}
 	return ""
-}
-
-// kindOfStatus inverts kindStatus for answers that carry no error code.
-func kindOfStatus(status int) dbplane.Kind {
-	for k, st := range kindStatus {
-		if st == status {
-			return k
-		}
-	}
-	if status >= 400 && status < 500 {
-		return dbplane.KindInvalid
-	}
-	return dbplane.KindInternal
 }
 
 func idPath(prefix string, id int64, rest ...string) string {

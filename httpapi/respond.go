@@ -40,29 +40,6 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 	})
 }
 
-// kindStatus is the one table from error kind to HTTP status. The client
-// inverts it only for responses that lack the JSON error body.
-var kindStatus = map[dbplane.Kind]int{
-	dbplane.KindInvalid:      http.StatusBadRequest,
-	dbplane.KindNotFound:     http.StatusNotFound,
-	dbplane.KindConflict:     http.StatusConflict,
-	dbplane.KindUnauthorized: http.StatusUnauthorized,
-	dbplane.KindForbidden:    http.StatusForbidden,
-	dbplane.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	dbplane.KindUnplaceable:  http.StatusUnprocessableEntity,
-	dbplane.KindUnavailable:  http.StatusServiceUnavailable,
-	dbplane.KindUnsupported:  http.StatusUnsupportedMediaType,
-	dbplane.KindInternal:     http.StatusInternalServerError,
-}
-
-// statusOf returns the HTTP status of an error kind.
-func statusOf(k dbplane.Kind) int {
-	if st, ok := kindStatus[k]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
-
 // codeMethodNotAllowed is the error code of 405 answers. No domain error
 // kind exists for it because services never produce it: only routing does.
 const codeMethodNotAllowed = "method_not_allowed"
@@ -83,7 +60,7 @@ type errorDetail struct {
 // error shape. Internal causes are logged here, once, and never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	kind := dbplane.ErrorKind(err)
-	status := statusOf(kind)
+	status := kind.HTTPStatus()
 	ctx := r.Context()
 	level, msg := slog.LevelDebug, "request refused"
 	switch {
