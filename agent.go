@@ -92,6 +92,18 @@ type Instance struct {
 	PIDFile string `json:"pid_file,omitempty"`
 	// Log is a file the process's stdout and stderr are appended to.
 	Log string `json:"log,omitempty"`
+	// StopSignal is the signal that stops the process cleanly, by name
+	// ("SIGINT", "SIGTERM"); empty means the agent's default, SIGINT.
+	StopSignal string `json:"stop_signal,omitempty"`
+	// Resources limits the process where the host supports it (cgroup
+	// v2); InstanceStatus says whether the limits are enforced.
+	Resources *Resources `json:"resources,omitempty"`
+}
+
+// Resources are the CPU and memory a supervised process may use.
+type Resources struct {
+	CPUMillis int   `json:"cpu_millis,omitempty"` // 1000 = one CPU
+	MemoryMB  int64 `json:"memory_mb,omitempty"`
 }
 
 // InstanceStatus describes a supervised process.
@@ -101,6 +113,10 @@ type InstanceStatus struct {
 	PID      int       `json:"pid,omitempty"`
 	Restarts int       `json:"restarts"`
 	Since    time.Time `json:"since,omitempty"`
+	// LimitsEnforced tells whether the instance's Resources are enforced;
+	// LimitsNote says why not when they are not (no cgroup v2, say).
+	LimitsEnforced bool   `json:"limits_enforced"`
+	LimitsNote     string `json:"limits_note,omitempty"`
 }
 
 // AgentDialer returns the agent of a host, reached over mTLS. KindNotFound

@@ -45,22 +45,25 @@ const (
 // ClusterSpec is what a user asks for. Every front door translates its
 // request into a ClusterSpec and validates it with ValidateClusterSpec.
 type ClusterSpec struct {
-	Name             string            `json:"name"`
-	Engine           string            `json:"engine"`
-	Version          string            `json:"version"`
-	Topology         string            `json:"topology"`
-	Nodes            int               `json:"nodes,omitempty"`              // total nodes; for redis-cluster derived from shards
-	Shards           int               `json:"shards,omitempty"`             // redis-cluster only
-	ReplicasPerShard int               `json:"replicas_per_shard,omitempty"` // redis-cluster only
-	Flavor           string            `json:"flavor"`
-	VolumeGB         int               `json:"volume_gb"`
-	Zones            []string          `json:"zones,omitempty"`
-	PrimaryZone      string            `json:"primary_zone,omitempty"`
-	ReplicationMode  string            `json:"replication_mode,omitempty"`
-	Password         string            `json:"password,omitempty"` // write-only: never returned
-	Parameters       map[string]string `json:"parameters,omitempty"`
-	Allowlist        []string          `json:"allowlist,omitempty"`
-	Labels           map[string]string `json:"labels,omitempty"`
+	Name             string   `json:"name"`
+	Engine           string   `json:"engine"`
+	Version          string   `json:"version"`
+	Topology         string   `json:"topology"`
+	Nodes            int      `json:"nodes,omitempty"`              // total nodes; for redis-cluster derived from shards
+	Shards           int      `json:"shards,omitempty"`             // redis-cluster only
+	ReplicasPerShard int      `json:"replicas_per_shard,omitempty"` // redis-cluster only
+	Flavor           string   `json:"flavor"`
+	VolumeGB         int      `json:"volume_gb"`
+	Zones            []string `json:"zones,omitempty"`
+	PrimaryZone      string   `json:"primary_zone,omitempty"`
+	ReplicationMode  string   `json:"replication_mode,omitempty"`
+	// Persistence is how Redis persists data: "rdb" (snapshots, the
+	// default) or "aof" (append-only file). Redis only.
+	Persistence string            `json:"persistence,omitempty"`
+	Password    string            `json:"password,omitempty"` // write-only: never returned
+	Parameters  map[string]string `json:"parameters,omitempty"`
+	Allowlist   []string          `json:"allowlist,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
 }
 
 // Redacted returns a copy of the spec without its password, safe to store in

@@ -108,13 +108,7 @@ func newNode(spec ClusterSpec, flavor Flavor, ordinal int, l *HostLoad) Node {
 	for l.Ports[port] {
 		port++
 	}
-	role := "replica"
-	switch {
-	case spec.Topology == TopologyGalera:
-		role = "member"
-	case ordinal == 0:
-		role = "primary"
-	}
+	role := nodeRole(spec, ordinal)
 	return Node{
 		Ordinal:  ordinal,
 		MemoryMB: int64(flavor.MemoryGB) * 1024,
@@ -126,6 +120,24 @@ func newNode(spec ClusterSpec, flavor Flavor, ordinal int, l *HostLoad) Node {
 		DataDir:  path.Join(l.Host.DataRoot, spec.Engine, spec.Name+"-"+strconv.Itoa(ordinal)),
 		Status:   "creating",
 	}
+}
+
+// nodeRole is the role of node ordinal: the primary is node 0; in a Redis
+// cluster, nodes 0..R are shard 0 (its primary first), R+1..2R+1 shard 1, …
+func nodeRole(spec ClusterSpec, ordinal int) string {
+	switch {
+	case spec.Topology == TopologyGalera:
+		return "member"
+	case spec.Topology == TopologyRedisCluster:
+		per := 1 + spec.ReplicasPerShard
+		if ordinal%per == 0 {
+			return fmt.Sprintf("shard-%d-primary", ordinal/per)
+		}
+		return fmt.Sprintf("shard-%d-replica", ordinal/per)
+	case ordinal == 0:
+		return "primary"
+	}
+	return "replica"
 }
 
 func unplaceable(spec ClusterSpec, nodes, fit int, refused []string) error {

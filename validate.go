@@ -49,6 +49,7 @@ func ValidateClusterSpec(spec *ClusterSpec, cat Catalog) error {
 	validateEngine(&v, spec, cat)
 	validateNodes(&v, spec)
 	validateReplicationMode(&v, spec)
+	validatePersistence(&v, spec)
 	validateFlavor(&v, spec.Flavor, cat)
 	validateVolume(&v, spec.VolumeGB)
 	validateZones(&v, spec)
@@ -59,6 +60,20 @@ func ValidateClusterSpec(spec *ClusterSpec, cat Catalog) error {
 		return Invalid(v...)
 	}
 	return nil
+}
+
+// validatePersistence checks the Redis persistence mode and fills in the
+// default, rdb.
+func validatePersistence(v *violations, spec *ClusterSpec) {
+	switch {
+	case spec.Engine != EngineRedis && spec.Persistence != "":
+		v.add("persistence", "applies to redis only")
+	case spec.Engine != EngineRedis:
+	case spec.Persistence == "":
+		spec.Persistence = "rdb"
+	case spec.Persistence != "rdb" && spec.Persistence != "aof":
+		v.add("persistence", "must be rdb or aof, not %q", spec.Persistence)
+	}
 }
 
 // violations collects field errors in the order of the spec's fields.

@@ -451,3 +451,25 @@ func passwordShape(pw string) string {
 	}
 	return b.String()
 }
+
+func TestValidatePersistence(t *testing.T) {
+	for _, tc := range []struct {
+		engine, persistence, want string
+		bad                       bool
+	}{
+		{dbplane.EngineRedis, "", "rdb", false},
+		{dbplane.EngineRedis, "aof", "aof", false},
+		{dbplane.EngineRedis, "wal", "", true},
+		{dbplane.EnginePostgreSQL, "aof", "", true},
+	} {
+		spec := dbplane.ClusterSpec{Engine: tc.engine, Persistence: tc.persistence}
+		err := dbplane.ValidateClusterSpec(&spec, dbplane.DefaultCatalog())
+		bad := false
+		for _, f := range dbplane.ErrorFields(err) {
+			bad = bad || f.Field == "persistence"
+		}
+		if bad != tc.bad || (!tc.bad && spec.Persistence != tc.want) {
+			t.Errorf("%s/%q: persistence error %v, value %q; want error %v, value %q", tc.engine, tc.persistence, bad, spec.Persistence, tc.bad, tc.want)
+		}
+	}
+}
