@@ -77,6 +77,8 @@ func (p *packager) ensure(ctx context.Context, pkgs []string) error {
 			strings.Join(unknown, ", "))
 	}
 	p.log.Info("installing packages", "packages", missing)
+	restore := holdServices(p.log)
+	defer restore()
 	out, err := aptInstall(actx, missing)
 	if err != nil && p.repair(actx, out) {
 		out, err = aptInstall(actx, missing)
@@ -94,6 +96,26 @@ func (p *packager) ensure(ctx context.Context, pkgs []string) error {
 			strings.Join(still, ", "))
 	}
 	return nil
+}
+
+// policyRCD is Debian's hook that invoke-rc.d asks before it starts a
+// service; exit status 101 forbids it.
+var policyRCD = "/usr/sbin/policy-rc.d"
+
+// holdServices keeps the services of packages being installed from starting:
+// dbplane runs every database node itself, and a distribution's service
+// (mariadb on 3306, redis on 6379) would take ports and memory its nodes
+// need. A policy the host already has is left alone. The returned function
+// removes the policy this call put in place.
+func holdServices(log *slog.Logger) func() {
+	if _, err := os.Lstat(policyRCD); err == nil {
+		return func() {}
+	}
+	if err := os.WriteFile(policyRCD, []byte("#!/bin/sh\n# dbplane agent: installing packages\nexit 101\n"), 0o755); err != nil {
+		log.Warn("cannot hold package services back; a distribution service may start", "error", err)
+		return func() {}
+	}
+	return func() { os.Remove(policyRCD) }
 }
 
 // notInstalled returns the packages dpkg does not report as installed.

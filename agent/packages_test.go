@@ -1,10 +1,14 @@
 package agent_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
 )
 
 // TestEnsurePackages never installs anything: it verifies installed
@@ -35,4 +39,26 @@ func TestEnsurePackages(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestHoldServices: while packages install, a policy forbids their services
+// to start, and it is removed afterwards; a policy the host has is kept.
+func TestHoldServices(t *testing.T) {
+	dir := t.TempDir()
+	restoreVar := agent.SetPolicyRCDForTest(filepath.Join(dir, "policy-rc.d"))
+	defer restoreVar()
+	release := agent.HoldServicesForTest()
+	b, err := os.ReadFile(filepath.Join(dir, "policy-rc.d"))
+	if err != nil || !strings.Contains(string(b), "exit 101") {
+		t.Fatalf("policy during install = %q, %v; want one that exits 101", b, err)
+	}
+	release()
+	if _, err := os.Stat(filepath.Join(dir, "policy-rc.d")); !os.IsNotExist(err) {
+		t.Fatalf("the policy outlived the install: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "policy-rc.d"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	agent.HoldServicesForTest()()
+	if b, _ := os.ReadFile(filepath.Join(dir, "policy-rc.d")); string(b) != "#!/bin/sh\nexit 0\n" {
+		t.Fatalf("the host's own policy was changed to %q", b)
+	}
 }
