@@ -35,9 +35,14 @@ type HostConfig struct {
 	Region, Zone, Rack string
 	// Logger receives the agent's logs; nil discards them.
 	Logger *slog.Logger
-	// StopSignal asks an instance to stop; 0 means SIGINT, PostgreSQL's
-	// "fast" shutdown (Redis shuts down on it too).
+	// StopSignal asks an instance whose spec names no stop signal to stop;
+	// 0 means SIGINT, PostgreSQL's "fast" shutdown (Redis shuts down on it
+	// too).
 	StopSignal syscall.Signal
+	// CgroupRoot is the cgroup v2 hierarchy instances' limits are enforced
+	// in, under CgroupRoot/dbplane.slice; "" means DefaultCgroupRoot. A
+	// host without a writable cgroup v2 there runs instances unlimited.
+	CgroupRoot string
 	// StopTimeout is how long an instance may take to stop before it is
 	// killed; 0 means DefaultStopTimeout.
 	StopTimeout time.Duration
@@ -55,6 +60,7 @@ type Host struct {
 	dataRoot  *os.Root
 	stateRoot *os.Root
 	pkgs      packager
+	cgroups   *cgroups
 	users     chan struct{} // serializes useradd
 	sup       *supervisor
 }
@@ -87,6 +93,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		h.dataRoot.Close()
 		return nil, dbplane.E(op, fmt.Errorf("while opening the state directory: %w", err))
 	}
+	h.cgroups = openCgroups(cfg.CgroupRoot)
+	if h.cgroups.note != "" {
+		h.log.Warn("instances run without resource limits", "reason", h.cgroups.note)
+	} else {
+		h.log.Info("instances' resource limits are enforced", "cgroup", filepath.Join(cfg.CgroupRoot, cgroupSlice))
+	}
 	h.sup = newSupervisor(h)
 	if err := h.sup.readopt(); err != nil {
 		h.Close()
@@ -111,6 +123,9 @@ func (cfg *HostConfig) normalize() error {
 	if len(fields) == 0 && within(cfg.DataRoot, cfg.StateDir) {
 		fields = append(fields, dbplane.FieldError{Field: "state_dir", Message: "must not lie inside the data root"})
 	}
+	if cfg.CgroupRoot != "" && !filepath.IsAbs(cfg.CgroupRoot) {
+		fields = append(fields, dbplane.FieldError{Field: "cgroup_root", Message: "must be an absolute path"})
+	}
 	if net.ParseIP(cfg.Address) == nil {
 		fields = append(fields, dbplane.FieldError{Field: "address", Message: "must be an IP address"})
 	}
@@ -122,6 +137,9 @@ func (cfg *HostConfig) normalize() error {
 	}
 	if cfg.StopSignal == 0 {
 		cfg.StopSignal = syscall.SIGINT
+	}
+	if cfg.CgroupRoot == "" {
+		cfg.CgroupRoot = DefaultCgroupRoot
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = DefaultStopTimeout

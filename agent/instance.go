@@ -3,11 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/dbplane/dbplane"
 )
@@ -54,13 +56,58 @@ func (h *Host) validInstance(inst dbplane.Instance) error {
 			return err
 		}
 	}
+	if _, err := h.stopSignal(inst); err != nil {
+		return err
+	}
+	if r := inst.Resources; r != nil && (r.CPUMillis < 0 || r.MemoryMB < 0) {
+		return dbplane.Invalid(dbplane.FieldError{Field: "resources", Message: "must not be negative"})
+	}
 	return nil
 }
 
-// sameSpec reports whether two specs describe the same process.
+// stopSignals are the signals an instance may name to be stopped with:
+// the clean shutdowns of the engines dbplane runs (SIGINT: PostgreSQL's
+// fast shutdown; SIGTERM: MariaDB's and Redis's shutdown; SIGQUIT:
+// PostgreSQL's immediate shutdown).
+var stopSignals = map[string]syscall.Signal{
+	"SIGINT":  syscall.SIGINT,
+	"SIGTERM": syscall.SIGTERM,
+	"SIGQUIT": syscall.SIGQUIT,
+}
+
+// stopSignal returns the signal that stops inst: its own, or the host's
+// default when it names none.
+func (h *Host) stopSignal(inst dbplane.Instance) (syscall.Signal, error) {
+	if inst.StopSignal == "" {
+		return h.cfg.StopSignal, nil
+	}
+	sig, ok := stopSignals[inst.StopSignal]
+	if !ok {
+		return 0, dbplane.Invalid(dbplane.FieldError{Field: "stop_signal",
+			Message: fmt.Sprintf("must be one of %s", strings.Join(slices.Sorted(maps.Keys(stopSignals)), ", "))})
+	}
+	return sig, nil
+}
+
+// sameSpec reports whether two specs describe the same process. The stop
+// signal and the limits are not part of it: they change without a restart.
 func sameSpec(a, b dbplane.Instance) bool {
 	return a.ID == b.ID && a.User == b.User && slices.Equal(a.Argv, b.Argv) && slices.Equal(a.Env, b.Env) &&
 		a.Dir == b.Dir && a.PIDFile == b.PIDFile && a.Log == b.Log
+}
+
+// sameControls reports whether two specs stop and limit their process
+// alike.
+func sameControls(a, b dbplane.Instance) bool {
+	return a.StopSignal == b.StopSignal && limitsOf(a) == limitsOf(b)
+}
+
+// limitsOf returns an instance's resources; none asked for is zero.
+func limitsOf(inst dbplane.Instance) dbplane.Resources {
+	if inst.Resources == nil {
+		return dbplane.Resources{}
+	}
+	return *inst.Resources
 }
 
 // openLog opens an instance's log for appending, owned by its user.
@@ -82,10 +129,11 @@ func (h *Host) openLog(path string, u *osUser) (*os.File, error) {
 
 // StartInstance starts a supervised process, or does nothing if the
 // instance is already supervised with the same spec (it may be waiting to
-// be restarted, which then happens at once). A supervised instance with a
-// different spec is a conflict: stop it first. The instance is persisted
-// before its process starts, so an agent that dies in between starts it
-// when it comes back.
+// be restarted, which then happens at once). A new stop signal or new
+// limits of a supervised instance are taken over without a restart; a
+// supervised instance with a different process spec is a conflict: stop it
+// first. The instance is persisted before its process starts, so an agent
+// that dies in between starts it when it comes back.
 func (h *Host) StartInstance(ctx context.Context, inst dbplane.Instance) error {
 	const op = "agent.StartInstance"
 	if err := h.validInstance(inst); err != nil {
@@ -104,6 +152,11 @@ func (h *Host) StartInstance(ctx context.Context, inst dbplane.Instance) error {
 			if !sameSpec(spec, inst) {
 				return dbplane.Permanent(dbplane.E(op, dbplane.Errorf(dbplane.KindConflict,
 					"instance %s is supervised with a different spec; stop it first", inst.ID)))
+			}
+			if !sameControls(spec, inst) {
+				if err := p.updateControls(inst); err != nil {
+					return dbplane.E(op, err)
+				}
 			}
 			select {
 			case p.kick <- struct{}{}:
@@ -200,8 +253,8 @@ func (h *Host) InstanceStatus(ctx context.Context, id string) (*dbplane.Instance
 	return p.statusReport(), nil
 }
 
-// RemoveInstance stops an instance if it runs, forgets it, and removes the
-// given paths. Every path must lie strictly inside the data root or the
+// RemoveInstance stops an instance if it runs, forgets it, removes its
+// cgroup, and removes the given paths. Every path must lie strictly inside the data root or the
 // state directory (but not in the agent's record of instances); otherwise
 // nothing is done. Removing an unknown instance still removes the paths, so
 // a retry after a partial removal finishes it.
@@ -223,15 +276,22 @@ func (h *Host) RemoveInstance(ctx context.Context, id string, paths []string) er
 		return dbplane.E(op, err)
 	}
 	defer unlock()
+	var cgroup string
 	if p := h.sup.get(id); p != nil {
 		if err := waitStop(ctx, p); err != nil {
 			return dbplane.E(op, err)
 		}
+		p.mu.Lock()
+		cgroup = p.st.Cgroup
+		p.mu.Unlock()
 	}
 	if err := h.deleteState(id); err != nil {
 		return dbplane.E(op, err)
 	}
 	h.sup.forget(id)
+	if err := h.cgroups.remove(id, cgroup); err != nil {
+		return dbplane.E(op, err)
+	}
 	for _, t := range targets {
 		if err := t.root.RemoveAll(t.rel); err != nil {
 			return dbplane.E(op, rootError("paths", t.path, fmt.Errorf("while removing %s: %w", t.path, err)))

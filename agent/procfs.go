@@ -40,6 +40,45 @@ func procStat(pid int) (state byte, start uint64, err error) {
 	return f[0][0], start, nil
 }
 
+// procSession returns the session id of process pid, from
+// /proc/<pid>/stat.
+func procSession(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	// f[0] is field 3 (state); field 6 (session) is f[3].
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 4 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return strconv.Atoi(f[3])
+}
+
+// sessionMembers returns the pids of the processes of session sid. A
+// process that exits during the scan may be missing or listed.
+func sessionMembers(sid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if s, err := procSession(pid); err == nil && s == sid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // alive reports whether process pid exists and has not exited. A zombie
 // has exited: it only waits for its parent to reap it, which for a process
 // the agent re-adopted is not the agent.

@@ -16,15 +16,17 @@ import (
 const instancesDir = "instances"
 
 // instanceState is what the agent keeps of an instance across its own
-// restarts: the spec, whether it was stopped on purpose, and the process it
+// restarts: the spec, whether it was stopped on purpose, the process it
 // last started, identified by pid and start time so that a reused pid is
-// not mistaken for it.
+// not mistaken for it, and the cgroup it put the process in, so that the
+// cgroup is removed with the instance even if the cgroup root changed.
 type instanceState struct {
 	Instance   dbplane.Instance `json:"instance"`
 	Stopped    bool             `json:"stopped"`
 	PID        int              `json:"pid,omitempty"`
 	StartTicks uint64           `json:"start_ticks,omitempty"`
 	Restarts   int              `json:"restarts"`
+	Cgroup     string           `json:"cgroup,omitempty"`
 }
 
 func stateFile(id string) string { return filepath.Join(instancesDir, id+".json") }

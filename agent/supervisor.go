@@ -79,6 +79,7 @@ type proc struct {
 	since   time.Time     // when running last changed
 	exited  chan struct{} // closed once the current process is gone; nil if none was started
 	status  string        // how the current process ended, when known
+	limits  limits        // how the current process is confined
 	ending  bool          // no more launches: a stop was asked for or the agent closes
 	stopped chan struct{} // closed when an asked-for stop has finished; nil until asked
 
@@ -89,13 +90,18 @@ type proc struct {
 }
 
 func (s *supervisor) newProc(st instanceState) *proc {
+	note := s.h.cgroups.note
+	if note == "" {
+		note = "the instance is not running"
+	}
 	return &proc{
-		s:     s,
-		st:    st,
-		since: time.Now(),
-		quit:  make(chan struct{}),
-		kick:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		s:      s,
+		st:     st,
+		limits: limits{note: note},
+		since:  time.Now(),
+		quit:   make(chan struct{}),
+		kick:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 }
 
@@ -164,6 +170,7 @@ func (s *supervisor) readopt() error {
 		}
 		if pid := p.findLocked(); pid > 0 {
 			p.adoptLocked(pid)
+			p.confineLocked(pid)
 			s.log.Info("re-adopted a running instance", "instance", st.Instance.ID, "pid", pid)
 		} else if err := p.launchLocked(); err != nil {
 			s.log.Error("cannot start an instance", "instance", st.Instance.ID, "error", err)
@@ -277,6 +284,7 @@ func (p *proc) launchLocked() error {
 	pid := cmd.Process.Pid
 	_, ticks, _ := procStat(pid)
 	p.running, p.since, p.st.PID, p.st.StartTicks = true, time.Now(), pid, ticks
+	p.confineLocked(pid)
 	// The agent's own child: Wait reaps it, so it never lingers as a
 	// zombie. This goroutine outlives close if the process does, which is
 	// what keeps reaping it.
@@ -292,6 +300,40 @@ func (p *proc) launchLocked() error {
 		p.mu.Unlock()
 		close(exited)
 	}()
+	return nil
+}
+
+// confineLocked puts the instance's running process pid in its cgroup with
+// its limits; p.mu is held and the caller persists the state.
+func (p *proc) confineLocked(pid int) {
+	dir, l := p.s.h.cgroups.confine(p.st.Instance, pid)
+	if dir != "" {
+		p.st.Cgroup = dir
+	}
+	if !l.enforced && l.note != p.limits.note && p.st.Instance.Resources != nil {
+		p.s.log.Warn("instance runs without its resource limits", "instance", p.st.Instance.ID, "reason", l.note)
+	}
+	p.limits = l
+}
+
+// updateControls takes over the stop signal and limits of inst, a spec
+// of the same process, and applies the limits to the running process at
+// once.
+func (p *proc) updateControls(inst dbplane.Instance) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.st
+	st.Instance.StopSignal, st.Instance.Resources = inst.StopSignal, inst.Resources
+	if err := p.s.h.saveState(&st); err != nil {
+		return err
+	}
+	p.st = st
+	if p.running {
+		p.confineLocked(p.st.PID)
+		p.persistLocked()
+	}
+	p.s.log.Info("changed an instance's stop signal or limits", "instance", inst.ID,
+		"stop_signal", inst.StopSignal, "resources", limitsOf(inst))
 	return nil
 }
 
@@ -391,7 +433,15 @@ func (p *proc) stopLocked() chan struct{} {
 // process group if it has not stopped within the stop timeout, and waits
 // for it to be gone.
 func (p *proc) terminate(pid int, exited <-chan struct{}) {
-	id := p.st.Instance.ID
+	p.mu.Lock()
+	inst := p.st.Instance
+	p.mu.Unlock()
+	id := inst.ID
+	cfg := p.s.h.cfg
+	sig, err := p.s.h.stopSignal(inst)
+	if err != nil {
+		sig = cfg.StopSignal // validated at start: only a hand-edited state gets here
+	}
 	if exited != nil {
 		select {
 		case <-exited:
@@ -400,9 +450,8 @@ func (p *proc) terminate(pid int, exited <-chan struct{}) {
 		}
 	}
 	if exited != nil {
-		cfg := p.s.h.cfg
-		if err := syscall.Kill(pid, cfg.StopSignal); err == nil {
-			p.s.log.Info("stopping instance", "instance", id, "pid", pid, "signal", cfg.StopSignal)
+		if err := syscall.Kill(pid, sig); err == nil {
+			p.s.log.Info("stopping instance", "instance", id, "pid", pid, "signal", sig)
 		}
 		if !p.wait(exited, cfg.StopTimeout) {
 			p.s.log.Warn("instance did not stop in time; killing it", "instance", id, "pid", pid, "timeout", cfg.StopTimeout)
@@ -447,7 +496,8 @@ func killGroup(pid int) {
 func (p *proc) statusReport() *dbplane.InstanceStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := &dbplane.InstanceStatus{ID: p.st.Instance.ID, Running: p.running, Restarts: p.st.Restarts, Since: p.since}
+	st := &dbplane.InstanceStatus{ID: p.st.Instance.ID, Running: p.running, Restarts: p.st.Restarts, Since: p.since,
+		LimitsEnforced: p.limits.enforced, LimitsNote: p.limits.note}
 	if p.running {
 		st.PID = p.st.PID
 	}

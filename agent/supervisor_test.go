@@ -358,3 +358,45 @@ func TestCrashLoopBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStopSignal: an instance is stopped with its own stop signal, not the
+// host's default; an unknown one is refused.
+func TestStopSignal(t *testing.T) {
+	requireRoot(t)
+	cfg := newHostConfig(t)
+	cfg.StopTimeout = 5 * time.Second
+	h := mustOpenHost(t, cfg)
+	// SIGINT stays ignored across the exec, so only SIGTERM stops it
+	// before the stop timeout.
+	inst := dbplane.Instance{ID: "term", User: "nobody", StopSignal: "SIGTERM",
+		Argv: []string{"/bin/sh", "-c", `trap "" INT; exec sleep 1000`}}
+	st := mustStart(t, h, inst)
+	start := time.Now()
+	if err := h.StopInstance(ctx(t), inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= cfg.StopTimeout {
+		t.Fatalf("stopped after %v: SIGTERM should have stopped it at once", d)
+	}
+	if !gone(st.PID) {
+		t.Fatal("the instance survived")
+	}
+	t.Run("Invalid", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			edit func(*dbplane.Instance)
+			msg  string
+		}{
+			{"UnknownSignal", func(i *dbplane.Instance) { i.StopSignal = "SIGKILL" }, "stop_signal"},
+			{"LowerCase", func(i *dbplane.Instance) { i.StopSignal = "sigterm" }, "SIGINT, SIGQUIT, SIGTERM"},
+			{"NegativeCPU", func(i *dbplane.Instance) { i.Resources = &dbplane.Resources{CPUMillis: -1} }, "resources"},
+			{"NegativeMemory", func(i *dbplane.Instance) { i.Resources = &dbplane.Resources{MemoryMB: -1} }, "resources"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				bad := sleeper(cfg, "bad-"+tc.name)
+				tc.edit(&bad)
+				wantKind(t, h.StartInstance(ctx(t), bad), dbplane.KindInvalid, true, tc.msg)
+			})
+		}
+	})
+}
