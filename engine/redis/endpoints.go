@@ -1,0 +1,46 @@
+package redis
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/dbplane/dbplane"
+)
+
+// Endpoints returns where clients connect. For standalone and replication:
+// the primary, the replicas by ordinal, and redis://admin@<primary>. For a
+// Redis cluster: shard 0's primary as Primary, every replica as Replicas,
+// and a URI that lists every shard primary as a seed, in the form go-redis'
+// ParseClusterURL reads (redis://admin@<primary 0>?addr=<primary 1>&…); a
+// cluster client learns the rest of the cluster from any seed. The URI
+// names the admin user; it never holds the password. Nil before the nodes
+// are placed.
+func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
+	if len(c.Nodes) == 0 {
+		return nil
+	}
+	ep := &dbplane.Endpoints{}
+	var primaries []string
+	for _, n := range sortedNodes(c) {
+		hp := joinHostPort(n.Address, n.Port)
+		if isPrimary(c, n.Ordinal) {
+			primaries = append(primaries, hp)
+		} else {
+			ep.Replicas = append(ep.Replicas, hp)
+		}
+	}
+	if len(primaries) == 0 {
+		return nil
+	}
+	ep.Primary = primaries[0]
+	u := url.URL{Scheme: "redis", User: url.User(AdminUser), Host: primaries[0]}
+	if c.Topology == dbplane.TopologyRedisCluster && len(primaries) > 1 {
+		seeds := make([]string, 0, len(primaries)-1)
+		for _, hp := range primaries[1:] {
+			seeds = append(seeds, "addr="+hp) // host:port needs no escaping in a query
+		}
+		u.RawQuery = strings.Join(seeds, "&")
+	}
+	ep.URI = u.String()
+	return ep
+}

@@ -1,0 +1,190 @@
+package redis
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// Timeouts and attempts of the steps. Every step talks to agents or nodes,
+// so each gets enough attempts (with the task engine's backoff, about two
+// minutes) to ride out an agent restart.
+const (
+	installTimeout = 10 * time.Minute
+	shortTimeout   = time.Minute
+	startTimeout   = 2 * time.Minute
+	clusterTimeout = 3 * time.Minute
+	stepAttempts   = 8
+)
+
+// PlanCreate returns the steps that build the cluster on its placed nodes:
+// per host (in parallel) precheck, install packages, prepare directories
+// and write the node's configuration; once every host is prepared, the
+// users of every node; then every node starts (in parallel). A replication
+// cluster then verifies each replica's link to the primary; a Redis cluster
+// is joined ("Create cluster": slots and replicas as dbplane's roles say)
+// and verified. The service appends the step that marks the cluster running
+// after all of them.
+func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	var steps, starts []dbplane.PlanStep
+	var prepared []string
+	for _, n := range nodes {
+		on := where(n)
+		k := stepKey(n.Ordinal)
+		steps = append(steps,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n.Ordinal, shortTimeout,
+				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on %s", on, c.Spec.VolumeGB, portsOf(c, n))),
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n.Ordinal, installTimeout,
+				fmt.Sprintf("Install or verify the Redis %s packages on %s", c.Version, on), k("precheck")),
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, shortTimeout,
+				fmt.Sprintf("Create the data directory %s and its home, owned by redis, on %s", n.DataDir, on), k("install"))),
+			newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
+				configureDesc(c, n), k("prepare")),
+		)
+		prepared = append(prepared, k("prepare"))
+	}
+	steps = append(steps, newStep("redis-users", "Create users", HandlerCreateUsers, 0, shortTimeout,
+		fmt.Sprintf("Write the ACL users (default off, %s with the cluster's password, %s for replication) and the replication credentials of every node",
+			AdminUser, replicationUser), prepared...))
+	for _, n := range nodes {
+		k := stepKey(n.Ordinal)
+		starts = append(starts, withUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, startTimeout,
+			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), k("configure"), "redis-users")))
+	}
+	steps = append(steps, starts...)
+	switch c.Topology {
+	case dbplane.TopologyReplication:
+		steps = append(steps, verifyReplicaSteps(c, nodes)...)
+	case dbplane.TopologyRedisCluster:
+		steps = append(steps, clusterSteps(c, starts)...)
+	}
+	return steps
+}
+
+// verifyReplicaSteps wait for each replica's link to the primary.
+func verifyReplicaSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
+	p := primaryOf(c)
+	var steps []dbplane.PlanStep
+	for _, n := range nodes {
+		if n.Ordinal == p {
+			continue
+		}
+		k := stepKey(n.Ordinal)
+		steps = append(steps, newStep(k("verify"), "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, startTimeout,
+			fmt.Sprintf("Wait until INFO replication on replica %d shows master_link_status:up and the primary lists it online", n.Ordinal),
+			k("start"), stepKey(p)("start")))
+	}
+	return steps
+}
+
+// clusterSteps join the started nodes into a Redis cluster and verify it.
+func clusterSteps(c *dbplane.Cluster, starts []dbplane.PlanStep) []dbplane.PlanStep {
+	var started []string
+	for _, s := range starts {
+		started = append(started, s.Key)
+	}
+	var split string
+	for i, r := range slotRanges(max(c.Spec.Shards, 1)) {
+		if i > 0 {
+			split += ", "
+		}
+		split += fmt.Sprintf("shard %d %s", i, r)
+	}
+	return []dbplane.PlanStep{
+		newStep("redis-cluster-create", "Create cluster", HandlerCreateCluster, 0, clusterTimeout,
+			fmt.Sprintf("Meet all %d nodes, assign the %d slots to the shard primaries (%s) and attach each replica to its shard's primary",
+				c.Spec.Shards*(1+c.Spec.ReplicasPerShard), totalSlots, split), started...),
+		newStep("redis-cluster-verify", "Verify cluster", HandlerVerifyCluster, 0, clusterTimeout,
+			"Wait until every node reports cluster_state:ok with all slots assigned and all nodes known, and every replica's link is up",
+			"redis-cluster-create"),
+	}
+}
+
+// PlanDelete returns the steps that stop every node and remove its data,
+// in parallel. The service releases the nodes and their ports after them.
+func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
+	var steps []dbplane.PlanStep
+	for _, n := range planNodes(c) {
+		steps = append(steps, newStep(stepKey(n.Ordinal)("remove"), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
+			HandlerRemove, n.Ordinal, startTimeout,
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+	}
+	return steps
+}
+
+// configureDesc describes the configuration of node n.
+func configureDesc(c *dbplane.Cluster, n dbplane.Node) string {
+	desc := fmt.Sprintf("Write redis.conf of node %d: bind its address, protected mode, ACL file, %s persistence", n.Ordinal, persistence(c))
+	switch {
+	case c.Topology == dbplane.TopologyRedisCluster:
+		desc += ", cluster mode with the bus on port+10000"
+	case !isPrimary(c, n.Ordinal):
+		desc += fmt.Sprintf(", replica of node %d", primaryOf(c))
+	}
+	return desc
+}
+
+// portsOf names the ports the precheck of n checks.
+func portsOf(c *dbplane.Cluster, n dbplane.Node) string {
+	if n.Port == 0 {
+		if c.Topology == dbplane.TopologyRedisCluster {
+			return "the node's port and cluster bus port"
+		}
+		return "the node's port"
+	}
+	if c.Topology == dbplane.TopologyRedisCluster {
+		return fmt.Sprintf("ports %d and %d", n.Port, n.Port+busPortOffset)
+	}
+	return fmt.Sprintf("port %d", n.Port)
+}
+
+// planNodes returns the cluster's nodes by ordinal or, before placement
+// (a dry run), as many unplaced nodes as the spec asks for.
+func planNodes(c *dbplane.Cluster) []dbplane.Node {
+	if len(c.Nodes) > 0 {
+		return sortedNodes(c)
+	}
+	count := 1
+	switch c.Topology {
+	case dbplane.TopologyReplication:
+		count = max(c.Spec.Nodes, 1)
+	case dbplane.TopologyRedisCluster:
+		count = max(c.Spec.Shards*(1+c.Spec.ReplicasPerShard), 1)
+	}
+	nodes := make([]dbplane.Node, count)
+	for i := range nodes {
+		nodes[i].Ordinal = i
+	}
+	return nodes
+}
+
+// where names the host of a node for step descriptions.
+func where(n dbplane.Node) string {
+	if n.HostID == 0 {
+		return fmt.Sprintf("the host of node %d", n.Ordinal)
+	}
+	return fmt.Sprintf("host %d (%s)", n.HostID, n.Address)
+}
+
+// stepKey returns the function that names the steps of node ordinal.
+func stepKey(ordinal int) func(string) string {
+	return func(name string) string { return fmt.Sprintf("redis-%s-%d", name, ordinal) }
+}
+
+// newStep returns a step acting on node ordinal.
+func newStep(key, name, handler string, ordinal int, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
+	params, _ := json.Marshal(stepParams{Ordinal: ordinal}) // cannot fail: an int
+	return dbplane.PlanStep{
+		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
+		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
+	}
+}
+
+// withUndo gives a step the handler that undoes it on rollback.
+func withUndo(h string, s dbplane.PlanStep) dbplane.PlanStep {
+	s.Undo = h
+	return s
+}

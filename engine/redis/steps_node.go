@@ -1,0 +1,142 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// readyTimeout bounds how long starting a node waits for it to answer
+// before the step fails (and is retried).
+const readyTimeout = 60 * time.Second
+
+// pollInterval is how often steps that wait ask Redis again.
+const pollInterval = 100 * time.Millisecond
+
+// configure writes the node's redis.conf.
+func (e *Engine) configure(ctx context.Context, s *step) error {
+	n := s.n
+	mem, vcpus, err := e.size(s)
+	if err != nil {
+		return err
+	}
+	conf, err := renderConf(n, mem, vcpus)
+	if err != nil {
+		return err
+	}
+	a, err := s.agent(ctx, n)
+	if err != nil {
+		return err
+	}
+	f := dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}
+	if err := a.WriteFile(ctx, f); err != nil {
+		return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
+	}
+	what := "primary"
+	switch {
+	case n.isRedisCluster():
+		what = fmt.Sprintf("cluster node of shard %d, cluster bus on port %d", n.shard(), n.busPort())
+	case !n.isPrimary():
+		what = fmt.Sprintf("replica of node %d", primaryOf(s.c))
+	}
+	s.logf("wrote %s of node %d (%s): listen on %s, maxmemory %s, persistence %s",
+		n.confFile(), n.Ordinal, what, n.hostPort(), dbplane.EngineSettings(dbplane.EngineRedis, mem, vcpus)["maxmemory"], persistence(s.c))
+	return nil
+}
+
+// persistence is the cluster's persistence mode.
+func persistence(c *dbplane.Cluster) string {
+	if c.Spec.Persistence == "" {
+		return PersistenceRDB
+	}
+	return c.Spec.Persistence
+}
+
+// size returns the memory of the node (what placement promised it, or its
+// flavor's) and the vCPUs of its flavor (0 when the catalog does not know
+// the flavor: then the CPU is not limited).
+func (e *Engine) size(s *step) (int64, int, error) {
+	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	mem := s.n.MemoryMB
+	if mem == 0 && ok {
+		mem = int64(f.MemoryGB) * 1024
+	}
+	if mem == 0 {
+		return 0, 0, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+	}
+	return mem, f.VCPUs, nil
+}
+
+// start has the agent supervise the node's redis-server and waits until
+// the node answers PING as the admin user.
+func (e *Engine) start(ctx context.Context, s *step) error {
+	n := s.n
+	mem, vcpus, err := e.size(s)
+	if err != nil {
+		return err
+	}
+	a, err := s.agent(ctx, n)
+	if err != nil {
+		return err
+	}
+	inst := dbplane.Instance{
+		ID:         n.instanceID(),
+		User:       osUser,
+		Argv:       []string{serverBinary, n.confFile()},
+		Dir:        n.home(),
+		PIDFile:    n.pidFile(),
+		Log:        n.logFile(),
+		StopSignal: "SIGTERM",
+		Resources:  &dbplane.Resources{CPUMillis: vcpus * 1000, MemoryMB: mem},
+	}
+	if err := a.StartInstance(ctx, inst); err != nil {
+		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
+	}
+	if err := s.waitReady(ctx); err != nil {
+		s.logTail(ctx, a)
+		return err
+	}
+	s.logf("node %d answers on %s", n.Ordinal, n.hostPort())
+	return nil
+}
+
+// waitReady polls the node with PING, as the admin user, until it answers.
+func (s *step) waitReady(ctx context.Context) error {
+	n := s.n
+	c, err := s.open(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	last := errors.New("no answer yet")
+	for {
+		pong, err := command(ctx, c, n, "PING")
+		if err == nil && pong == "PONG" {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %d on host %d did not answer within %s: %w", n.Ordinal, n.HostID, readyTimeout, last)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// logTail copies the end of the node's log to the step's log, to say why
+// it did not start.
+func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
+	cmd := dbplane.Command{User: osUser, Argv: []string{"tail", "-n", "20", s.n.logFile()}, Dir: s.n.home(), Timeout: 10 * time.Second}
+	res, err := a.Run(context.WithoutCancel(ctx), cmd)
+	if err != nil || res.ExitCode != 0 {
+		return
+	}
+	s.logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
+}
