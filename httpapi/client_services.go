@@ -267,3 +267,37 @@ func (c *Client) Catalog(ctx context.Context) (*dbplane.Catalog, error) {
 	}
 	return &out, nil
 }
+
+// CatalogEngines returns the engine versions of the catalog, of one engine
+// if engine is not empty (GET /v1/catalog/engines).
+func (c *Client) CatalogEngines(ctx context.Context, engine string) ([]dbplane.EngineVersion, error) {
+	q := url.Values{}
+	setOpt(q, "engine", &engine)
+	var out engineList
+	if err := c.do(ctx, http.MethodGet, "/v1/catalog/engines", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Engines, nil
+}
+
+// CatalogFlavors returns the flavors of the catalog with their settings for
+// every engine, or for one if engine is not empty (GET /v1/catalog/flavors).
+func (c *Client) CatalogFlavors(ctx context.Context, engine string) ([]FlavorInfo, error) {
+	q := url.Values{}
+	setOpt(q, "engine", &engine)
+	var out flavorList
+	if err := c.do(ctx, http.MethodGet, "/v1/catalog/flavors", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Flavors, nil
+}
+
+// CatalogFlavor returns one flavor with its settings for every engine; not
+// found if the catalog has no flavor code (GET /v1/catalog/flavors/{code}).
+func (c *Client) CatalogFlavor(ctx context.Context, code string) (*FlavorInfo, error) {
+	var out FlavorInfo
+	if err := c.do(ctx, http.MethodGet, "/v1/catalog/flavors/"+url.PathEscape(code), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
