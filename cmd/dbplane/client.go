@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/httpapi"
 )
 
 // api is what the client commands need from the control plane: the domain
@@ -21,6 +22,13 @@ type api interface {
 	dbplane.AuthService
 	// Catalog lists the engine versions and flavors that can be created.
 	Catalog(ctx context.Context) (*dbplane.Catalog, error)
+	// CatalogEngines lists the engine versions, of one engine unless "".
+	CatalogEngines(ctx context.Context, engine string) ([]dbplane.EngineVersion, error)
+	// CatalogFlavors lists the flavors with their settings per engine, for
+	// one engine unless "".
+	CatalogFlavors(ctx context.Context, engine string) ([]httpapi.FlavorInfo, error)
+	// CatalogFlavor returns one flavor with its settings per engine.
+	CatalogFlavor(ctx context.Context, code string) (*httpapi.FlavorInfo, error)
 }
 
 // connectFunc returns a client of the control plane at server that sends

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/httpapi"
 )
 
 // fakeAPI implements api with function fields; a call whose field is nil
@@ -31,6 +32,9 @@ type fakeAPI struct {
 	IssueTokenFn      func(user, password string) (*dbplane.Token, error)
 	AuthenticateFn    func(token string) (*dbplane.User, error)
 	CatalogFn         func() (*dbplane.Catalog, error)
+	CatalogEnginesFn  func(engine string) ([]dbplane.EngineVersion, error)
+	CatalogFlavorsFn  func(engine string) ([]httpapi.FlavorInfo, error)
+	CatalogFlavorFn   func(code string) (*httpapi.FlavorInfo, error)
 
 	mu     sync.Mutex
 	tokens []string // the token of every connect, in order
@@ -177,6 +181,27 @@ func (f *fakeAPI) Catalog(context.Context) (*dbplane.Catalog, error) {
 		return nil, unexpected("Catalog")
 	}
 	return f.CatalogFn()
+}
+
+func (f *fakeAPI) CatalogEngines(_ context.Context, engine string) ([]dbplane.EngineVersion, error) {
+	if f.CatalogEnginesFn == nil {
+		return nil, unexpected("CatalogEngines")
+	}
+	return f.CatalogEnginesFn(engine)
+}
+
+func (f *fakeAPI) CatalogFlavors(_ context.Context, engine string) ([]httpapi.FlavorInfo, error) {
+	if f.CatalogFlavorsFn == nil {
+		return nil, unexpected("CatalogFlavors")
+	}
+	return f.CatalogFlavorsFn(engine)
+}
+
+func (f *fakeAPI) CatalogFlavor(_ context.Context, code string) (*httpapi.FlavorInfo, error) {
+	if f.CatalogFlavorFn == nil {
+		return nil, unexpected("CatalogFlavor")
+	}
+	return f.CatalogFlavorFn(code)
 }
 
 // eventsOf returns a closed channel holding events, as WatchTask returns
