@@ -19,17 +19,20 @@ type setting struct{ name, value string }
 // user's parameters. dbplane writes the whole file (initdb's and
 // pg_basebackup's copies are replaced), so the file always says what the
 // cluster's spec says.
-func renderConf(n node, version string, memoryMB int64) ([]byte, error) {
+func renderConf(n node, version string, size sizing) ([]byte, error) {
 	if err := CheckParameters(n.cluster.Spec.Parameters); err != nil {
 		return nil, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (PostgreSQL %s).\n", n.Ordinal, n.cluster.Name, version)
 	b.WriteString("# dbplane rewrites this file: change the cluster's parameters instead.\n\n")
-	for _, s := range nodeSettings(n, memoryMB) {
+	params := n.cluster.Spec.Parameters
+	for _, s := range nodeSettings(n, size) {
+		if _, ok := params[s.name]; ok {
+			continue // the spec's value follows; one line per setting reads better
+		}
 		fmt.Fprintf(&b, "%s = %s\n", s.name, confValue(s.value))
 	}
-	params := n.cluster.Spec.Parameters
 	if len(params) > 0 {
 		b.WriteString("\n# Parameters of the cluster's spec.\n")
 		for _, k := range slices.Sorted(maps.Keys(params)) {
@@ -40,7 +43,7 @@ func renderConf(n node, version string, memoryMB int64) ([]byte, error) {
 }
 
 // nodeSettings are the settings dbplane decides for n.
-func nodeSettings(n node, memoryMB int64) []setting {
+func nodeSettings(n node, size sizing) []setting {
 	c := n.cluster
 	senders := strconv.Itoa(max(10, 2*len(c.Nodes)))
 	s := []setting{
@@ -49,10 +52,10 @@ func nodeSettings(n node, memoryMB int64) []setting {
 		{"unix_socket_directories", n.socketDir()},
 		{"unix_socket_permissions", "0700"},
 		{"cluster_name", fmt.Sprintf("%s-%d", c.Name, n.Ordinal)},
-		{"max_connections", strconv.Itoa(maxConnections(memoryMB))},
-		{"shared_buffers", strconv.FormatInt(max(memoryMB/4, 32), 10) + "MB"},
-		{"effective_cache_size", strconv.FormatInt(max(memoryMB*3/4, 128), 10) + "MB"},
-		{"maintenance_work_mem", strconv.FormatInt(min(max(memoryMB/16, 64), 2048), 10) + "MB"},
+	}
+	s = append(s, sizeSettings(size)...)
+	s = append(s, []setting{
+		{"maintenance_work_mem", strconv.FormatInt(min(max(size.memoryMB/16, 64), 2048), 10) + "MB"},
 		{"password_encryption", "scram-sha-256"},
 		{"wal_level", "replica"},
 		{"max_wal_senders", senders},
@@ -63,7 +66,7 @@ func nodeSettings(n node, memoryMB int64) []setting {
 		{"timezone", "UTC"},
 		{"log_timezone", "UTC"},
 		{"log_line_prefix", "%m [%p] %q%u@%d "},
-	}
+	}...)
 	if !n.isPrimary() {
 		p, _ := nodeOf(c, primaryOf(c).Ordinal)
 		s = append(s,
@@ -73,10 +76,33 @@ func nodeSettings(n node, memoryMB int64) []setting {
 	return s
 }
 
-// maxConnections grows with the flavor's memory: 50 per GB, from 100 to
-// 1000.
-func maxConnections(memoryMB int64) int {
-	return int(min(max(memoryMB/1024*50, 100), 1000))
+// sizeOrder is the order of the size settings in postgresql.conf.
+var sizeOrder = []string{"max_connections", "shared_buffers", "effective_cache_size", "work_mem"}
+
+// sizeSettings are the memory and connection settings of a node of the
+// given size: dbplane.EngineSettings', the very numbers the flavor catalog
+// shows, so the two never disagree. Any it adds later follow in name
+// order.
+func sizeSettings(size sizing) []setting {
+	m := dbplane.EngineSettings(dbplane.EnginePostgreSQL, size.memoryMB, size.vcpus)
+	names := slices.Collect(maps.Keys(m))
+	slices.SortFunc(names, func(a, b string) int {
+		ia, ib := slices.Index(sizeOrder, a), slices.Index(sizeOrder, b)
+		switch {
+		case ia >= 0 && ib >= 0:
+			return ia - ib
+		case ia >= 0:
+			return -1
+		case ib >= 0:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	s := make([]setting, len(names))
+	for i, name := range names {
+		s[i] = setting{name, m[name]}
+	}
+	return s
 }
 
 // slotKeepMB bounds the WAL a replication slot holds for a replica that is

@@ -97,28 +97,44 @@ func TestSynchronousStandbyNames(t *testing.T) {
 	}
 }
 
+// TestSizingFromFlavor: a node's memory and connection settings are the
+// flavor catalog's, whatever the flavor, so the two never disagree.
 func TestSizingFromFlavor(t *testing.T) {
-	for _, tc := range []struct {
-		flavor              string
-		nodeMemoryMB        int64
-		buffers, cache, max string
-	}{
-		{"dbp.c1.m2", 0, "512MB", "1536MB", "100"},
-		{"dbp.c2.m4", 0, "1024MB", "3072MB", "200"},
-		{"dbp.c16.m64", 0, "16384MB", "49152MB", "1000"},
-		{"dbp.c2.m4", 8192, "2048MB", "6144MB", "400"}, // what placement promised wins
-	} {
-		t.Run(tc.flavor, func(t *testing.T) {
+	for _, f := range dbplane.DefaultCatalog().Flavors {
+		t.Run(f.Code, func(t *testing.T) {
 			c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
-			c.Spec.Flavor, c.Nodes[0].MemoryMB = tc.flavor, tc.nodeMemoryMB
+			c.Spec.Flavor, c.Nodes[0].MemoryMB = f.Code, 0
 			conf, _ := configure(t, c, 0)
-			for name, want := range map[string]string{"shared_buffers": tc.buffers, "effective_cache_size": tc.cache, "max_connections": tc.max} {
-				if got := confLine(t, conf, name); got != want {
-					t.Errorf("%s = %s, want %s", name, got, want)
+			want := f.Settings()[dbplane.EnginePostgreSQL]
+			if len(want) < 4 {
+				t.Fatalf("the catalog gives %v: too few settings to compare", want)
+			}
+			for name, value := range want {
+				if got := confLine(t, conf, name); got != value {
+					t.Errorf("%s = %s, want %s as the catalog says", name, got, value)
 				}
 			}
 		})
 	}
+	t.Run("PlacedMemoryWins", func(t *testing.T) {
+		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+		c.Spec.Flavor, c.Nodes[0].MemoryMB = "dbp.c2.m4", 8192
+		conf, _ := configure(t, c, 0)
+		for name, want := range map[string]string{"shared_buffers": "2048MB", "effective_cache_size": "6144MB",
+			"max_connections": "200", "maintenance_work_mem": "512MB"} {
+			if got := confLine(t, conf, name); got != want {
+				t.Errorf("%s = %s, want %s", name, got, want)
+			}
+		}
+	})
+	t.Run("ParametersOverride", func(t *testing.T) {
+		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+		c.Spec.Parameters = map[string]string{"shared_buffers": "3GB"}
+		conf, _ := configure(t, c, 0)
+		if n := strings.Count(conf, "shared_buffers = "); n != 1 || confLine(t, conf, "shared_buffers") != "3GB" {
+			t.Errorf("shared_buffers is set %d times, want once, to the spec's 3GB:\n%s", n, conf)
+		}
+	})
 	t.Run("UnknownFlavor", func(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"

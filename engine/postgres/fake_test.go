@@ -21,6 +21,8 @@ type fakeAgent struct {
 	files     map[string][]byte
 	dirs      map[string]bool
 	running   map[string]bool
+	instances map[string]dbplane.Instance // the last spec started under each id
+	noLimits  string                      // why limits are not enforced; "" when they are
 	cmds      []dbplane.Command
 	calls     []string
 	removed   [][]string
@@ -31,7 +33,7 @@ type fakeAgent struct {
 
 func newFakeAgent(hostID int64) *fakeAgent {
 	return &fakeAgent{hostID: hostID, diskGB: 100, files: map[string][]byte{}, dirs: map[string]bool{},
-		running: map[string]bool{}, replState: "streaming|async"}
+		running: map[string]bool{}, instances: map[string]dbplane.Instance{}, replState: "streaming|async"}
 }
 
 var _ dbplane.HostAgent = (*fakeAgent)(nil)
@@ -116,6 +118,7 @@ func (f *fakeAgent) StartInstance(_ context.Context, inst dbplane.Instance) erro
 	defer f.mu.Unlock()
 	f.record("StartInstance %s %s %s", inst.ID, inst.User, strings.Join(inst.Argv, " "))
 	f.running[inst.ID] = true
+	f.instances[inst.ID] = inst
 	return nil
 }
 
@@ -134,7 +137,8 @@ func (f *fakeAgent) InstanceStatus(_ context.Context, id string) (*dbplane.Insta
 	if !f.running[id] {
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "no instance %s", id)
 	}
-	return &dbplane.InstanceStatus{ID: id, Running: true, PID: 42}, nil
+	return &dbplane.InstanceStatus{ID: id, Running: true, PID: 42,
+		LimitsEnforced: f.noLimits == "", LimitsNote: f.noLimits}, nil
 }
 
 func (f *fakeAgent) RemoveInstance(_ context.Context, id string, paths []string) error {

@@ -63,11 +63,11 @@ func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) erro
 // replica, the configuration names the primary it streams from.
 func (e *Engine) configure(ctx context.Context, s *step) error {
 	n := s.n
-	mem, err := e.memoryMB(s)
+	size, err := e.sizing(s)
 	if err != nil {
 		return err
 	}
-	conf, err := renderConf(n, e.version(s.c), mem)
+	conf, err := renderConf(n, e.version(s.c), size)
 	if err != nil {
 		return err
 	}
@@ -92,33 +92,53 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	return nil
 }
 
-// memoryMB is the memory of the node's flavor, which sizes its buffers.
-func (e *Engine) memoryMB(s *step) (int64, error) {
-	if s.n.MemoryMB > 0 {
-		return s.n.MemoryMB, nil
-	}
-	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
-	if !ok {
-		return 0, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
-	}
-	return int64(f.MemoryGB) * 1024, nil
+// sizing is the size of a node: what sizes its buffers and connections,
+// and limits its process.
+type sizing struct {
+	memoryMB int64
+	vcpus    int
 }
 
-// start has the agent supervise the node's postgres process and waits until
-// the node accepts connections.
+// sizing returns the size of the step's node: the memory placement
+// promised it (the flavor's, for a node placed before nodes recorded it)
+// and the CPUs of the cluster's flavor.
+func (e *Engine) sizing(s *step) (sizing, error) {
+	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	if !ok {
+		return sizing{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+	}
+	size := sizing{memoryMB: int64(f.MemoryGB) * 1024, vcpus: f.VCPUs}
+	if s.n.MemoryMB > 0 {
+		size.memoryMB = s.n.MemoryMB
+	}
+	return size, nil
+}
+
+// stopSignal stops postgres with a fast shutdown: sessions are ended and
+// a checkpoint is written, without waiting for clients to leave.
+const stopSignal = "SIGINT"
+
+// start has the agent supervise the node's postgres process, limited to
+// the node's size, and waits until the node accepts connections.
 func (e *Engine) start(ctx context.Context, s *step) error {
 	n := s.n
+	size, err := e.sizing(s)
+	if err != nil {
+		return err
+	}
 	a, err := s.agent(ctx, n)
 	if err != nil {
 		return err
 	}
 	inst := dbplane.Instance{
-		ID:      n.instanceID(),
-		User:    osUser,
-		Argv:    []string{s.bin("postgres"), "-D", n.DataDir},
-		Dir:     n.home(),
-		PIDFile: n.dataFile("postmaster.pid"),
-		Log:     n.logFile(),
+		ID:         n.instanceID(),
+		User:       osUser,
+		Argv:       []string{s.bin("postgres"), "-D", n.DataDir},
+		Dir:        n.home(),
+		PIDFile:    n.dataFile("postmaster.pid"),
+		Log:        n.logFile(),
+		StopSignal: stopSignal,
+		Resources:  &dbplane.Resources{CPUMillis: size.vcpus * 1000, MemoryMB: size.memoryMB},
 	}
 	if err := a.StartInstance(ctx, inst); err != nil {
 		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
@@ -127,8 +147,23 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		s.logTail(ctx, a)
 		return err
 	}
-	s.logf("node %d accepts connections on %s", n.Ordinal, n.hostPort())
+	s.logf("node %d accepts connections on %s; %s", n.Ordinal, n.hostPort(), s.limitsState(ctx, a, inst))
 	return nil
+}
+
+// limitsState says whether the agent enforces the node's CPU and memory
+// limits, for the step's log: a host without cgroup v2 runs the node
+// unlimited, which its operator should know.
+func (s *step) limitsState(ctx context.Context, a dbplane.HostAgent, inst dbplane.Instance) string {
+	r := inst.Resources
+	st, err := a.InstanceStatus(ctx, inst.ID)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot tell whether its limits are enforced: %v", err)
+	case st.LimitsEnforced:
+		return fmt.Sprintf("limits enforced (%d millicpus, %d MB)", r.CPUMillis, r.MemoryMB)
+	}
+	return "limits not enforced: " + st.LimitsNote
 }
 
 // waitReady polls pg_isready on the node's socket until it accepts

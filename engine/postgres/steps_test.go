@@ -338,3 +338,44 @@ type unavailableDialer struct{}
 func (unavailableDialer) Agent(context.Context, int64) (dbplane.HostAgent, error) {
 	return nil, dbplane.Errorf(dbplane.KindUnavailable, "agent unreachable")
 }
+
+// TestStartLimits: a node runs with PostgreSQL's fast-shutdown signal and
+// its size as limits, and the step's log says whether the host enforces
+// them.
+func TestStartLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		memoryMB int64
+		noLimits string
+		want     dbplane.Resources
+		log      string
+	}{
+		{"Enforced", 0, "", dbplane.Resources{CPUMillis: 2000, MemoryMB: 4096}, "limits enforced (2000 millicpus, 4096 MB)"},
+		{"PlacedMemory", 3072, "", dbplane.Resources{CPUMillis: 2000, MemoryMB: 3072}, "limits enforced (2000 millicpus, 3072 MB)"},
+		{"NotEnforced", 0, "cgroup v2 is not available on this host", dbplane.Resources{CPUMillis: 2000, MemoryMB: 4096},
+			"limits not enforced: cgroup v2 is not available on this host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+			c.Nodes[0].MemoryMB = tc.memoryMB
+			e, agents := fakeEngine(c, password)
+			a := agents[c.Nodes[0].HostID]
+			a.noLimits = tc.noLimits
+			var log stepLog
+			if err := e.RunStep(context.Background(), postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+				t.Fatal(err)
+			}
+			if len(a.instances) != 1 {
+				t.Fatalf("instances started: %v, want one", a.instances)
+			}
+			for _, inst := range a.instances {
+				if inst.StopSignal != "SIGINT" || inst.Resources == nil || *inst.Resources != tc.want {
+					t.Errorf("stop signal %q, resources %+v; want SIGINT and %+v", inst.StopSignal, inst.Resources, tc.want)
+				}
+			}
+			if lines := log.all(); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "; "+tc.log) }) {
+				t.Errorf("log = %q, want a line ending in %q", lines, tc.log)
+			}
+		})
+	}
+}
