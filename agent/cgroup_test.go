@@ -173,3 +173,34 @@ func TestNoCgroup2OnThisHost(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCgroupRecorded: the cgroup an instance was put in is persisted, so
+// removing the instance removes it even when the agent has since lost
+// cgroup v2 (another root configured, say).
+func TestCgroupRecorded(t *testing.T) {
+	requireRoot(t)
+	cfg := newHostConfig(t)
+	cfg.CgroupRoot = fakeCgroupRoot(t, "cpu memory")
+	h1, err := agent.NewHost(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := sleeper(cfg, "moved")
+	inst.Resources = &dbplane.Resources{MemoryMB: 64}
+	st := mustStart(t, h1, inst)
+	dir := filepath.Join(cfg.CgroupRoot, "dbplane.slice", inst.ID)
+	wantPIDIn(t, filepath.Join(dir, "cgroup.procs"), st.PID)
+	h1.Close()
+
+	cfg.CgroupRoot = t.TempDir() // no cgroup v2 here
+	h2 := mustOpenHost(t, cfg)
+	if got := mustStatus(t, h2, inst.ID); got.PID != st.PID || got.LimitsEnforced || got.LimitsNote != "cgroup v2 is not available on this host" {
+		t.Fatalf("status = %+v, want pid %d re-adopted, without limits", got, st.PID)
+	}
+	if err := h2.RemoveInstance(ctx(t), inst.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the recorded cgroup %s is still there (%v)", dir, err)
+	}
+}

@@ -144,9 +144,11 @@ func (h *Host) StartInstance(ctx context.Context, inst dbplane.Instance) error {
 		return dbplane.E(op, err)
 	}
 	defer unlock()
+	var cgroup string // a stopped instance's, kept so that removing the new one removes it
 	if p := h.sup.get(inst.ID); p != nil {
 		p.mu.Lock()
 		stopped, spec, stopping := p.st.Stopped, p.st.Instance, p.stopped
+		cgroup = p.st.Cgroup
 		p.mu.Unlock()
 		if !stopped {
 			if !sameSpec(spec, inst) {
@@ -172,7 +174,7 @@ func (h *Host) StartInstance(ctx context.Context, inst dbplane.Instance) error {
 			}
 		}
 	}
-	p := h.sup.newProc(instanceState{Instance: inst})
+	p := h.sup.newProc(instanceState{Instance: inst, Cgroup: cgroup})
 	if err := h.saveState(&p.st); err != nil {
 		return dbplane.E(op, err)
 	}
