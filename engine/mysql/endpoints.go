@@ -1,0 +1,76 @@
+package mysql
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// zoneLookupTimeout bounds the store lookups of a galera cluster's
+// endpoints.
+const zoneLookupTimeout = 2 * time.Second
+
+// Endpoints returns where clients connect. For a replicated cluster: the
+// primary (read-write) and the read-only replicas by ordinal. For galera,
+// where every member takes writes: the preferred write member first (the
+// first member of the spec's primary_zone, else member 0), then the other
+// members of that zone, then the rest by ordinal; clients send writes to
+// the first to avoid certification conflicts between members, and use the
+// others as alternates. The URI names the admin user and the write
+// endpoint; it never holds the password. Nil before the nodes are placed.
+func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
+	if len(c.Nodes) == 0 {
+		return nil
+	}
+	var order []dbplane.Node
+	if c.Topology == dbplane.TopologyGalera {
+		order = e.byZone(c)
+	} else {
+		p := primaryOf(c)
+		order = append([]dbplane.Node{p}, slices.DeleteFunc(sortedNodes(c), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })...)
+	}
+	ep := &dbplane.Endpoints{Primary: joinHostPort(order[0].Address, order[0].Port)}
+	for _, n := range order[1:] {
+		ep.Replicas = append(ep.Replicas, joinHostPort(n.Address, n.Port))
+	}
+	u := url.URL{Scheme: "mysql", User: url.User(AdminUser), Host: ep.Primary, Path: "/"}
+	ep.URI = u.String()
+	return ep
+}
+
+// byZone orders a galera cluster's members: those in the primary zone
+// first, each group by ordinal. Nodes do not record their zone, so it comes
+// from their hosts; when the store cannot tell, the members stay in
+// ordinal order.
+func (e *Engine) byZone(c *dbplane.Cluster) []dbplane.Node {
+	nodes := sortedNodes(c)
+	pz := c.Spec.PrimaryZone
+	if pz == "" || e.Store == nil {
+		return nodes
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), zoneLookupTimeout)
+	defer cancel()
+	inZone := map[int]bool{}
+	for _, n := range nodes {
+		h, err := e.Store.FindHostByID(ctx, n.HostID)
+		if err != nil {
+			e.logger().Warn("cannot tell the zone of a galera member; listing members by ordinal",
+				"cluster", c.Name, "node", n.Ordinal, "host", n.HostID, "error", err)
+			return nodes
+		}
+		inZone[n.Ordinal] = h.Zone == pz
+	}
+	slices.SortStableFunc(nodes, func(a, b dbplane.Node) int {
+		switch {
+		case inZone[a.Ordinal] == inZone[b.Ordinal]:
+			return 0
+		case inZone[a.Ordinal]:
+			return -1
+		}
+		return 1
+	})
+	return nodes
+}

@@ -1,0 +1,391 @@
+package mysql_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/mysql"
+)
+
+const realPassword = "Adm1n-pw.secret"
+
+// TestRealCluster builds 3-node clusters of real MariaDB on three loopback
+// "hosts", each with its own agent (package agent, called in process: the
+// engine's steps run against the real host operations and supervisor),
+// checks them with go-sql-driver/mysql, runs every step a second time, and
+// deletes them: a semi-synchronous replicated cluster and a galera cluster
+// over three zones, in parallel.
+func TestRealCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real MariaDB clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run MariaDB as the mysql user")
+	}
+	for _, p := range []string{"/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb",
+		"/usr/bin/mariadb-backup", "/usr/lib/galera/libgalera_smm.so", "/usr/bin/socat"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("MariaDB 10.11 with galera-4, mariadb-backup and socat is not installed (%s is missing)", p)
+		}
+	}
+	t.Run("ReplicationSync", func(t *testing.T) {
+		t.Parallel()
+		c, e, stop := realCluster(t, 1, dbplane.TopologyReplication, dbplane.ReplicationSync, 0)
+		defer stop()
+		checkReplication(t, c, e.Endpoints(c))
+	})
+	t.Run("Galera", func(t *testing.T) {
+		t.Parallel()
+		c, e, stop := realCluster(t, 2, dbplane.TopologyGalera, "", 1)
+		defer stop()
+		checkGalera(t, c, e.Endpoints(c))
+	})
+}
+
+// realCluster creates a cluster on agents for 127.0.0.11-13 in zones
+// z1-z3 (with primaryZone the index of the spec's primary zone), runs the
+// plan twice, and returns a function that checks the cluster for leaked
+// secrets, deletes it, and checks that nothing is left.
+func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int) (*dbplane.Cluster, *mysql.Engine, func()) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	root := reachableTempDir(t)
+	name := fmt.Sprintf("my%d%s", id, strings.ReplaceAll(topology, "-", ""))
+	zones := []string{"z1", "z2", "z3"}
+	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
+		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
+			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone]}}
+	dialer := fakeDialer{}
+	store := &fakeStore{taskID: 1, cluster: c, password: realPassword, zones: map[int64]string{}}
+	port := freePorts(t, topology == dbplane.TopologyGalera)
+	for i := range 3 {
+		addr := fmt.Sprintf("127.0.0.%d", 11+i)
+		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
+		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostID := int64(i + 1)
+		instance := fmt.Sprintf("my-%d-%d", id, i)
+		t.Cleanup(func() {
+			// Supervised processes outlive their agent by design: stop
+			// what a failed test left running.
+			a.StopInstance(context.Background(), instance)
+			a.Close()
+		})
+		dialer[hostID] = a
+		store.zones[hostID] = zones[i]
+		role := mysql.RoleReplica
+		switch {
+		case topology == dbplane.TopologyGalera:
+			role = mysql.RoleMember
+		case i == 0:
+			role = mysql.RolePrimary
+		}
+		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
+			Port: port + i, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
+	}
+	e := &mysql.Engine{Store: store, Dialer: dialer}
+	var log stepLog
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range log.all() {
+				t.Log(l)
+			}
+		}
+	})
+	start := time.Now()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Logf("%s cluster created in %s", topology, time.Since(start).Round(time.Millisecond))
+	// Every step may run again, e.g. after the control plane died: the
+	// whole plan run a second time changes nothing and still verifies.
+	start = time.Now()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create again: %v", err)
+	}
+	t.Logf("%s plan ran again in %s", topology, time.Since(start).Round(time.Millisecond))
+	return c, e, func() {
+		if t.Failed() {
+			return
+		}
+		checkNoSecrets(t, c)
+		for _, n := range c.Nodes {
+			if procs := processesOf(t, n.DataDir); len(procs) == 0 {
+				t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
+			}
+		}
+		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		for _, n := range c.Nodes {
+			for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
+				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s is left after removal (%v)", p, err)
+				}
+			}
+			if procs := processesOf(t, n.DataDir); len(procs) > 0 {
+				t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
+			}
+		}
+	}
+}
+
+// checkReplication writes on the primary through the cluster's URI, reads
+// the row on both replicas, has both refuse a write by the admin, and
+// checks semi-synchronous replication on the primary.
+func checkReplication(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) {
+	primary := open(t, uriAddr(t, ep))
+	if _, err := primary.Exec("CREATE DATABASE probe"); err != nil {
+		t.Fatalf("write on the primary: %v", err)
+	}
+	if _, err := primary.Exec("CREATE TABLE probe.t (id int PRIMARY KEY, note text)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := primary.Exec("INSERT INTO probe.t VALUES (1, 'written on the primary')"); err != nil {
+		t.Fatal(err)
+	}
+	var name, status, clients string
+	if err := primary.QueryRow("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'").Scan(&name, &status); err != nil || status != "ON" {
+		t.Errorf("Rpl_semi_sync_master_status = %q (%v), want ON", status, err)
+	}
+	if err := primary.QueryRow("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'").Scan(&name, &clients); err != nil || clients != "2" {
+		t.Errorf("Rpl_semi_sync_master_clients = %q (%v), want 2", clients, err)
+	}
+	var waitPoint string
+	if err := primary.QueryRow("SELECT @@rpl_semi_sync_master_wait_point").Scan(&waitPoint); err != nil || waitPoint != "AFTER_SYNC" {
+		t.Errorf("rpl_semi_sync_master_wait_point = %q (%v), want AFTER_SYNC", waitPoint, err)
+	}
+	var yes int
+	if err := primary.QueryRow("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'").Scan(&name, &yes); err != nil || yes < 3 {
+		t.Errorf("Rpl_semi_sync_master_yes_tx = %d (%v): the writes were not acknowledged by a replica", yes, err)
+	}
+	if len(ep.Replicas) != 2 {
+		t.Fatalf("replicas %v, want 2", ep.Replicas)
+	}
+	for _, hp := range ep.Replicas {
+		db := open(t, hp)
+		if note := waitForRow(t, db, "SELECT note FROM probe.t WHERE id = 1"); note != "written on the primary" {
+			t.Errorf("replica %s reads %q", hp, note)
+		}
+		_, err := db.Exec("INSERT INTO probe.t VALUES (2, 'written on a replica')")
+		if me := (*gomysql.MySQLError)(nil); !errors.As(err, &me) || me.Number != 1290 {
+			t.Errorf("write on replica %s as %s: %v, want error 1290 (read-only)", hp, mysql.AdminUser, err)
+		}
+	}
+	checkAccess(t, c)
+}
+
+// checkGalera checks that every member counts 3 and that a write on each
+// member is visible on the others, and that the endpoints put the member
+// of the primary zone first.
+func checkGalera(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) {
+	if want := fmt.Sprintf("127.0.0.12:%d", c.Nodes[1].Port); ep.Primary != want {
+		t.Errorf("primary endpoint %s, want the member in the primary zone z2, %s", ep.Primary, want)
+	}
+	all := append([]string{ep.Primary}, ep.Replicas...)
+	if len(all) != 3 {
+		t.Fatalf("endpoints %+v, want 3 members", ep)
+	}
+	dbs := make([]*sql.DB, len(all))
+	for i, hp := range all {
+		dbs[i] = open(t, hp)
+		var name, size string
+		if err := dbs[i].QueryRow("SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'").Scan(&name, &size); err != nil || size != "3" {
+			t.Errorf("member %s: wsrep_cluster_size = %q (%v), want 3", hp, size, err)
+		}
+	}
+	if _, err := dbs[0].Exec("CREATE DATABASE probe"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbs[0].Exec("CREATE TABLE probe.t (id int PRIMARY KEY, note text)"); err != nil {
+		t.Fatal(err)
+	}
+	for i, db := range dbs {
+		if _, err := db.Exec("INSERT INTO probe.t VALUES (?, ?)", i, "written on "+all[i]); err != nil {
+			t.Fatalf("write on member %s: %v", all[i], err)
+		}
+	}
+	for i, db := range dbs {
+		for j := range dbs {
+			q := fmt.Sprintf("SELECT note FROM probe.t WHERE id = %d", j)
+			if note := waitForRow(t, db, q); note != "written on "+all[j] {
+				t.Errorf("member %s reads %q for the write on %s", all[i], note, all[j])
+			}
+		}
+	}
+	checkAccess(t, c)
+}
+
+// checkAccess checks that a wrong password and root over TCP are refused.
+func checkAccess(t *testing.T, c *dbplane.Cluster) {
+	hp := net.JoinHostPort(c.Nodes[0].Address, fmt.Sprint(c.Nodes[0].Port))
+	for _, tc := range []struct{ user, password string }{{mysql.AdminUser, "wrong-Passw0rd"}, {"root", ""}, {"root", realPassword}} {
+		cfg := gomysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.Timeout = tc.user, tc.password, "tcp", hp, 5*time.Second
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Ping()
+		db.Close()
+		// 1698: root matched root@localhost, whose unix_socket cannot
+		// authenticate a TCP connection.
+		if me := (*gomysql.MySQLError)(nil); !errors.As(err, &me) || (me.Number != 1045 && me.Number != 1130 && me.Number != 1698) {
+			t.Errorf("%s over TCP with a wrong or no password: %v, want access denied", tc.user, err)
+		}
+	}
+}
+
+// checkNoSecrets checks that the admin password is in no file of a node.
+func checkNoSecrets(t *testing.T, c *dbplane.Cluster) {
+	for _, n := range c.Nodes {
+		for _, dir := range []string{n.DataDir, n.DataDir + ".d"} {
+			filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return nil
+				}
+				if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), realPassword) {
+					t.Errorf("%s holds the admin password", p)
+				}
+				return nil
+			})
+		}
+	}
+}
+
+// uriAddr returns the host:port of the cluster's URI, after checking it
+// names the admin and no password.
+func uriAddr(t *testing.T, ep *dbplane.Endpoints) string {
+	t.Helper()
+	u, err := url.Parse(ep.URI)
+	if err != nil || u.Scheme != "mysql" || u.User.Username() != mysql.AdminUser {
+		t.Fatalf("URI %s (%v): want mysql://admin@host:port/", ep.URI, err)
+	}
+	if _, set := u.User.Password(); set || strings.Contains(ep.URI, realPassword) {
+		t.Fatalf("the URI holds a password: %s", ep.URI)
+	}
+	return u.Host
+}
+
+// open connects to a node as the admin.
+func open(t *testing.T, hostPort string) *sql.DB {
+	t.Helper()
+	cfg := gomysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.Timeout = mysql.AdminUser, realPassword, "tcp", hostPort, 5*time.Second
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Ping(); err != nil {
+		t.Fatalf("connect to %s as %s: %v", hostPort, mysql.AdminUser, err)
+	}
+	return db
+}
+
+// waitForRow reads one value, waiting for replication to bring it.
+func waitForRow(t *testing.T, db *sql.DB, query string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var v string
+		err := db.QueryRow(query).Scan(&v)
+		if err == nil {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", query, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reachableTempDir returns a fresh directory mysql can traverse:
+// t.TempDir() lies under a 0700 directory of root.
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "myengine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// freePorts returns a port p such that p, p+1 and p+2 (and, for galera,
+// their state transfer and group ports) are free on 127.0.0.11-13 and on
+// every address, as socat listens for a state transfer on all of them.
+func freePorts(t *testing.T, galera bool) int {
+	t.Helper()
+	offsets := []int{0}
+	if galera {
+		offsets = append(offsets, 1138, 1261, 1361)
+	}
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+2+1361 > 65535 || !allFree(p, offsets) {
+			continue
+		}
+		return p
+	}
+	t.Fatal("no free range of ports")
+	return 0
+}
+
+func allFree(p int, offsets []int) bool {
+	for i := range 3 {
+		for _, o := range offsets {
+			l, err := net.Listen("tcp", fmt.Sprintf(":%d", p+i+o))
+			if err != nil {
+				return false
+			}
+			l.Close()
+		}
+	}
+	return true
+}
+
+// processesOf lists the processes whose command line names a node's home
+// (mariadbd --defaults-file=<home>/my.cnf).
+func processesOf(t *testing.T, dataDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, dataDir) {
+			out = append(out, e.Name()+": "+cmdline)
+		}
+	}
+	return out
+}

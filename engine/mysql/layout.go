@@ -1,0 +1,170 @@
+package mysql
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/dbplane/dbplane"
+)
+
+// osUser is the OS account every MariaDB process and file belongs to. The
+// Debian packages create it; one account serves every cluster on a host.
+const osUser = "mysql"
+
+// Node roles, as placement records them.
+const (
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+	RoleMember  = "member" // a galera member: every member takes writes
+)
+
+// maxSocketPath is the longest Unix socket path the kernel accepts
+// (sizeof(sun_path) - 1 on Linux).
+const maxSocketPath = 107
+
+// Offsets of a galera member's ports from its SQL port. Placement gives
+// every node a SQL port (3306, 3307, … on a host); the galera ports follow
+// from it, so several clusters share a host without two members asking for
+// the same port, and 3306 maps to galera's usual 4567 and 4444. The three
+// ranges do not meet while a host carries fewer than 100 MariaDB nodes; the
+// precheck makes sure every port is free anyway.
+const (
+	gcommOffset = 1261 // group communication: 3306 → 4567
+	istOffset   = 1361 // incremental state transfer: 3306 → 4667
+	sstOffset   = 1138 // snapshot state transfer (mariadb-backup over socat): 3306 → 4444
+)
+
+// node is a node of a cluster with the names and paths dbplane gives it on
+// its host. Everything a node owns on its host is either its data directory
+// or its home beside it, so removing the two removes the node.
+type node struct {
+	dbplane.Node
+	cluster *dbplane.Cluster
+}
+
+// name is the node's name inside MariaDB (wsrep_node_name).
+func (n node) name() string { return "node" + strconv.Itoa(n.Ordinal) }
+
+// serverID is the node's server_id: unique in the cluster, never 0 (which
+// would keep a node from replicating).
+func (n node) serverID() int { return n.Ordinal + 1 }
+
+// instanceID names the node's process for the agent: unique on a host,
+// because a host carries at most one node of a cluster.
+func (n node) instanceID() string { return fmt.Sprintf("my-%d-%d", n.ClusterID, n.Ordinal) }
+
+// home holds what belongs to the node but not to its data directory: the
+// configuration, the socket, the pid file, the server log and the init
+// marker. The data directory is MariaDB's alone: a galera state transfer
+// replaces it wholesale.
+func (n node) home() string { return n.DataDir + ".d" }
+
+func (n node) confFile() string   { return path.Join(n.home(), "my.cnf") }
+func (n node) confDir() string    { return path.Join(n.home(), "conf.d") }
+func (n node) sstFile() string    { return path.Join(n.confDir(), "sst.cnf") }
+func (n node) socketPath() string { return path.Join(n.home(), "mariadbd.sock") }
+func (n node) pidFile() string    { return path.Join(n.home(), "mariadbd.pid") }
+func (n node) logFile() string    { return path.Join(n.home(), "mariadbd.log") }
+
+// filesDir is the only directory LOAD DATA, LOAD_FILE and SELECT … INTO
+// OUTFILE may touch (secure_file_priv): every cluster on a host runs as the
+// same OS user, so they must not reach other files.
+func (n node) filesDir() string { return path.Join(n.home(), "files") }
+
+// initMarker is written once mariadb-install-db has finished: a data
+// directory without it holds an interrupted initialisation.
+func (n node) initMarker() string { return path.Join(n.home(), "install-db.done") }
+
+func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
+
+// hostPort is the address clients reach the node at.
+func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
+
+// Galera ports, from the SQL port.
+func (n node) gcommPort() int { return n.Port + gcommOffset }
+func (n node) istPort() int   { return n.Port + istOffset }
+func (n node) sstPort() int   { return n.Port + sstOffset }
+
+// ports are the TCP ports the node listens on.
+func (n node) ports() []int {
+	if n.cluster.Topology == dbplane.TopologyGalera {
+		return []int{n.Port, n.gcommPort(), n.istPort(), n.sstPort()}
+	}
+	return []int{n.Port}
+}
+
+// paths are what removing the node deletes.
+func (n node) paths() []string { return []string{n.DataDir, n.home()} }
+
+// isPrimary reports whether the node is its cluster's primary (for galera:
+// the member that bootstraps the cluster).
+func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).Ordinal }
+
+// nodeOf returns the node of c with the given ordinal.
+func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
+	for _, n := range c.Nodes {
+		if n.Ordinal == ordinal {
+			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
+				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
+			}
+			n.ClusterID = c.ID
+			return node{Node: n, cluster: c}, nil
+		}
+	}
+	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+}
+
+// primaryOf returns the primary of c: the node placement marked primary, or
+// node 0 (a galera cluster's bootstrap member). It returns a zero node for
+// a cluster without nodes.
+func primaryOf(c *dbplane.Cluster) dbplane.Node {
+	var first dbplane.Node
+	for i, n := range c.Nodes {
+		if n.Role == RolePrimary {
+			return n
+		}
+		if i == 0 || n.Ordinal < first.Ordinal {
+			first = n
+		}
+	}
+	return first
+}
+
+// members returns every node of c by ordinal.
+func members(c *dbplane.Cluster) []node {
+	var out []node
+	for _, m := range sortedNodes(c) {
+		m.ClusterID = c.ID
+		out = append(out, node{Node: m, cluster: c})
+	}
+	return out
+}
+
+// others returns the nodes of c except n, by ordinal.
+func others(c *dbplane.Cluster, n node) []node {
+	return slices.DeleteFunc(members(c), func(m node) bool { return m.Ordinal == n.Ordinal })
+}
+
+// sortedNodes returns the nodes of c ordered by ordinal.
+func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
+	nodes := slices.Clone(c.Nodes)
+	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
+	return nodes
+}
+
+// joinHostPort joins an address and a port, bracketing IPv6 addresses.
+func joinHostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Paths of the MariaDB programs and the galera provider, as the Debian
+// packages install them.
+const (
+	mariadbd       = "/usr/sbin/mariadbd"
+	installDB      = "/usr/bin/mariadb-install-db"
+	mariadbClient  = "/usr/bin/mariadb"
+	galeraProvider = "/usr/lib/galera/libgalera_smm.so"
+)

@@ -1,0 +1,214 @@
+package mysql
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dbplane/dbplane"
+)
+
+// Timeouts and attempts of the steps. Every step talks to agents, so each
+// gets enough attempts (with the task engine's backoff, about two minutes)
+// to ride out an agent restart.
+const (
+	installTimeout = 10 * time.Minute
+	shortTimeout   = time.Minute
+	startTimeout   = 2 * time.Minute
+	joinStepTime   = 10 * time.Minute
+	stepAttempts   = 8
+)
+
+// PlanCreate returns the steps that build the cluster on its placed nodes.
+// Per host (in parallel): precheck, install packages, prepare directories,
+// init and configure the node. Then, by topology:
+//
+//   - standalone: start the primary, create users;
+//   - replication: start the primary and create users while the replicas
+//     start; then per replica attach it to the primary and verify it, and
+//     verify replication on the primary;
+//   - galera: bootstrap member 0, create users, join the other members one
+//     after another, restart member 0 as an ordinary member, verify.
+//
+// The service appends the step that marks the cluster running after all of
+// them.
+func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	primary := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	steps := hostSteps(c, nodes)
+	switch c.Topology {
+	case dbplane.TopologyGalera:
+		return append(steps, galeraSteps(c, nodes)...)
+	default:
+		return append(steps, replicationSteps(c, nodes, primary)...)
+	}
+}
+
+// hostSteps prepare every node on its host: precheck, install, directories,
+// mariadb-install-db and my.cnf.
+func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
+	var steps []dbplane.PlanStep
+	for _, n := range nodes {
+		on := where(n)
+		k := keyer(n)
+		what := nodeWord(c, n)
+		steps = append(steps,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, shortTimeout,
+				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on the node's ports (%s)", on, c.Spec.VolumeGB, portsWord(c, n))),
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, installTimeout,
+				fmt.Sprintf("Install or verify the MariaDB %s packages on %s", c.Version, on), k("precheck")),
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
+				fmt.Sprintf("Create the data directory %s and its home, owned by mysql, on %s", n.DataDir, on), k("install"))),
+			newStep(k("init"), "Init "+what, HandlerInit, n, startTimeout,
+				fmt.Sprintf("Run mariadb-install-db for node %d on %s (root by unix_socket only)", n.Ordinal, on), k("prepare")),
+			newStep(k("configure"), "Configure "+what, HandlerConfigure, n, shortTimeout,
+				fmt.Sprintf("Write the my.cnf of node %d", n.Ordinal), k("init")),
+		)
+	}
+	return steps
+}
+
+// replicationSteps start a standalone or replicated cluster.
+func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) []dbplane.PlanStep {
+	kp := keyer(p)
+	steps := []dbplane.PlanStep{
+		withUndo(HandlerStop, newStep(kp("start"), "Start primary", HandlerStart, p, startTimeout,
+			fmt.Sprintf("Start the primary on %s and wait until it answers on its socket", where(p)), kp("configure"))),
+		newStep("my-users", "Create users", HandlerCreateUsers, p, shortTimeout,
+			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist", AdminUser), kp("start")),
+	}
+	var verified []string
+	for _, n := range nodes {
+		if n.Ordinal == p.Ordinal {
+			continue
+		}
+		k := keyer(n)
+		steps = append(steps,
+			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, startTimeout,
+				fmt.Sprintf("Start the replica on %s (read-only) and wait until it answers on its socket", where(n)), k("configure"))),
+			newStep(k("attach"), fmt.Sprintf("Attach replica %d", n.Ordinal), HandlerAttachReplica, n, shortTimeout,
+				"Create the replica's replication account on the primary and point the replica at the primary (GTID, slave_pos)",
+				k("start"), "my-users"),
+			newStep(k("verify"), fmt.Sprintf("Verify replica %d", n.Ordinal), HandlerVerifyReplica, n, startTimeout,
+				fmt.Sprintf("Wait until SHOW REPLICA STATUS on replica %d shows its I/O and SQL threads running (%s)", n.Ordinal, modeOf(c)), k("attach")),
+		)
+		verified = append(verified, k("verify"))
+	}
+	if len(verified) > 0 {
+		desc := "Check the primary serves every replica"
+		if modeOf(c) != dbplane.ReplicationAsync {
+			desc += ", with Rpl_semi_sync_master_status ON and every replica a semi-synchronous client (AFTER_SYNC)"
+		}
+		steps = append(steps, newStep("my-verify", "Verify replication", HandlerVerifyReplication, p, startTimeout, desc, verified...))
+	}
+	return steps
+}
+
+// galeraSteps start a galera cluster.
+func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
+	first := nodes[0]
+	k0 := keyer(first)
+	steps := []dbplane.PlanStep{
+		withUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, startTimeout,
+			fmt.Sprintf("Start member %d on %s as a new galera cluster (--wsrep-new-cluster) and wait until it is synced", first.Ordinal, where(first)),
+			k0("configure"))),
+		newStep("my-users", "Create users", HandlerCreateUsers, first, shortTimeout,
+			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist, and the state transfer account", AdminUser),
+			k0("bootstrap")),
+	}
+	prev := "my-users"
+	for _, n := range nodes[1:] {
+		k := keyer(n)
+		steps = append(steps, withUndo(HandlerStop, newStep(k("join"), fmt.Sprintf("Join member %d", n.Ordinal), HandlerJoin, n, joinStepTime,
+			fmt.Sprintf("Start member %d on %s; it copies the database from a donor with mariadb-backup and waits until it is synced", n.Ordinal, where(n)),
+			prev, k("configure"))))
+		prev = k("join")
+	}
+	steps = append(steps,
+		newStep(k0("rejoin"), fmt.Sprintf("Rejoin member %d", first.Ordinal), HandlerRejoin, first, joinStepTime,
+			fmt.Sprintf("Restart member %d without --wsrep-new-cluster, so that a restart never bootstraps it again", first.Ordinal), prev),
+		newStep("my-verify", "Verify cluster", HandlerVerifyGalera, first, startTimeout,
+			fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", len(nodes)), k0("rejoin")),
+	)
+	return steps
+}
+
+// PlanDelete returns the steps that stop every node and remove its data,
+// in parallel. The service releases the nodes and their ports after them.
+func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
+	var steps []dbplane.PlanStep
+	for _, n := range planNodes(c) {
+		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
+			HandlerRemove, n, startTimeout,
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+	}
+	return steps
+}
+
+// planNodes returns the cluster's nodes by ordinal or, before placement
+// (a dry run), as many unplaced nodes as the spec asks for.
+func planNodes(c *dbplane.Cluster) []dbplane.Node {
+	if len(c.Nodes) > 0 {
+		return sortedNodes(c)
+	}
+	count := 1
+	if c.Topology == dbplane.TopologyReplication || c.Topology == dbplane.TopologyGalera {
+		count = max(c.Spec.Nodes, 1)
+	}
+	nodes := make([]dbplane.Node, count)
+	for i := range nodes {
+		nodes[i].Ordinal = i
+	}
+	return nodes
+}
+
+// keyer returns the function that names a node's steps: my-<name>-<ordinal>.
+func keyer(n dbplane.Node) func(string) string {
+	return func(name string) string { return fmt.Sprintf("my-%s-%d", name, n.Ordinal) }
+}
+
+// nodeWord names a node in step names: "primary", "replica 2", "member 1".
+func nodeWord(c *dbplane.Cluster, n dbplane.Node) string {
+	switch {
+	case c.Topology == dbplane.TopologyGalera:
+		return fmt.Sprintf("member %d", n.Ordinal)
+	case n.Ordinal == primaryOf(&dbplane.Cluster{Nodes: planNodes(c)}).Ordinal:
+		return "primary"
+	}
+	return fmt.Sprintf("replica %d", n.Ordinal)
+}
+
+// portsWord lists a node's ports for step descriptions.
+func portsWord(c *dbplane.Cluster, n dbplane.Node) string {
+	switch {
+	case n.Port != 0:
+	case c.Topology == dbplane.TopologyGalera:
+		return "SQL and galera ports"
+	default:
+		return "SQL port"
+	}
+	return joinInts(node{Node: n, cluster: c}.ports())
+}
+
+// where names the host of a node for step descriptions.
+func where(n dbplane.Node) string {
+	if n.HostID == 0 {
+		return fmt.Sprintf("the host of node %d", n.Ordinal)
+	}
+	return fmt.Sprintf("host %d (%s)", n.HostID, n.Address)
+}
+
+// newStep returns a step acting on node n.
+func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
+	params, _ := json.Marshal(stepParams{Ordinal: n.Ordinal}) // cannot fail: an int
+	return dbplane.PlanStep{
+		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
+		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
+	}
+}
+
+// withUndo gives a step the handler that undoes it on rollback.
+func withUndo(h string, s dbplane.PlanStep) dbplane.PlanStep {
+	s.Undo = h
+	return s
+}
