@@ -82,6 +82,10 @@ func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 		{"maxclients", sized["maxclients"]},
 		{"replica-read-only", "yes"},
 		{"replica-announce-ip", n.Address},
+		// A primary waits up to 5 s for more replicas before a full sync
+		// streams to them all at once; it need not wait once all of its
+		// replicas are there.
+		{"repl-diskless-sync-max-replicas", strconv.Itoa(replicasPerPrimary(c))},
 	}
 	persist, err := persistenceSettings(c.Spec.Persistence)
 	if err != nil {
@@ -107,6 +111,17 @@ func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 		s = append(s, setting{"replicaof", p.Address + " " + strconv.Itoa(p.Port)})
 	}
 	return s, nil
+}
+
+// replicasPerPrimary is how many replicas each primary of c has.
+func replicasPerPrimary(c *dbplane.Cluster) int {
+	switch c.Topology {
+	case dbplane.TopologyRedisCluster:
+		return max(c.Spec.ReplicasPerShard, 0)
+	case dbplane.TopologyReplication:
+		return max(len(c.Nodes)-1, 0)
+	}
+	return 0
 }
 
 // persistenceSettings are the settings of a persistence mode: RDB

@@ -1,0 +1,407 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/redis"
+)
+
+const realPassword = "Adm1n-pw.secret"
+
+// TestRealCluster builds clusters of real Redis 7 on six loopback "hosts"
+// (127.0.0.11–16), each with its own agent (package agent, called in
+// process: the steps run against the real host operations and supervisor),
+// checks them with go-redis, and removes them: a replication cluster of a
+// primary and two replicas, a Redis cluster of 3 shards × 1 replica, both
+// deleted; and a standalone node with AOF, rolled back.
+func TestRealCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Redis clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run redis-server as the redis user")
+	}
+	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
+		t.Skip("redis-server is not installed (apt-get install redis-server redis-tools)")
+	}
+	f := newFleet(t, 6)
+	t.Run("Replication", func(t *testing.T) {
+		t.Parallel()
+		c := f.cluster(t, 1, "rrepl", dbplane.TopologyReplication, 3, 0, 0)
+		e, log := f.create(t, c)
+		checkReplication(t, e.Endpoints(c))
+		checkACL(t, e.Endpoints(c).Primary)
+		checkNoSecrets(t, c)
+		f.remove(t, e, c, log, false)
+	})
+	t.Run("RedisCluster", func(t *testing.T) {
+		t.Parallel()
+		c := f.cluster(t, 2, "rshards", dbplane.TopologyRedisCluster, 0, 3, 1)
+		e, log := f.create(t, c)
+		// Every step may run again, e.g. after the control plane died:
+		// the whole plan a second time finds the cluster in place.
+		if err := runPlan(context.Background(), t, e, 1, e.PlanCreate(c), log); err != nil {
+			t.Fatalf("create again: %v", err)
+		}
+		checkRedisCluster(t, c, e.Endpoints(c))
+		checkACL(t, e.Endpoints(c).Replicas[0])
+		f.remove(t, e, c, log, false)
+	})
+	t.Run("StandaloneAOFRolledBack", func(t *testing.T) {
+		t.Parallel()
+		c := f.cluster(t, 3, "rsolo", dbplane.TopologyStandalone, 1, 0, 0)
+		c.Spec.Persistence = redis.PersistenceAOF
+		e, log := f.create(t, c)
+		client := newClient(e.Endpoints(c).Primary, redis.AdminUser, realPassword)
+		defer client.Close()
+		ctx := context.Background()
+		if got, err := client.ConfigGet(ctx, "appendonly").Result(); err != nil || got["appendonly"] != "yes" {
+			t.Errorf("appendonly = %v (%v), want yes", got, err)
+		}
+		if err := client.Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(c.Nodes[0].DataDir, "appendonlydir")); err != nil {
+			t.Errorf("no append-only directory in the data directory: %v", err)
+		}
+		f.remove(t, e, c, log, true)
+	})
+}
+
+// fleet is a set of hosts, each an in-process agent on its own loopback
+// address and data root.
+type fleet struct {
+	root   string
+	agents fakeDialer
+	mu     sync.Mutex
+	ports  map[string]bool // host:port taken by a test cluster
+}
+
+func newFleet(t *testing.T, hosts int) *fleet {
+	f := &fleet{root: reachableTempDir(t), agents: fakeDialer{}, ports: map[string]bool{}}
+	for i := range hosts {
+		dataRoot := filepath.Join(f.root, fmt.Sprintf("h%d", i+1))
+		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: hostAddr(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		f.agents[int64(i+1)] = a
+	}
+	return f
+}
+
+func hostAddr(hostID int) string { return fmt.Sprintf("127.0.0.%d", 10+hostID) }
+
+// cluster returns a cluster placed one node per host from host 1, on ports
+// whose cluster bus port is free too.
+func (f *fleet) cluster(t *testing.T, id int64, name, topology string, nodes, shards, replicas int) *dbplane.Cluster {
+	c := newCluster(name, topology, nodes, shards, replicas)
+	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		n.ClusterID, n.Address, n.MemoryMB = id, hostAddr(int(n.HostID)), 256
+		n.Port = f.freePort(t, n.Address)
+		n.DataDir = filepath.Join(f.root, fmt.Sprintf("h%d", n.HostID), "redis", fmt.Sprintf("%s-%d", name, n.Ordinal))
+		a := f.agents[n.HostID].(*agent.Host)
+		instance := fmt.Sprintf("redis-%d-%d", id, n.Ordinal)
+		// Supervised processes outlive their agent by design: stop what a
+		// failed test left running.
+		t.Cleanup(func() { a.StopInstance(context.Background(), instance) })
+	}
+	return c
+}
+
+// freePort returns a port of addr that nothing listens on, nor on the port
+// 10000 above it (a Redis cluster's bus).
+func (f *fleet) freePort(t *testing.T, addr string) int {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range 100 {
+		p := 20000 + rand.IntN(20000)
+		hp := net.JoinHostPort(addr, fmt.Sprint(p))
+		if f.ports[hp] || !canListen(addr, p) || !canListen(addr, p+10000) {
+			continue
+		}
+		f.ports[hp] = true
+		return p
+	}
+	t.Fatalf("no free port pair on %s", addr)
+	return 0
+}
+
+func canListen(addr string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, fmt.Sprint(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// create runs the create plan of c and returns its engine and step log.
+func (f *fleet) create(t *testing.T, c *dbplane.Cluster) (*redis.Engine, *stepLog) {
+	t.Helper()
+	e := &redis.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: realPassword}, Dialer: f.agents}
+	log := &stepLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range log.all() {
+				t.Log(l)
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), log); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Logf("%s cluster created in %s", c.Topology, time.Since(start).Round(time.Millisecond))
+	for _, n := range c.Nodes {
+		if procs := processesOf(t, n.DataDir); len(procs) == 0 {
+			t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
+		}
+	}
+	return e, log
+}
+
+// remove deletes c with its delete plan or, with rollback, with the undo
+// steps of its create plan, and checks nothing of it is left.
+func (f *fleet) remove(t *testing.T, e *redis.Engine, c *dbplane.Cluster, log *stepLog, rollback bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rollback {
+		if err := undoPlan(ctx, e, 1, e.PlanCreate(c), log); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+	} else if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), log); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, n := range c.Nodes {
+		for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s is left after removal (%v)", p, err)
+			}
+		}
+		if procs := processesOf(t, n.DataDir); len(procs) > 0 {
+			t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
+		}
+		if canListen(n.Address, n.Port) == false {
+			t.Errorf("something still listens on %s:%d", n.Address, n.Port)
+		}
+	}
+}
+
+// newClient returns a go-redis client of one node.
+func newClient(addr, user, password string) *goredis.Client {
+	return goredis.NewClient(&goredis.Options{Addr: addr, Username: user, Password: password,
+		Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialTimeout: 5 * time.Second})
+}
+
+// checkReplication checks the replicas report their link up, the primary
+// counts them, a write on the primary reaches both, and replicas refuse
+// writes.
+func checkReplication(t *testing.T, ep *dbplane.Endpoints) {
+	t.Helper()
+	ctx := context.Background()
+	opts, err := goredis.ParseURL(ep.URI)
+	if err != nil {
+		t.Fatalf("parse URI %s: %v", ep.URI, err)
+	}
+	if opts.Password != "" || opts.Username != redis.AdminUser {
+		t.Fatalf("the URI %s names user %q and holds a password: want admin and none", ep.URI, opts.Username)
+	}
+	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
+	primary := goredis.NewClient(opts)
+	defer primary.Close()
+	if got := infoField(t, primary, "replication", "connected_slaves"); got != "2" {
+		t.Errorf("the primary has connected_slaves:%s, want 2", got)
+	}
+	if err := primary.Set(ctx, "probe", "written on the primary", 0).Err(); err != nil {
+		t.Fatalf("write on the primary: %v", err)
+	}
+	if n, err := primary.Wait(ctx, 2, 5*time.Second).Result(); err != nil || n != 2 {
+		t.Errorf("WAIT 2: %d replicas acknowledged (%v), want 2", n, err)
+	}
+	for _, hp := range ep.Replicas {
+		r := newClient(hp, redis.AdminUser, realPassword)
+		if got := infoField(t, r, "replication", "master_link_status"); got != "up" {
+			t.Errorf("replica %s reports master_link_status:%s", hp, got)
+		}
+		if got, err := r.Get(ctx, "probe").Result(); err != nil || got != "written on the primary" {
+			t.Errorf("replica %s reads %q (%v)", hp, got, err)
+		}
+		if err := r.Set(ctx, "probe", "written on a replica", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+			t.Errorf("a write on replica %s: %v, want READONLY", hp, err)
+		}
+		r.Close()
+	}
+}
+
+// checkRedisCluster checks every node reports cluster_state:ok and that a
+// cluster client's keys land on every shard.
+func checkRedisCluster(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range c.Nodes {
+		client := newClient(net.JoinHostPort(n.Address, fmt.Sprint(n.Port)), redis.AdminUser, realPassword)
+		ci, err := client.ClusterInfo(ctx).Result()
+		client.Close()
+		if err != nil || !strings.Contains(ci, "cluster_state:ok") || !strings.Contains(ci, "cluster_slots_assigned:16384") {
+			t.Errorf("node %d: CLUSTER INFO %q (%v), want cluster_state:ok with 16384 slots", n.Ordinal, ci, err)
+		}
+	}
+	opts, err := goredis.ParseClusterURL(ep.URI)
+	if err != nil {
+		t.Fatalf("parse URI %s: %v", ep.URI, err)
+	}
+	if len(opts.Addrs) != 3 || opts.Password != "" {
+		t.Fatalf("the URI %s seeds %v and holds a password %v: want the 3 primaries and none", ep.URI, opts.Addrs, opts.Password != "")
+	}
+	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
+	cc := goredis.NewClusterClient(opts)
+	defer cc.Close()
+	for i := range 300 {
+		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("cluster write %d: %v", i, err)
+		}
+	}
+	if got, err := cc.Get(ctx, "key:123").Result(); err != nil || got != "123" {
+		t.Errorf("cluster read key:123 = %q (%v)", got, err)
+	}
+	hosts := append([]string{ep.Primary}, opts.Addrs[1:]...)
+	for _, hp := range hosts {
+		p := newClient(hp, redis.AdminUser, realPassword)
+		size, err := p.DBSize(ctx).Result()
+		p.Close()
+		if err != nil || size == 0 {
+			t.Errorf("shard primary %s holds %d keys (%v): want some of the 300", hp, size, err)
+		}
+	}
+}
+
+// checkACL checks that a client without credentials, the default user and
+// the admin user with a wrong password are all refused.
+func checkACL(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tc := range []struct{ user, password, want string }{
+		{"", "", "NOAUTH"},
+		{"default", "", "NOAUTH"},
+		{"default", realPassword, "WRONGPASS"},
+		{redis.AdminUser, "wrong-Passw0rd", "WRONGPASS"},
+		{"replicator", realPassword, "WRONGPASS"},
+	} {
+		client := newClient(addr, tc.user, tc.password)
+		err := client.Ping(ctx).Err()
+		client.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("PING as %q with password %v: %v, want %s", tc.user, tc.password != "", err, tc.want)
+		}
+	}
+	admin := newClient(addr, redis.AdminUser, realPassword)
+	defer admin.Close()
+	if err := admin.Ping(ctx).Err(); err != nil {
+		t.Errorf("PING as admin: %v", err)
+	}
+	if err := admin.ConfigSet(ctx, "dir", "/tmp").Err(); err == nil || !strings.Contains(err.Error(), "protected config") {
+		t.Errorf("CONFIG SET dir as admin: %v, want a protected config refused", err)
+	}
+}
+
+// checkNoSecrets checks the admin password is in no node's file, log or
+// command line.
+func checkNoSecrets(t *testing.T, c *dbplane.Cluster) {
+	t.Helper()
+	for _, n := range c.Nodes {
+		for _, dir := range []string{n.DataDir + ".d"} {
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+				if strings.Contains(string(b), realPassword) {
+					t.Errorf("%s holds the admin password", filepath.Join(dir, e.Name()))
+				}
+				if info, err := e.Info(); err == nil && e.Name() != "redis.pid" && e.Name() != "redis.log" && info.Mode().Perm() != 0o600 {
+					t.Errorf("%s has mode %o, want 0600", e.Name(), info.Mode().Perm())
+				}
+			}
+		}
+		for _, p := range processesOf(t, n.DataDir) {
+			if strings.Contains(p, realPassword) {
+				t.Errorf("a process of node %d shows the admin password: %s", n.Ordinal, p)
+			}
+		}
+	}
+}
+
+// infoField returns one field of INFO section.
+func infoField(t *testing.T, c *goredis.Client, section, field string) string {
+	t.Helper()
+	s, err := c.Info(context.Background(), section).Result()
+	if err != nil {
+		t.Fatalf("INFO %s: %v", section, err)
+	}
+	for line := range strings.Lines(s) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// reachableTempDir returns a fresh directory redis can traverse:
+// t.TempDir() lies under a 0700 directory of root.
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "redisengine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// processesOf lists the processes whose command line names a file of the
+// node's home (redis-server keeps its command line: set-proc-title no).
+func processesOf(t *testing.T, dataDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, dataDir+".d/") {
+			out = append(out, e.Name()+": "+cmdline)
+		}
+	}
+	return out
+}
