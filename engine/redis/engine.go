@@ -142,6 +142,9 @@ func (e *Engine) cluster(ctx context.Context, taskID int64) (*dbplane.Cluster, e
 	if err != nil {
 		return nil, fmt.Errorf("while reading cluster %d: %w", t.ClusterID, err)
 	}
+	if _, ok := e.catalog().Version(dbplane.EngineRedis, c.Version); !ok {
+		return nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no Redis %q", c.Version))
+	}
 	return c, nil
 }
 

@@ -367,3 +367,13 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestUnknownVersionIsPermanent(t *testing.T) {
+	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
+	c.Version = "6.2\nloadmodule /tmp/x.so"
+	e, _, _ := fakeEngine(c, password)
+	err := e.RunStep(context.Background(), redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
+		t.Fatalf("err = %v, want a permanent invalid error", err)
+	}
+}
