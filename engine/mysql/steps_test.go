@@ -1,0 +1,607 @@
+package mysql_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/mysql"
+)
+
+const password = "Tr0ub4dor&3-pw"
+
+func TestCreateLeaksNoPassword(t *testing.T) {
+	for _, topology := range []string{dbplane.TopologyReplication, dbplane.TopologyGalera} {
+		t.Run(topology, func(t *testing.T) {
+			ctx := context.Background()
+			c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
+			if topology == dbplane.TopologyGalera {
+				c.Spec.ReplicationMode = ""
+			}
+			e, agents := fakeEngine(c, password)
+			var logs bytes.Buffer
+			e.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			steps := e.PlanCreate(c)
+			var log stepLog
+			if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
+				t.Fatal(err)
+			}
+			primary := agents[1]
+			admin := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
+			if len(admin) != 1 {
+				t.Fatalf("%d scripts create the admin accounts on node 0, want 1", len(admin))
+			}
+			if want := "IDENTIFIED BY PASSWORD '" + mysql.NativeHash(password) + "'"; !strings.Contains(admin[0], want) {
+				t.Errorf("the admin accounts are not given the hash of the password (%s):\n%s", want, admin[0])
+			}
+			secrets := map[string]string{"admin password": password}
+			for what, secret := range machineSecrets(t, c, agents) {
+				secrets[what] = secret
+			}
+			for what, secret := range secrets {
+				for _, s := range steps {
+					if strings.Contains(string(s.Params), secret) || strings.Contains(s.Description, secret) {
+						t.Errorf("step %q holds the %s", s.Name, what)
+					}
+				}
+				for _, line := range log.all() {
+					if strings.Contains(line, secret) {
+						t.Errorf("step log holds the %s: %s", what, line)
+					}
+				}
+				if strings.Contains(logs.String(), secret) {
+					t.Errorf("the engine's log holds the %s", what)
+				}
+				for _, a := range agents {
+					for _, cmd := range a.cmds {
+						if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
+							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.hostID, cmd.Argv, what)
+						}
+					}
+				}
+			}
+			for _, a := range agents {
+				for _, cmd := range a.cmds {
+					if bytes.Contains(cmd.Stdin, []byte(password)) {
+						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.hostID, cmd.Argv)
+					}
+				}
+				for p, content := range a.files {
+					if bytes.Contains(content, []byte(password)) {
+						t.Errorf("host %d: file %s holds the admin password", a.hostID, p)
+					}
+				}
+			}
+			if !strings.Contains(logs.String(), "mysql step") {
+				t.Errorf("the engine logged nothing at debug level; the leak check above proves nothing:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+var (
+	masterPasswordRE = regexp.MustCompile(`MASTER_USER = '(dbplane_repl\d)', MASTER_PASSWORD = '([^']+)'`)
+	sstAuthRE        = regexp.MustCompile(`wsrep_sst_auth = dbplane_sst:(\S+)`)
+)
+
+// machineSecrets returns the passwords dbplane drew for its own accounts
+// (replication, state transfer) and checks each reaches its server only as
+// a hash.
+func machineSecrets(t *testing.T, c *dbplane.Cluster, agents map[int64]*fakeAgent) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	primary := agents[c.Nodes[0].HostID]
+	hashed := func(user, secret string) {
+		t.Helper()
+		want := "IDENTIFIED BY PASSWORD '" + mysql.NativeHash(secret) + "'"
+		if !slices.ContainsFunc(primary.scripts("'"+user+"'@"), func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("node 0 does not get the hash of the password of %s", user)
+		}
+	}
+	if c.Topology == dbplane.TopologyGalera {
+		for _, n := range c.Nodes {
+			m := sstAuthRE.FindStringSubmatch(agents[n.HostID].file(t, n.DataDir+".d/conf.d/sst.cnf"))
+			if m == nil || len(m[1]) < 24 {
+				t.Fatalf("node %d: sst.cnf names no long state transfer password", n.Ordinal)
+			}
+			if out["state transfer password"] != "" && out["state transfer password"] != m[1] {
+				t.Errorf("node %d has another state transfer password than node 0", n.Ordinal)
+			}
+			out["state transfer password"] = m[1]
+		}
+		hashed("dbplane_sst", out["state transfer password"])
+		return out
+	}
+	for _, n := range c.Nodes[1:] {
+		scripts := agents[n.HostID].scripts("CHANGE MASTER")
+		if len(scripts) != 1 {
+			t.Fatalf("replica %d: %d CHANGE MASTER scripts, want 1", n.Ordinal, len(scripts))
+		}
+		m := masterPasswordRE.FindStringSubmatch(scripts[0])
+		if m == nil || len(m[2]) < 24 {
+			t.Fatalf("replica %d: no replication account with a long password in %s", n.Ordinal, scripts[0])
+		}
+		hashed(m[1], m[2])
+		out["replication password of "+m[1]] = m[2]
+	}
+	return out
+}
+
+func TestReplicationSteps(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationSync, 3)
+	e, agents := fakeEngine(c, password)
+	primary := agents[1]
+	primary.status["rpl_semi_sync_master_clients"] = "0"
+	var log stepLog
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c)[:17], &log); err != nil { // up to Create users
+		t.Fatal(err)
+	}
+	t.Run("UsersPauseSemiSyncWithoutReplicas", func(t *testing.T) {
+		if n := len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = OFF")); n != 1 {
+			t.Fatalf("semi-sync paused %d times, want once while no replica is attached", n)
+		}
+		primary.status["rpl_semi_sync_master_clients"] = "2"
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = OFF")); n != 1 {
+			t.Fatalf("semi-sync paused again with replicas attached")
+		}
+	})
+	t.Run("UsersDropStaleAdminAccounts", func(t *testing.T) {
+		primary.adminHosts = []string{"127.0.0.0/255.0.0.0", "192.168.0.0/255.255.0.0"}
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		s := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
+		last := s[len(s)-1]
+		for _, want := range []string{"DROP USER IF EXISTS 'admin'@'192.168.0.0/255.255.0.0';",
+			"REVOKE SUPER, READ_ONLY ADMIN, FILE ON *.* FROM 'admin'@'127.0.0.0/255.0.0.0';",
+			"GRANT ALL PRIVILEGES ON *.* TO 'admin'@'10.0.0.3' WITH GRANT OPTION;",
+			"DROP USER IF EXISTS 'mysql'@'localhost';"} {
+			if !strings.Contains(last, want) {
+				t.Errorf("users script lacks %q:\n%s", want, last)
+			}
+		}
+		if strings.Contains(last, "DROP USER IF EXISTS 'admin'@'127.0.0.0/255.0.0.0'") {
+			t.Errorf("users script drops an allowed account:\n%s", last)
+		}
+	})
+	t.Run("AttachFirstStartsThenRestartsReplication", func(t *testing.T) {
+		for range 2 {
+			if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := agents[2].scripts("CHANGE MASTER")
+		if len(s) != 2 || strings.Contains(s[0], "STOP SLAVE") || !strings.HasPrefix(s[1], "STOP SLAVE;") {
+			t.Fatalf("attach scripts %q: want the first without STOP SLAVE, the second stopping first", s)
+		}
+		for _, want := range []string{"MASTER_HOST = '10.0.0.1', MASTER_PORT = 3306", "MASTER_USE_GTID = slave_pos", "START SLAVE;"} {
+			if !strings.Contains(s[0], want) {
+				t.Errorf("attach script lacks %q: %s", want, s[0])
+			}
+		}
+		if g := primary.scripts("GRANT REPLICATION SLAVE ON *.* TO 'dbplane_repl1'@'10.0.0.2'"); len(g) != 2 {
+			t.Errorf("%d grants of the replication account of replica 1 from its address, want 2", len(g))
+		}
+	})
+	t.Run("AttachRefusesThePrimary", func(t *testing.T) {
+		if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":0}`), log.logf); !dbplane.IsPermanent(err) {
+			t.Fatalf("err = %v, want a permanent error", err)
+		}
+	})
+	t.Run("VerifyReplicaWaitsForItsThreads", func(t *testing.T) {
+		agents[2].replica = [2]string{"Connecting", "Yes"}
+		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+		defer cancel()
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf)
+		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "Slave_IO_Running Connecting") {
+			t.Fatalf("err = %v, want a retryable error saying the I/O thread connects", err)
+		}
+		agents[2].replica = [2]string{"Yes", "Yes"}
+		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("VerifyReplicationWantsEverySemiSyncClient", func(t *testing.T) {
+		primary.status["rpl_semi_sync_master_clients"] = "1"
+		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+		defer cancel()
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		if err == nil || !strings.Contains(err.Error(), "Rpl_semi_sync_master_clients 1 of 2") {
+			t.Fatalf("err = %v, want one saying a replica is not a semi-sync client", err)
+		}
+		if len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = ON")) == 0 {
+			t.Error("verifying did not turn semi-sync on")
+		}
+		primary.status["rpl_semi_sync_master_clients"] = "2"
+		primary.slaveIDs = []int{2}
+		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
+		defer cancel()
+		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		if err == nil || !strings.Contains(err.Error(), "node 2 (server_id 3) is not connected") {
+			t.Fatalf("err = %v, want one saying replica 2 is not connected", err)
+		}
+	})
+}
+
+func TestGaleraSteps(t *testing.T) {
+	ctx := context.Background()
+	params := func(o string) []byte { return []byte(`{"ordinal":` + o + `}`) }
+	setup := func(t *testing.T) (*mysql.Engine, map[int64]*fakeAgent, *stepLog) {
+		c := newCluster("gal3", dbplane.TopologyGalera, "", 3)
+		e, agents := fakeEngine(c, password)
+		log := &stepLog{}
+		for _, s := range e.PlanCreate(c)[:15] { // the hosts' steps
+			if err := e.RunStep(ctx, s.Handler, 1, s.Params, log.logf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e, agents, log
+	}
+	argv := func(a *fakeAgent) string { return strings.Join(a.running["my-7-0"].Argv, " ") }
+	t.Run("BootstrapsAlone", func(t *testing.T) {
+		e, agents, log := setup(t)
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if got := argv(agents[1]); !strings.HasSuffix(got, "--wsrep-new-cluster") {
+			t.Fatalf("member 0 runs %q, want it bootstrapped", got)
+		}
+		t.Run("AgainDoesNothing", func(t *testing.T) {
+			if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("RejoinRestartsWithoutTheFlag", func(t *testing.T) {
+			if err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf); err != nil {
+				t.Fatal(err)
+			}
+			if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
+				t.Fatalf("member 0 runs %q after rejoining", got)
+			}
+			if !slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+				t.Fatal("member 0 was not stopped before it restarted")
+			}
+		})
+	})
+	t.Run("JoinsRunningMembersInsteadOfBootstrapping", func(t *testing.T) {
+		e, agents, log := setup(t)
+		if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params("2"), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
+			t.Fatalf("member 0 runs %q while member 2 runs: it would split the cluster", got)
+		}
+	})
+	t.Run("RejoinLeavesALoneMemberRunning", func(t *testing.T) {
+		e, agents, log := setup(t)
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		agents[1].status["wsrep_cluster_size"] = "1"
+		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf)
+		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
+			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
+		}
+		if slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+			t.Fatal("a lone member 0 was stopped")
+		}
+	})
+	t.Run("UsersSetTheTransferAccountOnRunningMembers", func(t *testing.T) {
+		e, agents, log := setup(t)
+		for _, o := range []string{"0", "1"} {
+			if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params(o), log.logf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, params("0"), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		for host, want := range map[int64]int{1: 1, 2: 1, 3: 0} {
+			if got := len(agents[host].scripts("SET GLOBAL wsrep_sst_auth")); got != want {
+				t.Errorf("host %d: the transfer account set %d times, want %d", host, got, want)
+			}
+		}
+		if got := agents[1].scripts("GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'dbplane_sst'@'localhost'"); len(got) != 1 {
+			t.Errorf("the transfer account was created %d times on member 0, want once", len(got))
+		}
+	})
+	t.Run("VerifyWantsEveryMemberSynced", func(t *testing.T) {
+		e, agents, log := setup(t)
+		agents[3].status["wsrep_local_state_comment"] = "Joining: receiving State Transfer"
+		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+		defer cancel()
+		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf)
+		if err == nil || !strings.Contains(err.Error(), "member 2") || !strings.Contains(err.Error(), "Joining") {
+			t.Fatalf("err = %v, want one naming member 2 joining", err)
+		}
+		agents[3].status["wsrep_local_state_comment"] = "Synced"
+		agents[2].status["wsrep_cluster_size"] = "2"
+		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
+		defer cancel()
+		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
+			t.Fatalf("err = %v, want one saying member 1 counts 2", err)
+		}
+	})
+}
+
+func TestStepsAreIdempotent(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster("duo1", dbplane.TopologyReplication, dbplane.ReplicationAsync, 2)
+	e, agents := fakeEngine(c, password)
+	var log stepLog
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatal(err)
+	}
+	primary := agents[1]
+	installs := func() int { return len(primary.commands("mariadb-install-db")) }
+	t.Run("StartSupervisesMariadbd", func(t *testing.T) {
+		inst := primary.running["my-7-0"]
+		want := []string{"/usr/sbin/mariadbd", "--defaults-file=" + c.Nodes[0].DataDir + ".d/my.cnf"}
+		if !slices.Equal(inst.Argv, want) || inst.User != "mysql" || inst.StopSignal != "SIGTERM" ||
+			inst.Resources == nil || inst.Resources.CPUMillis != 2000 || inst.Resources.MemoryMB != 4096 {
+			t.Fatalf("instance %+v: want mariadbd with the node's my.cnf only, as mysql, stopped by SIGTERM, limited to 2 CPUs and 4096 MB", inst)
+		}
+	})
+	t.Run("InitSkipsAnInitialisedNode", func(t *testing.T) {
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if n := installs(); n != 1 {
+			t.Fatalf("mariadb-install-db ran %d times, want once", n)
+		}
+	})
+	t.Run("InitRedoesAnInterruptedInit", func(t *testing.T) {
+		delete(primary.files, c.Nodes[0].DataDir+".d/install-db.done")
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if n := installs(); n != 2 {
+			t.Fatalf("mariadb-install-db ran %d times, want twice", n)
+		}
+		if last := primary.removed[len(primary.removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
+			t.Fatalf("removed %v before mariadb-install-db, want the data directory emptied", last)
+		}
+	})
+	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
+		delete(primary.dirs, c.Nodes[0].DataDir+"/mysql")
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			t.Fatal(err)
+		}
+		if n := installs(); n != 3 {
+			t.Fatalf("mariadb-install-db ran %d times, want 3", n)
+		}
+	})
+	t.Run("InitRunsAsMySQLWithSocketRoot", func(t *testing.T) {
+		cmd := primary.commands("mariadb-install-db")[0]
+		if cmd.User != "mysql" || !slices.Contains(cmd.Argv, "--auth-root-authentication-method=socket") || !slices.Contains(cmd.Argv, "--no-defaults") {
+			t.Fatalf("mariadb-install-db ran as %s with %v", cmd.User, cmd.Argv)
+		}
+	})
+	t.Run("SQLRunsAsRootOverTheSocket", func(t *testing.T) {
+		cmd := primary.commands("mariadb")[0]
+		if cmd.User != "root" || !slices.Contains(cmd.Argv, "--socket="+c.Nodes[0].DataDir+".d/mariadbd.sock") ||
+			!slices.Contains(cmd.Argv, "--no-defaults") || len(cmd.Stdin) == 0 {
+			t.Fatalf("SQL ran as %s with %v: want root over the node's socket, the script on stdin", cmd.User, cmd.Argv)
+		}
+	})
+}
+
+func TestPrecheck(t *testing.T) {
+	ctx := context.Background()
+	params := []byte(`{"ordinal":0}`)
+	for _, tc := range []struct {
+		name     string
+		topology string
+		ss       string
+		running  bool
+		diskGB   int64
+		kind     dbplane.Kind // 0: success
+	}{
+		{name: "Free", ss: "LISTEN 0 128 10.0.0.9:3306 0.0.0.0:*\nLISTEN 0 128 10.0.0.1:3307 0.0.0.0:*\n", diskGB: 100},
+		{name: "TakenOnTheAddress", ss: "LISTEN 0 128 10.0.0.1:3306 0.0.0.0:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "TakenOnAllAddresses", ss: "LISTEN 0 128 *:3306 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "TakenOnIPv6Wildcard", ss: "LISTEN 0 128 [::]:3306 [::]:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "TakenByTheNodeItself", ss: "LISTEN 0 128 10.0.0.1:3306 0.0.0.0:*\n", running: true, diskGB: 100},
+		{name: "GaleraPortFree", ss: "LISTEN 0 128 10.0.0.1:4567 0.0.0.0:*\n", diskGB: 100},
+		{name: "GaleraPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 0.0.0.0:4567 0.0.0.0:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "GaleraSSTPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 *:4444 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "GaleraISTPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 10.0.0.1:4667 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
+		{name: "DiskTooSmall", diskGB: 5, kind: dbplane.KindUnplaceable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topology := tc.topology
+			if topology == "" {
+				topology = dbplane.TopologyStandalone
+			}
+			c := newCluster("solo", topology, "", 1)
+			e, agents := fakeEngine(c, password)
+			a := agents[1]
+			a.ss, a.diskGB = tc.ss, tc.diskGB
+			if tc.running {
+				a.running["my-7-0"] = dbplane.Instance{ID: "my-7-0"}
+			}
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			switch {
+			case tc.kind == 0 && err != nil:
+				t.Fatalf("precheck: %v", err)
+			case tc.kind != 0 && (!dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind):
+				t.Fatalf("precheck: %v; want a permanent %s error", err, tc.kind)
+			}
+		})
+	}
+	for name, mutate := range map[string]func(*dbplane.Node){
+		"SocketPathTooLong": func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/mysql/solo-0" },
+		"GaleraPortsPast65535": func(n *dbplane.Node) { n.Port = 64500 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := newCluster("solo", dbplane.TopologyGalera, "", 1)
+			mutate(&c.Nodes[0])
+			e, _ := fakeEngine(c, password)
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
+				t.Fatalf("precheck: %v; want a permanent invalid error", err)
+			}
+		})
+	}
+}
+
+func TestInstallAddsSocatForGalera(t *testing.T) {
+	for topology, want := range map[string]bool{dbplane.TopologyGalera: true, dbplane.TopologyReplication: false} {
+		c := newCluster("trio", topology, "", 3)
+		e, agents := fakeEngine(c, password)
+		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+			t.Fatal(err)
+		}
+		got := agents[1].packages[0]
+		if !slices.Contains(got, "mariadb-server") || !slices.Contains(got, "galera-4") || slices.Contains(got, "socat") != want {
+			t.Errorf("%s: packages %v; socat wanted: %v", topology, got, want)
+		}
+	}
+}
+
+func TestAllowlistAccounts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		allowlist []string
+		addrs     []string
+		want      []string
+		invalid   bool
+	}{
+		{name: "DefaultLoopbackCluster", addrs: []string{"127.0.0.11", "127.0.0.12"},
+			want: []string{"127.0.0.0/255.0.0.0", "::1"}},
+		{name: "DefaultNetworkCluster", addrs: []string{"10.0.0.1", "fd00::2"},
+			want: []string{"127.0.0.0/255.0.0.0", "::1", "10.0.0.1", "fd00::2"}},
+		{name: "Allowlist", allowlist: []string{"10.1.0.0/16", "192.168.7.9", "10.1.2.3/16", "fd00::7", "0.0.0.0/0"}, addrs: []string{"10.0.0.1"},
+			want: []string{"10.1.0.0/255.255.0.0", "192.168.7.9", "fd00::7", "0.0.0.0/0.0.0.0"}},
+		{name: "IPv6Network", allowlist: []string{"fd00::/8"}, addrs: []string{"10.0.0.1"}, invalid: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster("duo1", dbplane.TopologyStandalone, "", len(tc.addrs))
+			for i, a := range tc.addrs {
+				c.Nodes[i].Address = a
+			}
+			c.Spec.Allowlist = tc.allowlist
+			e, agents := fakeEngine(c, password)
+			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+			if tc.invalid {
+				if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
+					t.Fatalf("err = %v, want a permanent invalid error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := agents[1].scripts("CREATE USER IF NOT EXISTS 'admin'")[0]
+			var got []string
+			for _, m := range regexp.MustCompile(`CREATE USER IF NOT EXISTS 'admin'@'([^']+)'`).FindAllStringSubmatch(script, -1) {
+				got = append(got, m[1])
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("admin accounts from %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
+	for _, topology := range []string{dbplane.TopologyReplication, dbplane.TopologyGalera} {
+		t.Run(topology, func(t *testing.T) {
+			ctx := context.Background()
+			c := newCluster("trio", topology, "", 3)
+			e, agents := fakeEngine(c, password)
+			var log stepLog
+			check := func(t *testing.T) {
+				t.Helper()
+				for _, n := range c.Nodes {
+					a := agents[n.HostID]
+					if len(a.running) != 0 {
+						t.Errorf("host %d still runs %v", n.HostID, a.running)
+					}
+					for p := range a.files {
+						t.Errorf("host %d still has file %s", n.HostID, p)
+					}
+					for p := range a.dirs {
+						if strings.HasPrefix(p, n.DataDir) {
+							t.Errorf("host %d still has directory %s", n.HostID, p)
+						}
+					}
+				}
+			}
+			steps := e.PlanCreate(c)
+			t.Run("Rollback", func(t *testing.T) {
+				if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
+					t.Fatal(err)
+				}
+				if err := undoPlan(ctx, e, 1, steps, &log); err != nil {
+					t.Fatal(err)
+				}
+				check(t)
+			})
+			t.Run("Delete", func(t *testing.T) {
+				if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
+					t.Fatal(err)
+				}
+				if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+					t.Fatal(err)
+				}
+				check(t)
+				if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+					t.Fatalf("deleting again: %v", err)
+				}
+			})
+		})
+	}
+}
+
+func TestStepErrors(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
+	e, _ := fakeEngine(c, password)
+	for name, tc := range map[string]struct {
+		taskID int64
+		params string
+	}{
+		"UnknownNode": {1, `{"ordinal":5}`},
+		"BadParams":   {1, `{"ordinal":"x"}`},
+		"UnknownTask": {9, `{"ordinal":0}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+				t.Fatalf("err = %v, want a permanent error", err)
+			}
+		})
+	}
+	t.Run("NoPassword", func(t *testing.T) {
+		e, _ := fakeEngine(c, "")
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+			t.Fatalf("err = %v, want a permanent error", err)
+		}
+	})
+	t.Run("AgentUnavailable", func(t *testing.T) {
+		e.Dialer = unavailableDialer{}
+		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		if err == nil || dbplane.IsPermanent(err) {
+			t.Fatalf("err = %v, want a retryable error", err)
+		}
+	})
+}
+
+type unavailableDialer struct{}
+
+func (unavailableDialer) Agent(context.Context, int64) (dbplane.HostAgent, error) {
+	return nil, dbplane.Errorf(dbplane.KindUnavailable, "agent unreachable")
+}
