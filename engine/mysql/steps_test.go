@@ -443,7 +443,7 @@ func TestPrecheck(t *testing.T) {
 		})
 	}
 	for name, mutate := range map[string]func(*dbplane.Node){
-		"SocketPathTooLong": func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/mysql/solo-0" },
+		"SocketPathTooLong":    func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/mysql/solo-0" },
 		"GaleraPortsPast65535": func(n *dbplane.Node) { n.Port = 64500 },
 	} {
 		t.Run(name, func(t *testing.T) {
