@@ -27,9 +27,9 @@ func DefaultCatalog() Catalog {
 				Engine:  EngineMySQL,
 				Version: "10.11",
 				// galera-4 is the wsrep provider MariaDB loads for the galera
-				// topology; mariadb-backup takes physical backups and seeds
-				// replicas.
-				Packages:   []string{"mariadb-server", "mariadb-client", "galera-4", "mariadb-backup"},
+				// topology; mariadb-backup takes physical backups and copies
+				// galera members (state transfers), which stream over socat.
+				Packages:   []string{"mariadb-server", "mariadb-client", "galera-4", "mariadb-backup", "socat"},
 				Topologies: []string{TopologyStandalone, TopologyReplication, TopologyGalera},
 				Default:    true,
 			},

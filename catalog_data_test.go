@@ -19,7 +19,7 @@ func TestDefaultCatalog_Version(t *testing.T) {
 	}{
 		{dbplane.EnginePostgreSQL, "", "15", []string{"postgresql-15", "postgresql-client-15"}, []string{"standalone", "replication"}},
 		{dbplane.EnginePostgreSQL, "15", "15", []string{"postgresql-15", "postgresql-client-15"}, []string{"standalone", "replication"}},
-		{dbplane.EngineMySQL, "", "10.11", []string{"mariadb-server", "mariadb-client", "galera-4", "mariadb-backup"}, []string{"standalone", "replication", "galera"}},
+		{dbplane.EngineMySQL, "", "10.11", []string{"mariadb-server", "mariadb-client", "galera-4", "mariadb-backup", "socat"}, []string{"standalone", "replication", "galera"}},
 		{dbplane.EngineRedis, "7.0", "7.0", []string{"redis-server", "redis-tools"}, []string{"standalone", "replication", "redis-cluster"}},
 		{dbplane.EnginePostgreSQL, "14", "", nil, nil},
 		{dbplane.EngineRedis, "7", "", nil, nil},
