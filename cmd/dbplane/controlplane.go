@@ -13,7 +13,9 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/engine/postgres"
+	"github.com/dbplane/dbplane/engine/redis"
 	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/pki"
 	"github.com/dbplane/dbplane/service"
@@ -61,14 +63,20 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	}
 	cp.engine = taskengine.New(db, taskengine.Config{
 		Workers: cfg.Workers, Lease: cfg.LeaseTTL, Grace: cfg.ShutdownGrace, Logger: log})
-	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: dbplane.DefaultCatalog(), Logger: log}
+	catalog := dbplane.DefaultCatalog()
+	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
+	maria := &mysql.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
+	rd := &redis.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
 	pg.Register(cp.engine)
-	svc := &service.Service{Store: db, Catalog: dbplane.DefaultCatalog(), Wake: cp.engine.Notify, Logger: log,
-		Engines: map[string]service.ClusterEngine{dbplane.EnginePostgreSQL: pg}}
+	maria.Register(cp.engine)
+	rd.Register(cp.engine)
+	svc := &service.Service{Store: db, Catalog: catalog, Wake: cp.engine.Notify, Logger: log,
+		Engines: map[string]service.ClusterEngine{
+			dbplane.EnginePostgreSQL: pg, dbplane.EngineMySQL: maria, dbplane.EngineRedis: rd}}
 	service.RegisterHandlers(cp.engine, db)
 	api := &httpapi.Server{
 		Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
-		Catalog:      dbplane.DefaultCatalog(),
+		Catalog:      catalog,
 		Ready:        func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,

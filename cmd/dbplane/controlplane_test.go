@@ -78,7 +78,7 @@ func validSpec(name string) dbplane.ClusterSpec {
 // waitTask follows a task's events until it ends and returns it.
 func waitTask(tb testing.TB, c *httpapi.Client, id int64) *dbplane.Task {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	events, err := c.WatchTask(ctx, id, 0)
 	if err != nil {
