@@ -458,10 +458,19 @@ func TestPrecheck(t *testing.T) {
 	}
 }
 
+// TestInstallAddsSocatForGalera: galera state transfers need socat, even
+// with a catalog that forgets it.
 func TestInstallAddsSocatForGalera(t *testing.T) {
+	cat := dbplane.DefaultCatalog()
+	for i, ev := range cat.Engines {
+		if ev.Engine == dbplane.EngineMySQL {
+			cat.Engines[i].Packages = slices.DeleteFunc(ev.Packages, func(p string) bool { return p == "socat" })
+		}
+	}
 	for topology, want := range map[string]bool{dbplane.TopologyGalera: true, dbplane.TopologyReplication: false} {
 		c := newCluster("trio", topology, "", 3)
 		e, agents := fakeEngine(c, password)
+		e.Catalog = cat
 		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
 			t.Fatal(err)
 		}
