@@ -10,6 +10,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/mysql"
+	"github.com/dbplane/dbplane/service"
 )
 
 func names(steps []dbplane.PlanStep) []string {
@@ -240,3 +241,10 @@ func TestEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// The service plans clusters through the engine, which reads the metadata
+// store.
+var (
+	_ service.ClusterEngine = (*mysql.Engine)(nil)
+	_ mysql.Store           = dbplane.Store(nil)
+)
