@@ -53,6 +53,12 @@ func renderConf(n node, version string, memoryMB int64, vcpus int) ([]byte, erro
 			fmt.Fprintf(&b, "%s = %s\n", k, confValue(params[k]))
 		}
 	}
+	if n.cluster.Topology == dbplane.TopologyGalera {
+		// socat, which carries state transfers, listens on (and
+		// connects from) the member's address only, like galera's
+		// other ports.
+		fmt.Fprintf(&b, "\n[sst]\nsockopt = %s\n", confValue("bind="+socatAddr(n.Address)))
+	}
 	fmt.Fprintf(&b, "\n!includedir %s\n", n.confDir())
 	return []byte(b.String()), nil
 }
@@ -140,6 +146,15 @@ func galeraSettings(n node) []setting {
 		{"wsrep_sst_method", "mariabackup"},
 		{"wsrep_sst_receive_address", joinHostPort(n.Address, n.sstPort())},
 	}
+}
+
+// socatAddr writes an address as socat's options take it: IPv6 in
+// brackets.
+func socatAddr(addr string) string {
+	if strings.Contains(addr, ":") {
+		return "[" + addr + "]"
+	}
+	return addr
 }
 
 // mariadbSize turns a size of the flavor catalog ("2457MB") into MariaDB's

@@ -122,6 +122,9 @@ func TestConfigByRole(t *testing.T) {
 					t.Errorf("%s = %q, want it unset", k, v)
 				}
 			}
+			if sst := strings.Contains(conf, "\n[sst]\nsockopt = \"bind=10.0.0.3\"\n"); sst != (tc.topology == dbplane.TopologyGalera) {
+				t.Errorf("my.cnf binds socat to the member's address: %v, want %v:\n%s", sst, !sst, conf)
+			}
 			if !strings.HasSuffix(conf, "!includedir /data/h"+strconv.Itoa(tc.ordinal+1)+"/mysql/gal3-"+strconv.Itoa(tc.ordinal)+".d/conf.d\n") {
 				t.Errorf("my.cnf does not end including the node's conf.d:\n%s", conf)
 			}

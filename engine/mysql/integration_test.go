@@ -96,7 +96,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int)
 			role = mysql.RolePrimary
 		}
 		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
-			Port: port + i, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
+			Port: port, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
 	}
 	e := &mysql.Engine{Store: store, Dialer: dialer}
 	var log stepLog
@@ -330,9 +330,10 @@ func reachableTempDir(t *testing.T) string {
 	return dir
 }
 
-// freePorts returns a port p such that p, p+1 and p+2 (and, for galera,
-// their state transfer and group ports) are free on 127.0.0.11-13 and on
-// every address, as socat listens for a state transfer on all of them.
+// freePorts returns a port free on every address (and, for galera, with
+// its state transfer and group ports free): every node of a cluster gets
+// it, as on real hosts, where every node may have 3306. Each node binds
+// its address only, so that they do not collide.
 func freePorts(t *testing.T, galera bool) int {
 	t.Helper()
 	offsets := []int{0}
@@ -346,7 +347,7 @@ func freePorts(t *testing.T, galera bool) int {
 		}
 		p := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if p+2+1361 > 65535 || !allFree(p, offsets) {
+		if p+1361 > 65535 || !allFree(p, offsets) {
 			continue
 		}
 		return p
@@ -356,14 +357,12 @@ func freePorts(t *testing.T, galera bool) int {
 }
 
 func allFree(p int, offsets []int) bool {
-	for i := range 3 {
-		for _, o := range offsets {
-			l, err := net.Listen("tcp", fmt.Sprintf(":%d", p+i+o))
-			if err != nil {
-				return false
-			}
-			l.Close()
+	for _, o := range offsets {
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p+o))
+		if err != nil {
+			return false
 		}
+		l.Close()
 	}
 	return true
 }

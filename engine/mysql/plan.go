@@ -27,8 +27,10 @@ const (
 //   - replication: start the primary and create users while the replicas
 //     start; then per replica attach it to the primary and verify it, and
 //     verify replication on the primary;
-//   - galera: bootstrap member 0, create users, join the other members one
-//     after another, restart member 0 as an ordinary member, verify.
+//   - galera: bootstrap member 0, create users, join the other members (in
+//     parallel: galera has each donor serve one state transfer at a time,
+//     and a member that joined serves the next), restart member 0 as an
+//     ordinary member, verify.
 //
 // The service appends the step that marks the cluster running after all of
 // them.
@@ -116,17 +118,17 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist, and the state transfer account", AdminUser),
 			k0("bootstrap")),
 	}
-	prev := "my-users"
+	var joined []string
 	for _, n := range nodes[1:] {
 		k := keyer(n)
 		steps = append(steps, withUndo(HandlerStop, newStep(k("join"), fmt.Sprintf("Join member %d", n.Ordinal), HandlerJoin, n, joinStepTime,
 			fmt.Sprintf("Start member %d on %s; it copies the database from a donor with mariadb-backup and waits until it is synced", n.Ordinal, where(n)),
-			prev, k("configure"))))
-		prev = k("join")
+			"my-users", k("configure"))))
+		joined = append(joined, k("join"))
 	}
 	steps = append(steps,
 		newStep(k0("rejoin"), fmt.Sprintf("Rejoin member %d", first.Ordinal), HandlerRejoin, first, joinStepTime,
-			fmt.Sprintf("Restart member %d without --wsrep-new-cluster, so that a restart never bootstraps it again", first.Ordinal), prev),
+			fmt.Sprintf("Restart member %d without --wsrep-new-cluster, so that a restart never bootstraps it again", first.Ordinal), joined...),
 		newStep("my-verify", "Verify cluster", HandlerVerifyGalera, first, startTimeout,
 			fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", len(nodes)), k0("rejoin")),
 	)

@@ -141,10 +141,11 @@ func TestPlanCreate(t *testing.T) {
 			"Configure member 2": {"Init member 2"},
 			"Bootstrap member 0": {"Configure member 0"},
 			"Create users":       {"Bootstrap member 0"},
-			// Joins are one after another: a donor serves one transfer at a time.
+			// Members join together: galera has a donor serve one
+			// transfer at a time.
 			"Join member 1":   {"Configure member 1", "Create users"},
-			"Join member 2":   {"Configure member 2", "Join member 1"},
-			"Rejoin member 0": {"Join member 2"},
+			"Join member 2":   {"Configure member 2", "Create users"},
+			"Rejoin member 0": {"Join member 1", "Join member 2"},
 			"Verify cluster":  {"Rejoin member 0"},
 		}, map[string]int{"Bootstrap member 0": 0, "Create users": 0, "Join member 2": 2, "Rejoin member 0": 0},
 			map[string]string{"Bootstrap member 0": mysql.HandlerStop, "Join member 1": mysql.HandlerStop,

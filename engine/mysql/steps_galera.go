@@ -95,8 +95,9 @@ func replaceInstance(ctx context.Context, a dbplane.HostAgent, inst dbplane.Inst
 // join starts a galera member, which joins the cluster: it receives a
 // snapshot of the database from a donor with mariadb-backup (the donor
 // streams it over socat to the member's SST port), then the writes since
-// from the donor's cache. Members join one after another, so a donor
-// serves one transfer at a time.
+// from the donor's cache. Members may join together: galera has a donor
+// serve one transfer at a time, and a joiner that finds no free donor
+// waits for one (a member that has joined becomes one).
 func (e *Engine) join(ctx context.Context, s *step) error {
 	n := s.n
 	inst, err := e.instance(s, n)
