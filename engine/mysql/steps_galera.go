@@ -34,10 +34,10 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	var extra []string
-	if len(peers) == 0 {
-		extra = []string{bootstrapFlag}
-	} else {
+	// Bootstrapping takes seconds; joining copies the database first.
+	extra, wait := []string{bootstrapFlag}, readyTimeout
+	if len(peers) > 0 {
+		extra, wait = nil, joinTimeout
 		s.logf("members %v run: member %d joins them instead of bootstrapping", peers, n.Ordinal)
 	}
 	inst, err := e.instance(s, n, extra...)
@@ -47,7 +47,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 	if err := replaceInstance(ctx, a, inst); err != nil {
 		return fmt.Errorf("while starting member %d on host %d: %w", n.Ordinal, n.HostID, err)
 	}
-	if err := s.waitSynced(ctx, a, n, joinTimeout); err != nil {
+	if err := s.waitSynced(ctx, a, n, wait); err != nil {
 		s.logTail(ctx, a, n)
 		return err
 	}
