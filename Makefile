@@ -25,7 +25,7 @@ fuzz: ## run each fuzz target briefly
 bench: ## run the benchmarks (results go into docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench NoopSubtasks -benchtime 5000x -count 1 ./taskengine/
 	$(GO) test -run '^$$' -bench ListClustersHTTP -benchtime 2000x -count 1 ./cmd/dbplane/
-	$(GO) test -run '^$$' -bench CreatePostgres -benchtime 5x -count 1 ./cmd/dbplane/
+	$(GO) test -run '^$$' -bench CreateCluster -benchtime 3x -count 1 ./cmd/dbplane/
 	$(GO) test -run '^$$' -bench FindClusters -count 1 ./sqlstore/
 
 demo: build ## build, start dbplane dev and walk through a cluster's life

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -75,31 +74,56 @@ func seedClustersSQL(tb testing.TB, cp *testControlPlane, n int) {
 	}
 }
 
-// BenchmarkCreatePostgres measures the time from a create request to a
-// running PostgreSQL cluster, standalone and 3-node synchronous replication,
-// on three local agents; and, in the same run, the time a minimal shell
-// script (scripts/bootstrap-pg.sh: initdb, start, pg_basebackup, start)
-// takes to bootstrap the same topology by hand: the physical limit. Goal:
-// dbplane within 1.25x of the script.
-func BenchmarkCreatePostgres(b *testing.B) {
+// BenchmarkCreateCluster measures, for each engine and topology, the time
+// from a create request to a running cluster on local agents (one "host"
+// per node, as dev --hosts); and, in the same run, the time a minimal shell
+// script (scripts/bootstrap-*.sh) takes to bootstrap the same topology by
+// hand: the physical limit. Goal: dbplane within 1.25x of the script.
+func BenchmarkCreateCluster(b *testing.B) {
 	if os.Geteuid() != 0 {
-		b.Skip("needs root: agents run PostgreSQL as the postgres user")
+		b.Skip("needs root: agents run databases as their own OS users")
 	}
 	cp := mustRunControlPlane(b)
 	root := mustFleetRoot(b)
-	mustStartAgents(b, cp, root, 3)
+	mustStartAgents(b, cp, root, 6)
+	pg := func(name string, nodes int) dbplane.ClusterSpec {
+		s := validSpec(name)
+		s.Nodes = nodes
+		if nodes == 1 {
+			s.Topology, s.ReplicationMode = dbplane.TopologyStandalone, ""
+		}
+		return s
+	}
+	redisCluster := func(name string) dbplane.ClusterSpec {
+		s := redisSpec(name, dbplane.TopologyRedisCluster, 0)
+		s.Shards, s.ReplicasPerShard = 3, 1
+		return s
+	}
 	for _, tc := range []struct {
-		name  string
-		nodes int
-	}{{"standalone", 1}, {"replication3", 3}} {
+		name   string
+		spec   func(name string) dbplane.ClusterSpec
+		script []string // bootstrap script and its arguments after the root
+	}{
+		{"postgresql/standalone", func(n string) dbplane.ClusterSpec { return pg(n, 1) }, []string{"bootstrap-pg.sh", "1"}},
+		{"postgresql/replication3", func(n string) dbplane.ClusterSpec { return pg(n, 3) }, []string{"bootstrap-pg.sh", "3"}},
+		{"mysql/standalone", func(n string) dbplane.ClusterSpec { return mysqlSpec(n, dbplane.TopologyStandalone, 1) },
+			[]string{"bootstrap-mysql.sh", "standalone"}},
+		{"mysql/replication3", func(n string) dbplane.ClusterSpec { return mysqlSpec(n, dbplane.TopologyReplication, 3) },
+			[]string{"bootstrap-mysql.sh", "replication"}},
+		{"mysql/galera3", func(n string) dbplane.ClusterSpec { return mysqlSpec(n, dbplane.TopologyGalera, 3) },
+			[]string{"bootstrap-mysql.sh", "galera"}},
+		{"redis/standalone", func(n string) dbplane.ClusterSpec { return redisSpec(n, dbplane.TopologyStandalone, 1) },
+			[]string{"bootstrap-redis.sh", "standalone"}},
+		{"redis/replication3", func(n string) dbplane.ClusterSpec { return redisSpec(n, dbplane.TopologyReplication, 3) },
+			[]string{"bootstrap-redis.sh", "replication"}},
+		{"redis/cluster3x1", redisCluster, []string{"bootstrap-redis.sh", "cluster"}},
+	} {
 		b.Run(tc.name+"/dbplane", func(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer()
-				spec := validSpec(fmt.Sprintf("bench-%s-%d", tc.name, i))
-				spec.Nodes = tc.nodes
-				if tc.nodes == 1 {
-					spec.Topology, spec.ReplicationMode = dbplane.TopologyStandalone, ""
-				}
+				// Short names: a PostgreSQL socket path under the data root
+				// must stay within the kernel's 107 bytes.
+				spec := tc.spec(fmt.Sprintf("bench%d", i))
 				b.StartTimer()
 				c, task, err := cp.client.CreateCluster(context.Background(), spec, false)
 				if err != nil {
@@ -113,17 +137,18 @@ func BenchmarkCreatePostgres(b *testing.B) {
 			}
 		})
 		b.Run(tc.name+"/script", func(b *testing.B) {
+			script := "../../scripts/" + tc.script[0]
 			for range b.N {
 				b.StopTimer()
 				dir := filepath.Join(root, "script")
 				b.StartTimer()
-				out, err := exec.Command("../../scripts/bootstrap-pg.sh", dir, strconv.Itoa(tc.nodes)).CombinedOutput()
+				out, err := exec.Command(script, append([]string{dir}, tc.script[1:]...)...).CombinedOutput()
 				b.StopTimer()
 				if err != nil {
-					b.Fatalf("bootstrap-pg.sh: %v\n%s", err, out)
+					b.Fatalf("%s: %v\n%s", tc.script[0], err, out)
 				}
-				if out, err := exec.Command("../../scripts/bootstrap-pg.sh", "stop", dir).CombinedOutput(); err != nil {
-					b.Fatalf("bootstrap-pg.sh stop: %v\n%s", err, out)
+				if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
+					b.Fatalf("%s stop: %v\n%s", tc.script[0], err, out)
 				}
 			}
 		})
