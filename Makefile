@@ -11,9 +11,11 @@ help: ## list the targets
 build: ## build bin/dbplane
 	$(GO) build -o $(BIN) ./cmd/dbplane
 
+# Packages' tests run one at a time (-p 1): the engine and end-to-end tests
+# start real databases on the same loopback "hosts" (127.0.0.11-16) and ports.
 test: ## vet, then run every test under the race detector (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set)
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -race -p 1 -timeout 30m $(PKGS)
 
 fuzz: ## run each fuzz target briefly
 	@for pkg in $$($(GO) list $(PKGS)); do \
