@@ -74,6 +74,7 @@ func nodeSettings(n node, memoryMB int64, vcpus int) []setting {
 		{"port", strconv.Itoa(n.Port)},
 		{"skip_name_resolve", "ON"},
 		{"secure_file_priv", n.filesDir()},
+		{"tmpdir", n.tmpDir()},
 		{"character_set_server", "utf8mb4"},
 		{"collation_server", "utf8mb4_unicode_ci"},
 		{"default_time_zone", "+00:00"},

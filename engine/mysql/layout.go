@@ -74,6 +74,11 @@ func (n node) logFile() string    { return path.Join(n.home(), "mariadbd.log") }
 // same OS user, so they must not reach other files.
 func (n node) filesDir() string { return path.Join(n.home(), "files") }
 
+// tmpDir holds the node's temporary files (tmpdir). Each node has its own:
+// mariadb-install-db runs of several nodes that share a host's /tmp fail
+// now and then, losing each other's temporary tables.
+func (n node) tmpDir() string { return path.Join(n.home(), "tmp") }
+
 // initMarker is written once mariadb-install-db has finished: a data
 // directory without it holds an interrupted initialisation.
 func (n node) initMarker() string { return path.Join(n.home(), "install-db.done") }

@@ -130,7 +130,8 @@ func (e *Engine) install(ctx context.Context, s *step) error {
 }
 
 // prepare creates the node's directories, owned by mysql, 0750: the data
-// directory, and its home beside it with the conf.d and files directories.
+// directory, and its home beside it with the conf.d, files and tmp
+// directories.
 func (e *Engine) prepare(ctx context.Context, s *step) error {
 	n := s.n
 	a, err := s.agent(ctx, n)
@@ -149,6 +150,7 @@ func (e *Engine) prepare(ctx context.Context, s *step) error {
 		{n.home(), 0o750},
 		{n.confDir(), 0o750},
 		{n.filesDir(), 0o750},
+		{n.tmpDir(), 0o750},
 	}
 	for _, d := range dirs {
 		if err := a.EnsureDir(ctx, d.path, osUser, d.mode); err != nil {

@@ -39,7 +39,9 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
 		return err
 	}
-	cmd := asMySQL(n, installDB, "--no-defaults", "--user="+osUser, "--datadir="+n.DataDir,
+	// No --user: the tool runs as mysql already, and with it the tool tries
+	// (and, not being root, fails) to chown the PAM plugin's helper.
+	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
 	cmd.Timeout = 2 * time.Minute
 	if _, err := run(ctx, a, cmd); err != nil {

@@ -390,6 +390,13 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatalf("mariadb-install-db ran as %s with %v", cmd.User, cmd.Argv)
 		}
 	})
+	t.Run("InitUsesTheNodesOwnTmpdir", func(t *testing.T) {
+		tmp := c.Nodes[0].DataDir + ".d/tmp"
+		cmd := primary.commands("mariadb-install-db")[0]
+		if !slices.Contains(cmd.Argv, "--tmpdir="+tmp) || !primary.dirs[tmp] {
+			t.Fatalf("mariadb-install-db ran with %v (prepared %s: %v): want the node's own tmpdir, prepared before", cmd.Argv, tmp, primary.dirs[tmp])
+		}
+	})
 	t.Run("SQLRunsAsRootOverTheSocket", func(t *testing.T) {
 		cmd := primary.commands("mariadb")[0]
 		if cmd.User != "root" || !slices.Contains(cmd.Argv, "--socket="+c.Nodes[0].DataDir+".d/mariadbd.sock") ||
