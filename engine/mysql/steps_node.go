@@ -12,9 +12,6 @@ import (
 // before the step fails (and is retried).
 const readyTimeout = 90 * time.Second
 
-// pollInterval is how often a step asks a node whether it is there yet.
-const pollInterval = 200 * time.Millisecond
-
 // initNode creates the node's system tables with mariadb-install-db: root
 // authenticates only with unix_socket (no password exists for it), and no
 // test database. A directory the tool finished is left alone; one it left
@@ -165,21 +162,20 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 
 // waitReady polls the node with SELECT 1 over its socket until it answers.
 func waitReady(ctx context.Context, a dbplane.HostAgent, n node) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
 	cmd := sqlCmd(n, "SELECT 1;\n")
 	cmd.Timeout = 10 * time.Second
-	for {
+	return poll(ctx, readyTimeout, func(ctx context.Context) (bool, string) {
 		res, err := a.Run(ctx, cmd)
-		if err == nil && res.ExitCode == 0 {
-			return nil
+		switch {
+		case err != nil:
+			return false, err.Error()
+		case res.ExitCode != 0:
+			return false, tail(res.Stderr, maxStderr)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %d on host %d did not answer on %s within %s", n.Ordinal, n.HostID, n.socketPath(), readyTimeout)
-		case <-time.After(pollInterval):
-		}
-	}
+		return true, ""
+	}, func(last string) error {
+		return fmt.Errorf("node %d on host %d did not answer on %s within %s: %s", n.Ordinal, n.HostID, n.socketPath(), readyTimeout, last)
+	})
 }
 
 // logTail copies the end of a node's server log to the step's log, to say

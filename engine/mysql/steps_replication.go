@@ -179,13 +179,22 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	})
 }
 
+// Waits poll fast at first, because most end within a few hundred
+// milliseconds (a server answering, a replica connecting), and then ever
+// slower, so that a long wait does not keep an agent busy: each interval is
+// half again the last, up to maxPollInterval.
+const (
+	minPollInterval = 20 * time.Millisecond
+	maxPollInterval = time.Second
+)
+
 // poll calls check until it reports done or timeout passes, and then
 // returns fail with what check said last.
 func poll(ctx context.Context, timeout time.Duration, check func(context.Context) (bool, string), fail func(last string) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := "not checked yet"
-	for {
+	for interval := minPollInterval; ; interval = min(interval*3/2, maxPollInterval) {
 		done, why := check(ctx)
 		if done {
 			return nil
@@ -196,7 +205,7 @@ func poll(ctx context.Context, timeout time.Duration, check func(context.Context
 		select {
 		case <-ctx.Done():
 			return fail(last)
-		case <-time.After(pollInterval):
+		case <-time.After(interval):
 		}
 	}
 }
