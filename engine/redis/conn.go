@@ -3,7 +3,9 @@ package redis
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -31,26 +33,65 @@ const (
 // goredisConnect opens a go-redis client of one connection to addr. It
 // speaks RESP2 and sends nothing but dbplane's commands: no client
 // identification and no maintenance notifications, which Redis 7.0 does not
-// know.
-func goredisConnect(_ context.Context, addr, user, password string) (conn, error) {
+// know. It dials at once, so that a node that does not listen yet fails
+// the call at once: go-redis would retry the dial for half a second, log
+// each failure and then dial only once a second.
+func goredisConnect(ctx context.Context, addr, user, password string) (conn, error) {
+	d := &net.Dialer{Timeout: dialTimeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	first := &firstConn{c: nc}
 	c := goredis.NewClient(&goredis.Options{
 		Addr: addr, Username: user, Password: password,
 		Protocol: 2, DisableIdentity: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-		DialTimeout:              dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if c := first.take(); c != nil {
+				return c, nil
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
 		ContextTimeoutEnabled: true,
 		PoolSize:              1, MaxRetries: -1,
 	})
-	return goredisConn{c}, nil
+	return goredisConn{c, first}, nil
 }
 
-type goredisConn struct{ c *goredis.Client }
+// firstConn holds the connection goredisConnect dialed until the client
+// takes it.
+type firstConn struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+func (f *firstConn) take() net.Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.c
+	f.c = nil
+	return c
+}
+
+type goredisConn struct {
+	c     *goredis.Client
+	first *firstConn
+}
 
 func (g goredisConn) Do(ctx context.Context, args ...any) (any, error) {
 	return g.c.Do(ctx, args...).Result()
 }
 
-func (g goredisConn) Close() error { return g.c.Close() }
+// Close closes the client and the first connection if the client never
+// took it.
+func (g goredisConn) Close() error {
+	if c := g.first.take(); c != nil {
+		c.Close()
+	}
+	return g.c.Close()
+}
 
 // open connects to node n as the admin user.
 func (s *step) open(ctx context.Context, n node) (conn, error) {

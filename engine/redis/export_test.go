@@ -58,3 +58,6 @@ func ParseClusterNodes(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// GoredisConnect is how the engine reaches real nodes.
+var GoredisConnect = goredisConnect

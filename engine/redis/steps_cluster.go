@@ -156,16 +156,15 @@ func (s *step) meet(ctx context.Context, ms []member) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, meetTimeout)
 	defer cancel()
+	var p poller
 	for {
 		err := allKnown(ctx, ms)
 		if err == nil {
 			s.logf("node 0 met %d nodes; all %d nodes know each other", met, len(ms))
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if !p.wait(ctx) {
 			return fmt.Errorf("the nodes did not all meet within %s: %w", meetTimeout, err)
-		case <-time.After(pollInterval):
 		}
 	}
 }
@@ -278,6 +277,7 @@ func (e *Engine) verifyCluster(ctx context.Context, s *step) error {
 	defer closeAll()
 	ctx, cancel := context.WithTimeout(ctx, clusterVerifyTimeout)
 	defer cancel()
+	var p poller
 	for {
 		err := s.clusterWhole(ctx, ms)
 		if err == nil {
@@ -288,10 +288,8 @@ func (e *Engine) verifyCluster(ctx context.Context, s *step) error {
 		if dbplane.IsPermanent(err) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if !p.wait(ctx) {
 			return fmt.Errorf("the cluster is not whole after %s: %w", clusterVerifyTimeout, err)
-		case <-time.After(pollInterval):
 		}
 	}
 }

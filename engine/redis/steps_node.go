@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +12,35 @@ import (
 // before the step fails (and is retried).
 const readyTimeout = 60 * time.Second
 
-// pollInterval is how often steps that wait ask Redis again.
-const pollInterval = 100 * time.Millisecond
+// Waits poll fast at first, because most end within milliseconds (a node
+// answering, a replica's link coming up), and then slower, so that a long
+// wait does not load the nodes: each interval is half again the last, up to
+// maxPollInterval, by which a wait of seconds (a cluster's gossip) ends late
+// by little.
+const (
+	minPollInterval = 10 * time.Millisecond
+	maxPollInterval = 250 * time.Millisecond
+)
+
+// poller paces the checks of one wait.
+type poller struct{ interval time.Duration }
+
+// wait sleeps until the next check is due and reports true, or reports
+// false once ctx ends.
+func (p *poller) wait(ctx context.Context) bool {
+	if p.interval == 0 {
+		p.interval = minPollInterval
+	}
+	t := time.NewTimer(p.interval)
+	defer t.Stop()
+	p.interval = min(p.interval*3/2, maxPollInterval)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // configure writes the node's redis.conf.
 func (e *Engine) configure(ctx context.Context, s *step) error {
@@ -106,28 +132,33 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 // waitReady polls the node with PING, as the admin user, until it answers.
 func (s *step) waitReady(ctx context.Context) error {
 	n := s.n
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	var p poller
+	for {
+		err := s.ping(ctx, n)
+		if err == nil {
+			return nil
+		}
+		if !p.wait(ctx) {
+			return fmt.Errorf("node %d on host %d did not answer within %s: %w", n.Ordinal, n.HostID, readyTimeout, err)
+		}
+	}
+}
+
+// ping sends PING to n over a new connection, so that each try dials
+// anew.
+func (s *step) ping(ctx context.Context, n node) error {
 	c, err := s.open(ctx, n)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	last := errors.New("no answer yet")
-	for {
-		pong, err := command(ctx, c, n, "PING")
-		if err == nil && pong == "PONG" {
-			return nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %d on host %d did not answer within %s: %w", n.Ordinal, n.HostID, readyTimeout, last)
-		case <-time.After(pollInterval):
-		}
+	pong, err := command(ctx, c, n, "PING")
+	if err == nil && pong != "PONG" {
+		err = fmt.Errorf("node %d answered PING with %q", n.Ordinal, pong)
 	}
+	return err
 }
 
 // logTail copies the end of the node's log to the step's log, to say why

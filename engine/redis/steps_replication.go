@@ -32,16 +32,15 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	defer pc.Close()
 	ctx, cancel := context.WithTimeout(ctx, replicationTimeout)
 	defer cancel()
+	var pace poller
 	for {
 		err := replicaLinkUp(ctx, rc, pc, n, p)
 		if err == nil {
 			s.logf("node %d replicates from node %d (%s): master_link_status up, listed online by the primary", n.Ordinal, p.Ordinal, p.hostPort())
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if !pace.wait(ctx) {
 			return fmt.Errorf("node %d does not replicate from node %d after %s: %w", n.Ordinal, p.Ordinal, replicationTimeout, err)
-		case <-time.After(pollInterval):
 		}
 	}
 }
