@@ -82,10 +82,12 @@ func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 		{"maxclients", sized["maxclients"]},
 		{"replica-read-only", "yes"},
 		{"replica-announce-ip", n.Address},
-		// A primary waits up to 5 s for more replicas before a full sync
-		// streams to them all at once; it need not wait once all of its
-		// replicas are there.
-		{"repl-diskless-sync-max-replicas", strconv.Itoa(replicasPerPrimary(c))},
+		// A full sync streams at once instead of after Redis' 5 s wait for
+		// more replicas (or, with repl-diskless-sync-max-replicas, its
+		// once-a-second check for them): a replica that asks during a
+		// transfer gets the next, which starts as soon as that one ends, so
+		// replicas that come together cost at most two transfers.
+		{"repl-diskless-sync-delay", "0"},
 	}
 	persist, err := persistenceSettings(c.Spec.Persistence)
 	if err != nil {
@@ -111,17 +113,6 @@ func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 		s = append(s, setting{"replicaof", p.Address + " " + strconv.Itoa(p.Port)})
 	}
 	return s, nil
-}
-
-// replicasPerPrimary is how many replicas each primary of c has.
-func replicasPerPrimary(c *dbplane.Cluster) int {
-	switch c.Topology {
-	case dbplane.TopologyRedisCluster:
-		return max(c.Spec.ReplicasPerShard, 0)
-	case dbplane.TopologyReplication:
-		return max(len(c.Nodes)-1, 0)
-	}
-	return 0
 }
 
 // persistenceSettings are the settings of a persistence mode: RDB

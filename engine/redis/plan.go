@@ -22,10 +22,10 @@ const (
 // PlanCreate returns the steps that build the cluster on its placed nodes:
 // per host (in parallel) precheck, install packages, prepare directories
 // and write the node's configuration; once every host is prepared, the
-// users of every node; then every node starts (in parallel). A replication
-// cluster then verifies each replica's link to the primary; a Redis cluster
-// is joined ("Create cluster": slots and replicas as dbplane's roles say)
-// and verified. The service appends the step that marks the cluster running
+// users of every node; then every node starts (in parallel, but a replica
+// after its primary). A replication cluster then verifies each replica's
+// link to the primary; a Redis cluster is joined ("Create cluster": slots
+// and replicas as dbplane's roles say) and verified. The service appends the step that marks the cluster running
 // after all of them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
@@ -51,8 +51,14 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 			AdminUser, replicationUser), prepared...))
 	for _, n := range nodes {
 		k := stepKey(n.Ordinal)
+		after := []string{k("configure"), "redis-users"}
+		if c.Topology == dbplane.TopologyReplication && !isPrimary(c, n.Ordinal) {
+			// A replica that finds no primary tries again only a second
+			// later.
+			after = append(after, stepKey(primaryOf(c))("start"))
+		}
 		starts = append(starts, withUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, startTimeout,
-			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), k("configure"), "redis-users")))
+			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)))
 	}
 	steps = append(steps, starts...)
 	switch c.Topology {

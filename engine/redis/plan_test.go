@@ -106,7 +106,7 @@ func TestPlanCreate(t *testing.T) {
 			"Configure replica 2":           {"Prepare directories on host 2"},
 			"Create users":                  {"Prepare directories on host 0", "Prepare directories on host 1", "Prepare directories on host 2"},
 			"Start primary":                 {"Configure primary", "Create users"},
-			"Start replica 1":               {"Configure replica 1", "Create users"},
+			"Start replica 1":               {"Configure replica 1", "Create users", "Start primary"},
 			"Verify replica 1":              {"Start primary", "Start replica 1"},
 			"Verify replica 2":              {"Start primary", "Start replica 2"},
 		}
