@@ -94,9 +94,12 @@ func (m member) myself(ctx context.Context) (clusterNode, error) {
 
 // createCluster joins the nodes into one Redis cluster, the way dbplane's
 // roles say, rather than letting redis-cli choose: distinct config epochs,
-// CLUSTER MEET from node 0 to every other node, each shard's slot range on
-// its primary (CLUSTER ADDSLOTSRANGE), and each replica attached to its
-// shard's primary (CLUSTER REPLICATE). Each part checks what is in place
+// each shard's slot range on its primary (CLUSTER ADDSLOTSRANGE), CLUSTER
+// MEET between every two nodes, and each replica attached to its shard's
+// primary (CLUSTER REPLICATE). Slots come before the meeting, as with
+// redis-cli: a primary that knows no primary with slots counts itself in a
+// minority, and once it leaves the minority it waits a whole node timeout
+// before it reports cluster_state ok. Each part checks what is in place
 // first, so a re-run finds the slots assigned and the replicas attached and
 // changes nothing.
 func (e *Engine) createCluster(ctx context.Context, s *step) error {
@@ -108,10 +111,10 @@ func (e *Engine) createCluster(ctx context.Context, s *step) error {
 	if err := s.setEpochs(ctx, ms); err != nil {
 		return err
 	}
-	if err := s.meet(ctx, ms); err != nil {
+	if err := s.assignSlots(ctx, ms); err != nil {
 		return err
 	}
-	if err := s.assignSlots(ctx, ms); err != nil {
+	if err := s.meet(ctx, ms); err != nil {
 		return err
 	}
 	return s.attachReplicas(ctx, ms)
@@ -136,23 +139,26 @@ func (s *step) setEpochs(ctx context.Context, ms []member) error {
 	return nil
 }
 
-// meet has node 0 meet every node it does not know, then waits until every
-// node knows every other one, past the handshake.
+// meet has every node meet each later node it does not know yet, so that
+// every two nodes shake hands directly instead of waiting for gossip to
+// spread the news (seconds), then waits until every node knows every other
+// one, past the handshake.
 func (s *step) meet(ctx context.Context, ms []member) error {
-	first := ms[0]
-	known, err := first.table(ctx)
-	if err != nil {
-		return err
-	}
 	met := 0
-	for _, m := range ms[1:] {
-		if _, ok := byID(known, m.id); ok {
-			continue
-		}
-		if _, err := command(ctx, first.c, first.node, "CLUSTER", "MEET", m.Address, m.Port, m.busPort()); err != nil {
+	for i, m := range ms {
+		known, err := m.table(ctx)
+		if err != nil {
 			return err
 		}
-		met++
+		for _, o := range ms[i+1:] {
+			if _, ok := byID(known, o.id); ok {
+				continue
+			}
+			if _, err := command(ctx, m.c, m.node, "CLUSTER", "MEET", o.Address, o.Port, o.busPort()); err != nil {
+				return err
+			}
+			met++
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, meetTimeout)
 	defer cancel()
@@ -160,7 +166,7 @@ func (s *step) meet(ctx context.Context, ms []member) error {
 	for {
 		err := allKnown(ctx, ms)
 		if err == nil {
-			s.logf("node 0 met %d nodes; all %d nodes know each other", met, len(ms))
+			s.logf("sent %d meetings; all %d nodes know each other", met, len(ms))
 			return nil
 		}
 		if !p.wait(ctx) {

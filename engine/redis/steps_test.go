@@ -174,6 +174,12 @@ func TestRedisClusterIsIdempotent(t *testing.T) {
 			slots = append(slots, cmd.addr+" "+strings.Join(cmd.args[1:], " "))
 		}
 	}
+	cmds := world.commands()
+	lastSlots := slices.IndexFunc(cmds, func(c sentCommand) bool { return len(c.args) > 1 && c.args[1] == "ADDSLOTSRANGE" && c.args[2] == "10922" })
+	firstMeet := slices.IndexFunc(cmds, func(c sentCommand) bool { return len(c.args) > 1 && c.args[1] == "MEET" })
+	if lastSlots < 0 || firstMeet < lastSlots {
+		t.Errorf("the last ADDSLOTSRANGE is command %d, the first MEET %d: want every primary's slots before any meeting", lastSlots, firstMeet)
+	}
 	id := func(ordinal int) string { return world.nodes[fmt.Sprintf("10.0.0.%d:%d", ordinal+1, 6379+ordinal)].id }
 	want := []string{"10.0.0.1:6379 ADDSLOTSRANGE 0 5460", "10.0.0.3:6381 ADDSLOTSRANGE 5461 10921", "10.0.0.5:6383 ADDSLOTSRANGE 10922 16383",
 		"10.0.0.2:6380 REPLICATE " + id(0), "10.0.0.4:6382 REPLICATE " + id(2), "10.0.0.6:6384 REPLICATE " + id(4)}
