@@ -180,12 +180,13 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 }
 
 // Waits poll fast at first, because most end within a few hundred
-// milliseconds (a server answering, a replica connecting), and then ever
-// slower, so that a long wait does not keep an agent busy: each interval is
-// half again the last, up to maxPollInterval.
+// milliseconds (a server answering, a replica connecting), and then slower,
+// so that a long wait does not keep an agent busy: each interval is half
+// again the last, up to maxPollInterval, by which a wait of seconds ends
+// late by little.
 const (
 	minPollInterval = 20 * time.Millisecond
-	maxPollInterval = time.Second
+	maxPollInterval = 250 * time.Millisecond
 )
 
 // poll calls check until it reports done or timeout passes, and then
