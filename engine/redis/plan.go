@@ -25,8 +25,8 @@ const (
 // users of every node; then every node starts (in parallel, but a replica
 // after its primary). A replication cluster then verifies each replica's
 // link to the primary; a Redis cluster is joined ("Create cluster": slots
-// and replicas as dbplane's roles say) and verified. The service appends the step that marks the cluster running
-// after all of them.
+// and replicas as dbplane's roles say) and verified. The service appends
+// the step that marks the cluster running after all of them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	var steps, starts []dbplane.PlanStep
