@@ -106,6 +106,15 @@ func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 	return steps
 }
 
+// configured returns the keys of the configure steps of nodes.
+func configured(nodes []dbplane.Node) []string {
+	var keys []string
+	for _, n := range nodes {
+		keys = append(keys, keyer(n)("configure"))
+	}
+	return keys
+}
+
 // galeraSteps start a galera cluster.
 func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	first := nodes[0]
@@ -114,9 +123,11 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 		withUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, startTimeout,
 			fmt.Sprintf("Start member %d on %s as a new galera cluster (--wsrep-new-cluster) and wait until it is synced", first.Ordinal, where(first)),
 			k0("configure"))),
+		// It writes the state transfer account into every member's conf.d,
+		// so it waits for every member's configuration, not only member 0's.
 		newStep("my-users", "Create users", HandlerCreateUsers, first, shortTimeout,
 			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist, and the state transfer account", AdminUser),
-			k0("bootstrap")),
+			append([]string{k0("bootstrap")}, configured(nodes[1:])...)...),
 	}
 	var joined []string
 	for _, n := range nodes[1:] {

@@ -140,7 +140,7 @@ func TestPlanCreate(t *testing.T) {
 			"Init member 1":      {"Prepare directories on host 1"},
 			"Configure member 2": {"Init member 2"},
 			"Bootstrap member 0": {"Configure member 0"},
-			"Create users":       {"Bootstrap member 0"},
+			"Create users":       {"Bootstrap member 0", "Configure member 1", "Configure member 2"},
 			// Members join together: galera has a donor serve one
 			// transfer at a time.
 			"Join member 1":   {"Configure member 1", "Create users"},
