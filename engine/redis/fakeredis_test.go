@@ -23,6 +23,11 @@ type fakeRedis struct {
 	nodes    map[string]*fakeNode // by host:port; stopped nodes keep their state
 	sent     []sentCommand
 	nextID   int
+	// slowSlots makes a node see another's slots and role as they were
+	// when it last heard from it after their handshake, as Redis does, and
+	// never by gossip: the node that meets hears from the met one, and a
+	// node that knows the sender of a MEET hears from it.
+	slowSlots bool
 }
 
 // fakeNode is the state of one pretend redis-server.
@@ -32,7 +37,8 @@ type fakeNode struct {
 	cluster   bool
 	id        string
 	epoch     int
-	known     map[string]bool // addresses of the cluster nodes it knows, itself included
+	known     map[string]bool     // addresses of the cluster nodes it knows, itself included
+	heard     map[string]fakeView // what it last heard from the nodes, by address (with slowSlots)
 	slots     [][2]int
 	master    string // address of the primary it replicates in a Redis cluster
 	replicaof string // address of the primary from redis.conf
@@ -67,7 +73,7 @@ func (r *fakeRedis) start(conf string) (string, error) {
 	n := r.nodes[addr]
 	if n == nil {
 		r.nextID++
-		n = &fakeNode{addr: addr, id: fmt.Sprintf("%040x", r.nextID), known: map[string]bool{addr: true}, config: map[string]string{}, users: map[string][]string{}}
+		n = &fakeNode{addr: addr, id: fmt.Sprintf("%040x", r.nextID), known: map[string]bool{addr: true}, heard: map[string]fakeView{}, config: map[string]string{}, users: map[string][]string{}}
 		r.nodes[addr] = n
 	}
 	n.running = true
@@ -202,7 +208,7 @@ func (r *fakeRedis) cluster(n *fakeNode, sub string, args []string) (any, error)
 	case "INFO":
 		assigned := 0
 		for a := range n.known {
-			for _, s := range r.nodes[a].slots {
+			for _, s := range r.viewOf(n, a).slots {
 				assigned += s[1] - s[0] + 1
 			}
 		}
@@ -225,6 +231,10 @@ func (r *fakeRedis) cluster(n *fakeNode, sub string, args []string) (any, error)
 		if o == nil || !o.running {
 			return "OK", nil // the handshake never completes
 		}
+		if o.known[n.addr] {
+			o.heard[n.addr] = n.view()
+		}
+		n.heard[o.addr] = o.view()
 		union := map[string]bool{}
 		for a := range n.known {
 			union[a] = true
@@ -265,23 +275,39 @@ func (r *fakeRedis) cluster(n *fakeNode, sub string, args []string) (any, error)
 	return nil, fmt.Errorf("ERR unknown subcommand '%s'", sub)
 }
 
+// fakeView is what a cluster node knows of another's slots and role.
+type fakeView struct {
+	slots  [][2]int
+	master string
+}
+
+func (n *fakeNode) view() fakeView { return fakeView{slices.Clone(n.slots), n.master} }
+
+// viewOf returns the slots and role n sees the node at addr with.
+func (r *fakeRedis) viewOf(n *fakeNode, addr string) fakeView {
+	if !r.slowSlots || addr == n.addr {
+		return r.nodes[addr].view()
+	}
+	return n.heard[addr]
+}
+
 // nodesTable answers CLUSTER NODES as n sees the cluster.
 func (r *fakeRedis) nodesTable(n *fakeNode) string {
 	var lines []string
 	for a := range n.known {
-		o := r.nodes[a]
+		o, v := r.nodes[a], r.viewOf(n, a)
 		host, port, _ := net.SplitHostPort(a)
 		p, _ := strconv.Atoi(port)
 		flags := "master"
 		master := "-"
-		if o.master != "" {
-			flags, master = "slave", r.nodes[o.master].id
+		if v.master != "" {
+			flags, master = "slave", r.nodes[v.master].id
 		}
 		if o == n {
 			flags = "myself," + flags
 		}
 		line := fmt.Sprintf("%s %s:%d@%d %s %s 0 0 %d connected", o.id, host, p, p+10000, flags, master, o.epoch)
-		for _, s := range o.slots {
+		for _, s := range v.slots {
 			line += fmt.Sprintf(" %d-%d", s[0], s[1])
 		}
 		lines = append(lines, line)

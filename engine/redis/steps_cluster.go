@@ -99,9 +99,10 @@ func (m member) myself(ctx context.Context) (clusterNode, error) {
 // primary (CLUSTER REPLICATE). Slots come before the meeting, as with
 // redis-cli: a primary that knows no primary with slots counts itself in a
 // minority, and once it leaves the minority it waits a whole node timeout
-// before it reports cluster_state ok. Each part checks what is in place
-// first, so a re-run finds the slots assigned and the replicas attached and
-// changes nothing.
+// before it reports cluster_state ok. Nodes that do not see a primary's
+// slots, or a replica's role, yet are met again rather than left to wait
+// for the next ping. Each part checks what is in place first, so a re-run
+// finds the slots assigned and the replicas attached and changes nothing.
 func (e *Engine) createCluster(ctx context.Context, s *step) error {
 	ms, closeAll, err := s.members(ctx)
 	if err != nil {
@@ -117,7 +118,10 @@ func (e *Engine) createCluster(ctx context.Context, s *step) error {
 	if err := s.meet(ctx, ms); err != nil {
 		return err
 	}
-	return s.attachReplicas(ctx, ms)
+	if err := s.attachReplicas(ctx, ms); err != nil {
+		return err
+	}
+	return s.announceReplicas(ctx, ms)
 }
 
 // setEpochs gives every node that has not met another yet a distinct
@@ -167,12 +171,85 @@ func (s *step) meet(ctx context.Context, ms []member) error {
 		err := allKnown(ctx, ms)
 		if err == nil {
 			s.logf("sent %d meetings; all %d nodes know each other", met, len(ms))
-			return nil
+			return s.spreadSlots(ctx, ms)
 		}
 		if !p.wait(ctx) {
 			return fmt.Errorf("the nodes did not all meet within %s: %w", meetTimeout, err)
 		}
 	}
+}
+
+// A node learns of another's slots and role from the other's own messages,
+// once their handshake is over; until the other pings it, up to half a node
+// timeout later, it sees the other as it was when they met. A second CLUSTER
+// MEET from the other sends such a message at once: the node knows the
+// sender, so it takes the sender's slots and role from it, and the
+// handshake the MEET starts on the sender's side ends as soon as the sender
+// finds it already knows the node.
+
+// spreadSlots has each primary meet again every node that does not see its
+// slots yet.
+func (s *step) spreadSlots(ctx context.Context, ms []member) error {
+	sent := 0
+	for _, m := range ms {
+		table, err := m.table(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range ms {
+			if o.id == m.id || !o.isPrimary() {
+				continue
+			}
+			if cn, ok := byID(table, o.id); ok && len(cn.slots) > 0 {
+				continue
+			}
+			if err := remind(ctx, o, m); err != nil {
+				return err
+			}
+			sent++
+		}
+	}
+	if sent > 0 {
+		s.logf("%d times a node did not see a primary's slots yet: the primary met it again", sent)
+	}
+	return nil
+}
+
+// announceReplicas has each replica that node 0 does not see following its
+// primary yet meet node 0 again.
+func (s *step) announceReplicas(ctx context.Context, ms []member) error {
+	table, err := ms[0].table(ctx)
+	if err != nil {
+		return err
+	}
+	sent := 0
+	for _, m := range ms[1:] {
+		if m.isPrimary() {
+			continue
+		}
+		p, err := s.primaryMember(ms, m)
+		if err != nil {
+			return err
+		}
+		if cn, ok := byID(table, m.id); ok && cn.has("slave") && cn.master == p.id {
+			continue
+		}
+		if err := remind(ctx, m, ms[0]); err != nil {
+			return err
+		}
+		sent++
+	}
+	if sent > 0 {
+		s.logf("node 0 did not see %d replicas as such yet: they met it again", sent)
+	}
+	return nil
+}
+
+// remind has from send to a node that knows it a message with its slots and
+// role: a second CLUSTER MEET.
+func remind(ctx context.Context, from, to member) error {
+	_, err := command(ctx, from.c, from.node, "CLUSTER", "MEET", to.Address, to.Port, to.busPort())
+	return err
 }
 
 // allKnown fails unless every member lists every member, past the

@@ -175,7 +175,9 @@ func TestRedisClusterIsIdempotent(t *testing.T) {
 		}
 	}
 	cmds := world.commands()
-	lastSlots := slices.IndexFunc(cmds, func(c sentCommand) bool { return len(c.args) > 1 && c.args[1] == "ADDSLOTSRANGE" && c.args[2] == "10922" })
+	lastSlots := slices.IndexFunc(cmds, func(c sentCommand) bool {
+		return len(c.args) > 1 && c.args[1] == "ADDSLOTSRANGE" && c.args[2] == "10922"
+	})
 	firstMeet := slices.IndexFunc(cmds, func(c sentCommand) bool { return len(c.args) > 1 && c.args[1] == "MEET" })
 	if lastSlots < 0 || firstMeet < lastSlots {
 		t.Errorf("the last ADDSLOTSRANGE is command %d, the first MEET %d: want every primary's slots before any meeting", lastSlots, firstMeet)
@@ -206,6 +208,26 @@ func TestRedisClusterIsIdempotent(t *testing.T) {
 			t.Fatalf("err = %v, want a permanent conflict", err)
 		}
 	})
+}
+
+// TestRedisClusterSpreadsSlots: nodes see another's slots and role as they
+// were when they last heard from it after their handshake, and the nodes
+// that were met hear from the others late; "Create cluster" has each
+// primary meet again the nodes that do not see its slots yet, and each
+// replica node 0, so that the cluster is whole at once.
+func TestRedisClusterSpreadsSlots(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
+	e, _, world := fakeEngine(c, password)
+	world.slowSlots = true
+	var log stepLog
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatal(err)
+	}
+	if n := world.count("CLUSTER MEET"); n <= 5 {
+		t.Errorf("%d MEETs, want more than the 5 that introduce the nodes", n)
+	}
 }
 
 func TestVerifyCluster(t *testing.T) {
