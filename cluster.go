@@ -45,7 +45,9 @@ const (
 // ClusterSpec is what a user asks for. Every front door translates its
 // request into a ClusterSpec and validates it with ValidateClusterSpec.
 type ClusterSpec struct {
-	Name             string   `json:"name"`
+	Name string `json:"name"`
+	// Project names the owning project; empty means DefaultProject.
+	Project          string   `json:"project,omitempty"`
 	Engine           string   `json:"engine"`
 	Version          string   `json:"version"`
 	Topology         string   `json:"topology"`
@@ -59,11 +61,14 @@ type ClusterSpec struct {
 	ReplicationMode  string   `json:"replication_mode,omitempty"`
 	// Persistence is how Redis persists data: "rdb" (snapshots, the
 	// default) or "aof" (append-only file). Redis only.
-	Persistence string            `json:"persistence,omitempty"`
-	Password    string            `json:"password,omitempty"` // write-only: never returned
-	Parameters  map[string]string `json:"parameters,omitempty"`
-	Allowlist   []string          `json:"allowlist,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
+	Persistence string `json:"persistence,omitempty"`
+	// SSL makes the database accept TLS clients, with server certificates
+	// from the control plane's CA (Endpoints.CACert verifies them).
+	SSL        bool              `json:"ssl,omitempty"`
+	Password   string            `json:"password,omitempty"` // write-only: never returned
+	Parameters map[string]string `json:"parameters,omitempty"`
+	Allowlist  []string          `json:"allowlist,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 }
 
 // Redacted returns a copy of the spec without its password, safe to store in
@@ -75,14 +80,16 @@ func (s ClusterSpec) Redacted() ClusterSpec {
 
 // Cluster is a database cluster managed by dbplane.
 type Cluster struct {
-	ID       int64         `json:"id"`
-	Name     string        `json:"name"`
-	Engine   string        `json:"engine"`
-	Version  string        `json:"version"`
-	Topology string        `json:"topology"`
-	Status   ClusterStatus `json:"status"`
-	Spec     ClusterSpec   `json:"spec"` // redacted
-	Nodes    []Node        `json:"nodes"`
+	ID        int64         `json:"id"`
+	Name      string        `json:"name"`
+	ProjectID int64         `json:"project_id"`
+	Project   string        `json:"project"` // the project's name
+	Engine    string        `json:"engine"`
+	Version   string        `json:"version"`
+	Topology  string        `json:"topology"`
+	Status    ClusterStatus `json:"status"`
+	Spec      ClusterSpec   `json:"spec"` // redacted
+	Nodes     []Node        `json:"nodes"`
 	// Endpoints tell clients where to connect; set once nodes are placed.
 	Endpoints *Endpoints `json:"endpoints,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -97,6 +104,10 @@ type Endpoints struct {
 	// with target_session_attrs=read-write. It names the admin user but
 	// never holds the password.
 	URI string `json:"uri,omitempty"`
+	// CACert is the PEM certificate of the CA that signed the nodes'
+	// server certificates, set when the cluster has SSL on: clients verify
+	// the server's name and chain with it.
+	CACert string `json:"ca_cert,omitempty"`
 }
 
 // Node is one database process of a cluster on a host.
@@ -120,8 +131,13 @@ type ClusterFilter struct {
 	Name   *string        `json:"name,omitempty"` // exact name
 	Engine *string        `json:"engine,omitempty"`
 	Status *ClusterStatus `json:"status,omitempty"`
-	Offset int            `json:"offset,omitempty"`
-	Limit  int            `json:"limit,omitempty"` // 0 means the default page size
+	// ProjectID selects one project.
+	ProjectID *int64 `json:"project_id,omitempty"`
+	// ProjectIDs, when not nil, limits the result to these projects; it is
+	// set by authorization, never by clients.
+	ProjectIDs []int64 `json:"-"`
+	Offset     int     `json:"offset,omitempty"`
+	Limit      int     `json:"limit,omitempty"` // 0 means the default page size
 }
 
 // DefaultPageSize and MaxPageSize bound list results.

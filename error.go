@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error. Kinds survive the HTTP round trip: the server maps
@@ -13,31 +14,35 @@ type Kind uint8
 
 // Kinds of error. Append only: do not reorder or remove, codes are stable API.
 const (
-	KindOther        Kind = iota // unclassified: treated as internal
-	KindInvalid                  // the request is malformed or violates a rule (400)
-	KindNotFound                 // the target does not exist (404)
-	KindConflict                 // the target's state forbids the request (409)
-	KindUnauthorized             // missing or bad credentials (401)
-	KindForbidden                // authenticated but not allowed (403)
-	KindTooLarge                 // the request body is over the limit (413)
-	KindUnplaceable              // the fleet cannot satisfy the request (422)
-	KindUnavailable              // a dependency is down; retry later (503)
-	KindInternal                 // a bug or an unexpected failure (500)
-	KindUnsupported              // unsupported media type (415)
+	KindOther           Kind = iota // unclassified: treated as internal
+	KindInvalid                     // the request is malformed or violates a rule (400)
+	KindNotFound                    // the target does not exist (404)
+	KindConflict                    // the target's state forbids the request (409)
+	KindUnauthorized                // missing or bad credentials (401)
+	KindForbidden                   // authenticated but not allowed (403)
+	KindTooLarge                    // the request body is over the limit (413)
+	KindUnplaceable                 // the fleet cannot satisfy the request (422)
+	KindUnavailable                 // a dependency is down; retry later (503)
+	KindInternal                    // a bug or an unexpected failure (500)
+	KindUnsupported                 // unsupported media type (415)
+	KindQuotaExceeded               // a project quota would be exceeded (422)
+	KindTooManyRequests             // rate limited or locked out; retry later (429)
 )
 
 var kindCodes = map[Kind]string{
-	KindOther:        "internal",
-	KindInvalid:      "invalid",
-	KindNotFound:     "not_found",
-	KindConflict:     "conflict",
-	KindUnauthorized: "unauthorized",
-	KindForbidden:    "forbidden",
-	KindTooLarge:     "too_large",
-	KindUnplaceable:  "unplaceable",
-	KindUnavailable:  "unavailable",
-	KindInternal:     "internal",
-	KindUnsupported:  "unsupported_media_type",
+	KindOther:           "internal",
+	KindInvalid:         "invalid",
+	KindNotFound:        "not_found",
+	KindConflict:        "conflict",
+	KindUnauthorized:    "unauthorized",
+	KindForbidden:       "forbidden",
+	KindTooLarge:        "too_large",
+	KindUnplaceable:     "unplaceable",
+	KindUnavailable:     "unavailable",
+	KindInternal:        "internal",
+	KindUnsupported:     "unsupported_media_type",
+	KindQuotaExceeded:   "quota_exceeded",
+	KindTooManyRequests: "too_many_requests",
 }
 
 // String returns the stable code of the kind, as sent to API clients.
@@ -73,6 +78,9 @@ type Error struct {
 	Message string       // safe for clients
 	Fields  []FieldError // field-level details, for KindInvalid
 	Err     error        // internal cause
+	// RetryAfter tells a KindTooManyRequests or KindUnavailable caller
+	// when to try again; adapters send it as a Retry-After header.
+	RetryAfter time.Duration
 }
 
 // Error renders the operation, message and cause for logs.
@@ -207,16 +215,23 @@ func IsPermanent(err error) bool {
 // kindStatus is the one table from error kind to HTTP status, shared by
 // every HTTP adapter (the REST API, the agent's API) and their clients.
 var kindStatus = map[Kind]int{
-	KindInvalid:      http.StatusBadRequest,
-	KindNotFound:     http.StatusNotFound,
-	KindConflict:     http.StatusConflict,
-	KindUnauthorized: http.StatusUnauthorized,
-	KindForbidden:    http.StatusForbidden,
-	KindTooLarge:     http.StatusRequestEntityTooLarge,
-	KindUnplaceable:  http.StatusUnprocessableEntity,
-	KindUnavailable:  http.StatusServiceUnavailable,
-	KindUnsupported:  http.StatusUnsupportedMediaType,
-	KindInternal:     http.StatusInternalServerError,
+	KindInvalid:         http.StatusBadRequest,
+	KindNotFound:        http.StatusNotFound,
+	KindConflict:        http.StatusConflict,
+	KindUnauthorized:    http.StatusUnauthorized,
+	KindForbidden:       http.StatusForbidden,
+	KindTooLarge:        http.StatusRequestEntityTooLarge,
+	KindUnplaceable:     http.StatusUnprocessableEntity,
+	KindUnavailable:     http.StatusServiceUnavailable,
+	KindUnsupported:     http.StatusUnsupportedMediaType,
+	KindInternal:        http.StatusInternalServerError,
+	KindQuotaExceeded:   http.StatusUnprocessableEntity,
+	KindTooManyRequests: http.StatusTooManyRequests,
+}
+
+// statusKind inverts kindStatus where a status answers several kinds.
+var statusKind = map[int]Kind{
+	http.StatusUnprocessableEntity: KindUnplaceable,
 }
 
 // HTTPStatus returns the HTTP status that answers an error of kind k.
@@ -230,6 +245,9 @@ func (k Kind) HTTPStatus() int {
 // KindFromHTTPStatus inverts HTTPStatus for answers that carry no error
 // code: another 4xx is invalid, another 5xx (a proxy's 502, say) unavailable.
 func KindFromHTTPStatus(status int) Kind {
+	if k, ok := statusKind[status]; ok {
+		return k
+	}
 	for k, st := range kindStatus {
 		if st == status {
 			return k

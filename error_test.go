@@ -7,10 +7,15 @@ import (
 )
 
 // TestKindHTTPStatusRoundTrip: every kind's status maps back to the kind,
-// so a kind survives any HTTP hop even without an error body.
+// so a kind survives any HTTP hop even without an error body. A quota error
+// shares 422 with unplaceable, so without its code it reads as unplaceable.
 func TestKindHTTPStatusRoundTrip(t *testing.T) {
-	for k := dbplane.KindInvalid; k <= dbplane.KindUnsupported; k++ {
-		if got := dbplane.KindFromHTTPStatus(k.HTTPStatus()); got != k {
+	for k := dbplane.KindInvalid; k <= dbplane.KindTooManyRequests; k++ {
+		want := k
+		if k == dbplane.KindQuotaExceeded {
+			want = dbplane.KindUnplaceable
+		}
+		if got := dbplane.KindFromHTTPStatus(k.HTTPStatus()); got != want {
 			t.Errorf("kind %s -> status %d -> kind %s", k, k.HTTPStatus(), got)
 		}
 	}

@@ -13,17 +13,28 @@ type Store interface {
 	TaskStore
 	HostStore
 	UserStore
+	ProjectStore
+	AuditStore
+	// ResealSecrets re-encrypts every secret the store keeps (cluster
+	// admin passwords, access-key secrets, the CA key) under the primary
+	// key of its secret box, for key rotation, and returns how many it
+	// re-encrypted.
+	ResealSecrets(ctx context.Context) (int, error)
 	// Close releases the store's connections.
 	Close() error
 }
 
 // ClusterStore persists clusters.
 type ClusterStore interface {
-	// CreateCluster inserts c (status creating) with its admin password,
-	// its placed nodes and the create task of plan, in one transaction. It
-	// sets c.ID, c.CreatedAt and plan.ClusterID. KindConflict if the name is
-	// taken; KindConflict wrapping ErrPlacementRace if a node's host or port
-	// was taken meanwhile.
+	// CreateCluster inserts c (status creating) in project c.ProjectID
+	// with its admin password (encrypted), its placed nodes and the create
+	// task of plan, in one transaction. It sets c.ID, c.CreatedAt and
+	// plan.ClusterID. KindConflict if the name is taken; KindConflict
+	// wrapping ErrPlacementRace if a node's host or port was taken
+	// meanwhile; KindQuotaExceeded naming the quota ("quota.clusters",
+	// "quota.nodes", "quota.storage_gb") if the project's quota would be
+	// exceeded, checked in the same transaction so that concurrent creates
+	// cannot overrun it.
 	CreateCluster(ctx context.Context, c *Cluster, password string, plan TaskPlan) (*Task, error)
 	// ClusterPassword returns a cluster's admin password, for the steps
 	// that configure it. Never return it to clients or log it.
@@ -133,20 +144,99 @@ type HostStore interface {
 	SetHostOffline(ctx context.Context, id int64, seenBefore time.Time) (bool, error)
 }
 
-// UserStore persists users and tokens.
+// UserStore persists users, their credentials and failed attempts. Users
+// are returned with their role bindings.
 type UserStore interface {
-	// CreateUser inserts a user with a password hash. KindConflict if the
-	// name is taken.
+	// CreateUser inserts a user with a password hash and its Bindings, in
+	// one transaction, and sets u.ID. KindConflict if the name is taken;
+	// KindNotFound if a binding's project is missing.
 	CreateUser(ctx context.Context, u *User, passwordHash string) error
 	// FindUserByName returns the user and its password hash.
 	FindUserByName(ctx context.Context, name string) (*User, string, error)
-	// SetUserPassword replaces a user's password hash.
-	SetUserPassword(ctx context.Context, userID int64, passwordHash string) error
+	// FindUserByID returns KindNotFound if missing.
+	FindUserByID(ctx context.Context, id int64) (*User, error)
+	// FindUsers returns a page of users (ordered by id) and the total.
+	FindUsers(ctx context.Context, filter UserFilter) ([]*User, int, error)
+	// SetUserPassword replaces a user's password hash and revokes its
+	// tokens at now.
+	SetUserPassword(ctx context.Context, userID int64, passwordHash string, now time.Time) error
+	// DeleteUser removes a user with its bindings, tokens and access keys.
+	DeleteUser(ctx context.Context, id int64) error
+
 	// CreateToken stores a token by the hash of its secret.
 	CreateToken(ctx context.Context, t *Token, secretHash string) error
-	// FindUserByToken returns the user of an unexpired token, by the hash of
-	// its secret. KindUnauthorized if none.
-	FindUserByToken(ctx context.Context, secretHash string, now time.Time) (*User, error)
+	// FindUserByToken returns the user and the id of an unexpired,
+	// unrevoked token, by the hash of its secret. KindUnauthorized if none.
+	FindUserByToken(ctx context.Context, secretHash string, now time.Time) (*User, int64, error)
+	// FindToken returns a token without its secret. KindNotFound if missing.
+	FindToken(ctx context.Context, id int64) (*Token, error)
+	// FindTokens returns a user's tokens unexpired at now, revoked or not.
+	FindTokens(ctx context.Context, userID int64, now time.Time) ([]*Token, error)
+	// RevokeToken revokes a token at now. KindNotFound if missing.
+	RevokeToken(ctx context.Context, id int64, now time.Time) error
+
+	// CreateAccessKey stores an access key with its secret, encrypted.
+	// KindConflict if the id is taken.
+	CreateAccessKey(ctx context.Context, k *AccessKey, secret string) error
+	// FindAccessKey returns an access key and its decrypted secret.
+	// KindNotFound if missing.
+	FindAccessKey(ctx context.Context, id string) (*AccessKey, string, error)
+	// FindAccessKeys returns a user's access keys without secrets.
+	FindAccessKeys(ctx context.Context, userID int64) ([]*AccessKey, error)
+	// DeleteAccessKey removes an access key. KindNotFound if missing.
+	DeleteAccessKey(ctx context.Context, id string) error
+	// TouchAccessKey records that a key was used at now.
+	TouchAccessKey(ctx context.Context, id string, now time.Time) error
+
+	// RecordAuthFailure counts a failed authentication of subject (such as
+	// "user:alice" or "access-key:AK…") at now under policy and returns
+	// until when the subject is locked out (zero if it is not).
+	RecordAuthFailure(ctx context.Context, subject string, now time.Time, policy LockoutPolicy) (time.Time, error)
+	// AuthLockedUntil returns until when subject is locked out at now, or
+	// the zero time.
+	AuthLockedUntil(ctx context.Context, subject string, now time.Time) (time.Time, error)
+	// ClearAuthFailures forgets subject's failures after a success.
+	ClearAuthFailures(ctx context.Context, subject string) error
+}
+
+// LockoutPolicy says when repeated authentication failures lock a subject
+// out: MaxFailures within Window lock it for LockFor.
+type LockoutPolicy struct {
+	MaxFailures int
+	Window      time.Duration
+	LockFor     time.Duration
+}
+
+// DefaultLockoutPolicy locks a user or access key out for 15 minutes after
+// 5 failures within 15 minutes: slow enough to stop guessing, short enough
+// that a typo-prone user recovers on their own.
+var DefaultLockoutPolicy = LockoutPolicy{MaxFailures: 5, Window: 15 * time.Minute, LockFor: 15 * time.Minute}
+
+// ProjectStore persists projects and role bindings.
+type ProjectStore interface {
+	// CreateProject inserts a project and sets p.ID and p.CreatedAt.
+	// KindConflict if the name is taken.
+	CreateProject(ctx context.Context, p *Project) error
+	// FindProjectByID and FindProjectByName return KindNotFound if missing.
+	FindProjectByID(ctx context.Context, id int64) (*Project, error)
+	FindProjectByName(ctx context.Context, name string) (*Project, error)
+	// FindProjects returns a page of projects (ordered by id) and the
+	// total.
+	FindProjects(ctx context.Context, filter ProjectFilter) ([]*Project, int, error)
+	// UpdateProject replaces a project's description and quota.
+	// KindNotFound if missing.
+	UpdateProject(ctx context.Context, p *Project) error
+	// DeleteProject removes a project and its bindings. KindNotFound if
+	// missing; KindConflict while it owns clusters.
+	DeleteProject(ctx context.Context, id int64) error
+	// ProjectUsage counts what a project holds.
+	ProjectUsage(ctx context.Context, id int64) (QuotaUsage, error)
+	// BindRole inserts or replaces the binding of b.UserID on b.ProjectID
+	// (GlobalScope for every project). KindNotFound if the user or project
+	// is missing.
+	BindRole(ctx context.Context, b *RoleBinding) error
+	// UnbindRole removes a binding. KindNotFound if missing.
+	UnbindRole(ctx context.Context, userID, projectID int64) error
 }
 
 // ClusterOutcome says what a task's end means for its cluster: the status

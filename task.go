@@ -58,10 +58,13 @@ const (
 
 // Task is a durable DAG of subtasks that performs one change.
 type Task struct {
-	ID               int64             `json:"id"`
-	Name             string            `json:"name"`
-	Kind             string            `json:"kind"`
-	ClusterID        int64             `json:"cluster_id,omitempty"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	ClusterID int64  `json:"cluster_id,omitempty"`
+	// ProjectID is the project of the task's cluster; GlobalScope for
+	// tasks of the fleet itself.
+	ProjectID        int64             `json:"project_id,omitempty"`
 	Status           TaskStatus        `json:"status"`
 	Operation        Operation         `json:"operation"`
 	ProhibitRollback bool              `json:"prohibit_rollback"`
@@ -141,12 +144,15 @@ const (
 
 // TaskFilter selects tasks. Nil fields do not filter.
 type TaskFilter struct {
-	ClusterID *int64      `json:"cluster_id,omitempty"`
-	Status    *TaskStatus `json:"status,omitempty"`
-	Kind      *string     `json:"kind,omitempty"`
-	Name      *string     `json:"name,omitempty"` // substring, case-insensitive
-	Offset    int         `json:"offset,omitempty"`
-	Limit     int         `json:"limit,omitempty"`
+	ClusterID *int64 `json:"cluster_id,omitempty"`
+	// ProjectIDs, when not nil, limits the result to these projects; it is
+	// set by authorization, never by clients.
+	ProjectIDs []int64     `json:"-"`
+	Status     *TaskStatus `json:"status,omitempty"`
+	Kind       *string     `json:"kind,omitempty"`
+	Name       *string     `json:"name,omitempty"` // substring, case-insensitive
+	Offset     int         `json:"offset,omitempty"`
+	Limit      int         `json:"limit,omitempty"`
 }
 
 // TaskEvent is one state change of a task or a subtask, in commit order.

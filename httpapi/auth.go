@@ -51,5 +51,5 @@ func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request) (any, 
 
 // handleWhoami handles GET /v1/whoami: the user the token belongs to.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) (any, error) {
-	return dbplane.UserFromContext(r.Context()), nil
+	return dbplane.PrincipalFrom(r.Context()).User, nil
 }

@@ -215,7 +215,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, dbplane.Errorf(dbplane.KindUnauthorized, "a bearer token is required"))
 			return
 		}
-		u, err := s.Auth.Authenticate(r.Context(), token)
+		p, err := s.Auth.Authenticate(r.Context(), token)
 		if err != nil {
 			if dbplane.ErrorKind(err) == dbplane.KindUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -223,7 +223,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(dbplane.WithUser(r.Context(), u)))
+		next.ServeHTTP(w, r.WithContext(dbplane.WithPrincipal(r.Context(), p)))
 	})
 }
 

@@ -33,6 +33,9 @@ type Auth struct {
 	// TokenTTL is how long an issued token is valid; zero means
 	// dbplane.DefaultTokenTTL.
 	TokenTTL time.Duration
+	// Lockout is the policy for repeated failures; zero means
+	// dbplane.DefaultLockoutPolicy.
+	Lockout dbplane.LockoutPolicy
 	// Logger receives audit lines; it never sees passwords or tokens. Nil
 	// discards them.
 	Logger *slog.Logger
@@ -48,35 +51,19 @@ func errBadToken() error {
 }
 
 // IssueToken checks the password of user and issues a token valid for
-// TokenTTL. A wrong user and a wrong password get the same error after the
-// same work, so neither the answer nor its timing reveals which user names
-// exist.
+// TokenTTL.
 func (a *Auth) IssueToken(ctx context.Context, user, password string) (*dbplane.Token, error) {
 	const op = "service.IssueToken"
-	u, hash, err := a.Store.FindUserByName(ctx, user)
-	if dbplane.ErrorKind(err) == dbplane.KindNotFound {
-		_, _ = VerifyPassword(dummyHash(), password)
-		// The name is not logged: people type passwords into it.
-		a.logger().InfoContext(ctx, "token refused", "reason", "unknown user")
-		return nil, errBadCredentials()
-	} else if err != nil {
-		return nil, dbplane.E(op, err)
-	}
-	ok, err := VerifyPassword(hash, password)
+	p, err := a.AuthenticatePassword(ctx, user, password)
 	if err != nil {
-		return nil, dbplane.E(op, fmt.Errorf("while verifying the password of user %d: %w", u.ID, err))
+		return nil, err
 	}
-	if !ok {
-		a.logger().InfoContext(ctx, "token refused", "user", user, "reason", "wrong password")
-		return nil, errBadCredentials()
-	}
-
 	secret, err := newTokenSecret()
 	if err != nil {
 		return nil, dbplane.E(op, err)
 	}
 	now := a.now()
-	t := &dbplane.Token{UserID: u.ID, ExpiresAt: now.Add(a.ttl()), CreatedAt: now}
+	t := &dbplane.Token{UserID: p.User.ID, ExpiresAt: now.Add(a.ttl()), CreatedAt: now}
 	if err := a.Store.CreateToken(ctx, t, hashToken(secret)); err != nil {
 		return nil, dbplane.E(op, err)
 	}
@@ -85,19 +72,132 @@ func (a *Auth) IssueToken(ctx context.Context, user, password string) (*dbplane.
 	return t, nil
 }
 
-// Authenticate returns the owner of an unexpired token.
-func (a *Auth) Authenticate(ctx context.Context, token string) (*dbplane.User, error) {
+// AuthenticatePassword checks the password of user. A wrong user and a
+// wrong password get the same error after the same work, so neither the
+// answer nor its timing reveals which user names exist. Failures count
+// towards the name's lockout, whether the user exists or not, so a locked
+// answer reveals nothing either.
+func (a *Auth) AuthenticatePassword(ctx context.Context, user, password string) (*dbplane.Principal, error) {
+	const op = "service.AuthenticatePassword"
+	subject := "user:" + user
+	if err := a.checkLockout(ctx, subject); err != nil {
+		return nil, err
+	}
+	u, hash, err := a.Store.FindUserByName(ctx, user)
+	if dbplane.ErrorKind(err) == dbplane.KindNotFound {
+		_, _ = VerifyPassword(dummyHash(), password)
+		// The name is not logged: people type passwords into it.
+		a.logger().InfoContext(ctx, "password refused", "reason", "unknown user")
+		return nil, a.failed(ctx, subject, errBadCredentials())
+	} else if err != nil {
+		return nil, dbplane.E(op, err)
+	}
+	ok, err := VerifyPassword(hash, password)
+	if err != nil {
+		return nil, dbplane.E(op, fmt.Errorf("while verifying the password of user %d: %w", u.ID, err))
+	}
+	if !ok {
+		a.logger().InfoContext(ctx, "password refused", "user", user, "reason", "wrong password")
+		return nil, a.failed(ctx, subject, errBadCredentials())
+	}
+	if err := a.Store.ClearAuthFailures(ctx, subject); err != nil {
+		return nil, dbplane.E(op, err)
+	}
+	return &dbplane.Principal{User: u, Via: dbplane.ViaPassword}, nil
+}
+
+// Authenticate returns the principal of an unexpired, unrevoked token.
+func (a *Auth) Authenticate(ctx context.Context, token string) (*dbplane.Principal, error) {
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, errBadToken()
 	}
-	u, err := a.Store.FindUserByToken(ctx, hashToken(token), a.now())
+	u, id, err := a.Store.FindUserByToken(ctx, hashToken(token), a.now())
 	if err == nil {
-		return u, nil
+		return &dbplane.Principal{User: u, Via: dbplane.ViaToken, TokenID: id}, nil
 	}
 	if k := dbplane.ErrorKind(err); k == dbplane.KindUnauthorized || k == dbplane.KindNotFound {
 		return nil, errBadToken()
 	}
 	return nil, dbplane.E("service.Authenticate", err)
+}
+
+// AuthenticateSignature checks a signed request with the secret of its
+// access key. An unknown key and a bad signature get the same answer, and
+// both count towards the key's lockout.
+func (a *Auth) AuthenticateSignature(ctx context.Context, accessKeyID string, verify func(secret string) error) (*dbplane.Principal, error) {
+	const op = "service.AuthenticateSignature"
+	subject := "access-key:" + accessKeyID
+	if err := a.checkLockout(ctx, subject); err != nil {
+		return nil, err
+	}
+	k, secret, err := a.Store.FindAccessKey(ctx, accessKeyID)
+	if dbplane.ErrorKind(err) == dbplane.KindNotFound {
+		a.logger().InfoContext(ctx, "signature refused", "reason", "unknown access key")
+		return nil, a.failed(ctx, subject, errBadSignature())
+	} else if err != nil {
+		return nil, dbplane.E(op, err)
+	}
+	if err := verify(secret); err != nil {
+		a.logger().InfoContext(ctx, "signature refused", "access_key", accessKeyID, "reason", dbplane.ErrorMessage(err))
+		if dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
+			err = errBadSignature()
+		}
+		return nil, a.failed(ctx, subject, err)
+	}
+	u, err := a.Store.FindUserByID(ctx, k.UserID)
+	if err != nil {
+		return nil, dbplane.E(op, err)
+	}
+	if err := a.Store.TouchAccessKey(ctx, accessKeyID, a.now()); err != nil {
+		return nil, dbplane.E(op, err)
+	}
+	return &dbplane.Principal{User: u, Via: dbplane.ViaAccessKey, AccessKeyID: accessKeyID}, nil
+}
+
+func errBadSignature() error {
+	return dbplane.Errorf(dbplane.KindUnauthorized, "invalid access key or signature")
+}
+
+// checkLockout refuses a subject that is locked out, with the time it may
+// try again.
+func (a *Auth) checkLockout(ctx context.Context, subject string) error {
+	until, err := a.Store.AuthLockedUntil(ctx, subject, a.now())
+	if err != nil {
+		return dbplane.E("service.checkLockout", err)
+	}
+	if until.IsZero() {
+		return nil
+	}
+	return errLocked(until, a.now())
+}
+
+// failed records a failure of subject and returns refusal, or the lockout
+// error if this failure locked the subject out.
+func (a *Auth) failed(ctx context.Context, subject string, refusal error) error {
+	now := a.now()
+	until, err := a.Store.RecordAuthFailure(ctx, subject, now, a.lockout())
+	if err != nil {
+		return dbplane.E("service.failed", err)
+	}
+	if !until.IsZero() {
+		a.logger().WarnContext(ctx, "locked out after repeated failures", "until", until)
+		return errLocked(until, now)
+	}
+	return refusal
+}
+
+func errLocked(until, now time.Time) error {
+	e := dbplane.Errorf(dbplane.KindTooManyRequests,
+		"too many failed attempts: locked until %s", until.UTC().Format(time.RFC3339))
+	e.RetryAfter = until.Sub(now)
+	return e
+}
+
+func (a *Auth) lockout() dbplane.LockoutPolicy {
+	if a.Lockout.MaxFailures > 0 {
+		return a.Lockout
+	}
+	return dbplane.DefaultLockoutPolicy
 }
 
 // EnsureAdmin makes sure the bootstrap admin user exists, so a fresh
@@ -134,7 +234,9 @@ func (a *Auth) createAdmin(ctx context.Context, password string) (string, error)
 	if err != nil {
 		return "", dbplane.E(op, err)
 	}
-	u := &dbplane.User{Name: dbplane.AdminUser, Role: dbplane.RoleAdmin, CreatedAt: a.now()}
+	u := &dbplane.User{Name: dbplane.AdminUser, CreatedAt: a.now(), Bindings: []dbplane.RoleBinding{
+		{ProjectID: dbplane.GlobalScope, Role: dbplane.RoleAdmin},
+	}}
 	err = a.Store.CreateUser(ctx, u, hash)
 	if dbplane.ErrorKind(err) == dbplane.KindConflict {
 		// Another control-plane replica created the admin between our
@@ -165,7 +267,7 @@ func (a *Auth) rotateAdmin(ctx context.Context, u *dbplane.User, hash, password 
 	if err != nil {
 		return err
 	}
-	if err := a.Store.SetUserPassword(ctx, u.ID, newHash); err != nil {
+	if err := a.Store.SetUserPassword(ctx, u.ID, newHash, a.now()); err != nil {
 		return err
 	}
 	a.logger().InfoContext(ctx, "admin password changed", "user_id", u.ID)

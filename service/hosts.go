@@ -185,10 +185,7 @@ func validHostname(s string) bool {
 // userName is the name of the calling user, or "" for internal callers
 // (dev mode issuing tokens to its own agents).
 func userName(ctx context.Context) string {
-	if u := dbplane.UserFromContext(ctx); u != nil {
-		return u.Name
-	}
-	return ""
+	return dbplane.PrincipalFrom(ctx).Name()
 }
 
 func (s *Hosts) now() time.Time {

@@ -49,10 +49,7 @@ func (s *Service) now() time.Time {
 }
 
 func creator(ctx context.Context) string {
-	if u := dbplane.UserFromContext(ctx); u != nil {
-		return u.Name
-	}
-	return ""
+	return dbplane.PrincipalFrom(ctx).Name()
 }
 
 // placeAttempts bounds how often CreateCluster places a cluster again when
