@@ -66,6 +66,11 @@ func keyID(key []byte) string {
 // KeyID returns the id of the keyring's key.
 func (k *Keyring) KeyID() string { return k.id }
 
+// PrimaryKeyID returns the id of the key Seal uses.
+func (k *Keyring) PrimaryKeyID() string { return k.id }
+
+var _ dbplane.SecretBox = (*Keyring)(nil)
+
 // Seal encrypts plaintext. aad binds the ciphertext to its purpose (for
 // instance "ca-key"): it must be given again to Open.
 func (k *Keyring) Seal(plaintext, aad []byte) (ciphertext []byte, keyID string) {
