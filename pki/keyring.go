@@ -1,195 +1,188 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/dbplane/dbplane"
 )
 
-// SecretKeyEnv names the environment variable that may hold the secret key,
-// base64-encoded. It takes precedence over the key file, so a deployment can
-// keep the key out of the data directory.
+// SecretKeyEnv names the environment variable that may hold the secret
+// keys: comma-separated base64 keys, the primary first. It takes precedence
+// over the key file, so a deployment can keep the keys out of the data
+// directory.
 const SecretKeyEnv = "DBPLANE_SECRET_KEY"
 
-// SecretKeyFile is the name of the key file in the data directory.
+// SecretKeyFile is the name of the key file in the data directory: one
+// base64 key per line, the primary first.
 const SecretKeyFile = "secret.key"
 
-// secretKeyLen is the length of the key: AES-256.
+// secretKeyLen is the length of a key: AES-256.
 const secretKeyLen = 32
 
-// Keyring encrypts secrets at rest (the CA key, and later database
-// passwords) with AES-256-GCM under one secret key. Every ciphertext is
-// stored with the key's id, so a control plane started with another key
-// says so instead of failing to authenticate.
+// Keyring encrypts secrets at rest (the CA key, database passwords, access
+// keys' secrets) with AES-256-GCM under several keys: the primary key seals,
+// and every key opens, so that after a rotation the secrets sealed with an
+// older key still open until they are re-sealed. Every ciphertext is stored
+// with the id of its key, so a control plane started without that key says
+// which one is missing instead of failing to authenticate.
+//
+// A keyring loaded from a key file re-reads the file when asked to open a
+// secret of a key it does not know: a rotation run beside a running control
+// plane adds the new key to the file, and the running control plane picks it
+// up (and seals with it from then on) the first time it meets it.
 type Keyring struct {
+	mu   sync.RWMutex
+	keys []secretKey // the primary first
+	// reload re-reads the keys from where they came from; nil when they
+	// cannot change (the environment, or keys given to NewKeyring).
+	reload func() ([][]byte, error)
+}
+
+// secretKey is one key of a keyring.
+type secretKey struct {
 	id   string
 	aead cipher.AEAD
 }
 
-// NewKeyring returns a keyring over a 32-byte key.
-func NewKeyring(key []byte) (*Keyring, error) {
-	if len(key) != secretKeyLen {
-		return nil, dbplane.Errorf(dbplane.KindInvalid, "the secret key has %d bytes, want %d", len(key), secretKeyLen)
-	}
-	block, err := aes.NewCipher(key)
+// NewKeyring returns a keyring over 32-byte keys: primary seals, and
+// primary and older open.
+func NewKeyring(primary []byte, older ...[]byte) (*Keyring, error) {
+	keys, err := newSecretKeys(append([][]byte{primary}, older...))
 	if err != nil {
 		return nil, dbplane.E("pki.NewKeyring", err)
 	}
-	// Random nonces prepended to the ciphertext: the key encrypts few
-	// secrets, far below GCM's 2^32 messages per key.
-	aead, err := cipher.NewGCMWithRandomNonce(block)
-	if err != nil {
-		return nil, dbplane.E("pki.NewKeyring", err)
+	return &Keyring{keys: keys}, nil
+}
+
+// newSecretKeys makes the ciphers of raw keys, refusing a key given twice:
+// a repeated line in a key file is a mistake worth hearing about.
+func newSecretKeys(raw [][]byte) ([]secretKey, error) {
+	if len(raw) == 0 {
+		return nil, dbplane.Errorf(dbplane.KindInvalid, "no secret key")
 	}
-	return &Keyring{id: keyID(key), aead: aead}, nil
+	keys := make([]secretKey, 0, len(raw))
+	for i, key := range raw {
+		if len(key) != secretKeyLen {
+			return nil, dbplane.Errorf(dbplane.KindInvalid, "secret key %d has %d bytes, want %d", i+1, len(key), secretKeyLen)
+		}
+		id := keyID(key)
+		if slices.ContainsFunc(keys, func(k secretKey) bool { return k.id == id }) {
+			return nil, dbplane.Errorf(dbplane.KindInvalid, "secret key %d repeats key %s", i+1, id)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		// Random nonces prepended to the ciphertext: a key encrypts few
+		// secrets, far below GCM's 2^32 messages per key.
+		aead, err := cipher.NewGCMWithRandomNonce(block)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, secretKey{id: id, aead: aead})
+	}
+	return keys, nil
 }
 
 // keyID names a key without revealing it: a truncated hash, domain
-// separated so it is no hash of the key used anywhere else.
+// separated so it is no hash of the key used anywhere else. Ciphertexts
+// store it, so it must never change.
 func keyID(key []byte) string {
 	sum := sha256.Sum256(append([]byte("dbplane key id\x00"), key...))
 	return hex.EncodeToString(sum[:8])
 }
 
-// KeyID returns the id of the keyring's key.
-func (k *Keyring) KeyID() string { return k.id }
-
-// PrimaryKeyID returns the id of the key Seal uses.
-func (k *Keyring) PrimaryKeyID() string { return k.id }
-
 var _ dbplane.SecretBox = (*Keyring)(nil)
 
-// Seal encrypts plaintext. aad binds the ciphertext to its purpose (for
-// instance "ca-key"): it must be given again to Open.
+// KeyID returns the id of the primary key.
+func (k *Keyring) KeyID() string { return k.PrimaryKeyID() }
+
+// PrimaryKeyID returns the id of the key Seal uses.
+func (k *Keyring) PrimaryKeyID() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys[0].id
+}
+
+// KeyIDs returns the ids of every key, the primary first.
+func (k *Keyring) KeyIDs() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	ids := make([]string, len(k.keys))
+	for i, key := range k.keys {
+		ids[i] = key.id
+	}
+	return ids
+}
+
+// Seal encrypts plaintext with the primary key. aad binds the ciphertext
+// to its purpose (for instance "ca-key"): it must be given again to Open.
 func (k *Keyring) Seal(plaintext, aad []byte) (ciphertext []byte, keyID string) {
-	return k.aead.Seal(nil, nil, plaintext, aad), k.id
+	k.mu.RLock()
+	primary := k.keys[0]
+	k.mu.RUnlock()
+	return primary.aead.Seal(nil, nil, plaintext, aad), primary.id
 }
 
 // Open decrypts a ciphertext that Seal made with the key named keyID and the
-// same aad. A ciphertext of another key, or one altered, is an error.
+// same aad. A ciphertext of a key the keyring lacks, or one altered, is an
+// error.
 func (k *Keyring) Open(ciphertext []byte, keyID string, aad []byte) ([]byte, error) {
 	const op = "pki.Keyring.Open"
-	if keyID != k.id {
-		return nil, dbplane.E(op, fmt.Errorf("the secret was encrypted with key %s, but the secret key is %s: "+
-			"start with the key file or %s it was created with", keyID, k.id, SecretKeyEnv))
+	key, ok := k.find(keyID)
+	if !ok && k.reload != nil {
+		if err := k.refresh(); err != nil {
+			return nil, dbplane.E(op, fmt.Errorf("while re-reading the secret keys for key %s: %w", keyID, err))
+		}
+		key, ok = k.find(keyID)
 	}
-	plain, err := k.aead.Open(nil, nil, ciphertext, aad)
+	if !ok {
+		return nil, dbplane.E(op, fmt.Errorf("the secret was encrypted with key %s, but the secret keys are %s: "+
+			"start with the key file or %s that holds it", keyID, strings.Join(k.KeyIDs(), ", "), SecretKeyEnv))
+	}
+	plain, err := key.aead.Open(nil, nil, ciphertext, aad)
 	if err != nil {
 		return nil, dbplane.E(op, fmt.Errorf("while decrypting a secret of key %s: %w", keyID, err))
 	}
 	return plain, nil
 }
 
-// LoadKeyring returns the keyring of the secret key: from SecretKeyEnv
-// (base64) if getenv has it, else from SecretKeyFile in dataDir, which is
-// created with 32 random bytes (mode 0600) if it does not exist. getenv nil
-// means os.Getenv.
-func LoadKeyring(getenv func(string) string, dataDir string) (*Keyring, error) {
-	const op = "pki.LoadKeyring"
-	if getenv == nil {
-		getenv = os.Getenv
+func (k *Keyring) find(id string) (secretKey, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	i := slices.IndexFunc(k.keys, func(key secretKey) bool { return key.id == id })
+	if i < 0 {
+		return secretKey{}, false
 	}
-	if v := getenv(SecretKeyEnv); v != "" {
-		key, err := decodeKey([]byte(v))
-		if err != nil {
-			return nil, dbplane.E(op, fmt.Errorf("while reading %s: %w", SecretKeyEnv, err))
+	return k.keys[i], true
+}
+
+// refresh re-reads the keys: the source's keys in its order (so its primary
+// becomes the primary), then the keys known before that the source no
+// longer lists, so that what this process sealed still opens.
+func (k *Keyring) refresh() error {
+	raw, err := k.reload()
+	if err != nil {
+		return err
+	}
+	keys, err := newSecretKeys(raw)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, old := range k.keys {
+		if !slices.ContainsFunc(keys, func(key secretKey) bool { return key.id == old.id }) {
+			keys = append(keys, old)
 		}
-		return NewKeyring(key)
 	}
-	path := filepath.Join(dataDir, SecretKeyFile)
-	key, err := readKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key, err = createKeyFile(path)
-	}
-	if err != nil {
-		return nil, dbplane.E(op, err)
-	}
-	return NewKeyring(key)
-}
-
-func decodeKey(text []byte) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(text)))
-	if err != nil {
-		return nil, fmt.Errorf("the secret key is not base64: %w", err)
-	}
-	if len(key) != secretKeyLen {
-		return nil, fmt.Errorf("the secret key has %d bytes, want %d", len(key), secretKeyLen)
-	}
-	return key, nil
-}
-
-// readKeyFile reads a key file, refusing one that others may read: a key
-// anyone can copy protects nothing.
-func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("while reading %s: %w", path, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is accessible by other users (mode %#o): chmod 600 it", path, st.Mode().Perm())
-	}
-	text, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("while reading %s: %w", path, err)
-	}
-	key, err := decodeKey(text)
-	if err != nil {
-		return nil, fmt.Errorf("while reading %s: %w", path, err)
-	}
-	return key, nil
-}
-
-// createKeyFile writes a new random key to path, unless another process
-// creates it first, in which case that key is read. The key is written to a
-// temporary file and linked into place, so nobody reads half a key.
-func createKeyFile(path string) ([]byte, error) {
-	key := make([]byte, secretKeyLen)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("while generating the secret key: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("while creating %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".secret-key-*")
-	if err != nil {
-		return nil, fmt.Errorf("while creating the secret key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	if err == nil {
-		err = tmp.Chmod(0o600) // CreateTemp makes 0600 files today; do not rely on it
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("while writing the secret key file: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
-		return readKeyFile(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("while creating %s: %w", path, err)
-	}
-	return key, nil
+	k.keys = keys
+	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/pki"
 )
 
@@ -139,5 +141,183 @@ func TestLoadKeyring_Env(t *testing.T) {
 	bad := func(string) string { return "not base64!" }
 	if _, err := pki.LoadKeyring(bad, dir); err == nil || !strings.Contains(err.Error(), pki.SecretKeyEnv) {
 		t.Fatalf("err = %v, want one naming %s", err, pki.SecretKeyEnv)
+	}
+}
+
+func TestKeyring_SeveralKeys(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	old, err := pki.NewKeyring(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := []byte("purpose")
+	ctOld, oldID := old.Seal([]byte("sealed before"), aad)
+
+	kr, err := pki.NewKeyring(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kr.KeyIDs(), []string{mustKeyring(t, 2).KeyID(), oldID}; !slices.Equal(got, want) {
+		t.Fatalf("KeyIDs = %v, want %v (primary first)", got, want)
+	}
+	if kr.PrimaryKeyID() == oldID {
+		t.Fatal("the older key is primary")
+	}
+	if got, err := kr.Open(ctOld, oldID, aad); err != nil || string(got) != "sealed before" {
+		t.Fatalf("Open of an older key's secret = %q, %v", got, err)
+	}
+	ct, id := kr.Seal([]byte("sealed after"), aad)
+	if id != kr.PrimaryKeyID() {
+		t.Fatalf("Seal used key %s, want the primary %s", id, kr.PrimaryKeyID())
+	}
+	if _, err := old.Open(ct, id, aad); err == nil || !strings.Contains(err.Error(), id) {
+		t.Fatalf("the old keyring opens a secret of the new key, or does not name it: %v", err)
+	}
+	if _, err := pki.NewKeyring(newKey, oldKey, newKey); err == nil || !strings.Contains(err.Error(), "repeats") {
+		t.Fatalf("err = %v, want a refusal of a repeated key", err)
+	}
+}
+
+func mustWriteKeyFile(t *testing.T, dir, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, pki.SecretKeyFile), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func b64(fill byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{fill}, 32)) }
+
+func TestLoadKeyring_FileFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string // key ids; nil: an error
+		errHas     string
+	}{
+		{"OneLine", b64(1) + "\n", []string{mustKeyring(t, 1).KeyID()}, ""},
+		{"NoNewline", b64(1), []string{mustKeyring(t, 1).KeyID()}, ""},
+		{"PrimaryFirst", b64(2) + "\n" + b64(1) + "\n", []string{mustKeyring(t, 2).KeyID(), mustKeyring(t, 1).KeyID()}, ""},
+		{"CommentsAndBlanks", "# rotated 2026-11-22\n\n  " + b64(2) + "  \r\n" + b64(1) + "\n\n", []string{mustKeyring(t, 2).KeyID(), mustKeyring(t, 1).KeyID()}, ""},
+		{"Empty", "\n# nothing\n", nil, "no secret key"},
+		{"BadLine", b64(2) + "\nnot-base64!\n", nil, "line 2"},
+		{"ShortKey", b64(2) + "\n" + base64.StdEncoding.EncodeToString([]byte("short")) + "\n", nil, "line 2"},
+		{"Repeated", b64(2) + "\n" + b64(2) + "\n", nil, "repeats"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			mustWriteKeyFile(t, dir, tc.text)
+			kr, err := pki.LoadKeyring(noEnv, dir)
+			if tc.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := kr.KeyIDs(); !slices.Equal(got, tc.want) {
+				t.Fatalf("KeyIDs = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadKeyring_EnvSeveralKeys(t *testing.T) {
+	getenv := func(v string) func(string) string {
+		return func(name string) string {
+			if name == pki.SecretKeyEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	kr, err := pki.LoadKeyring(getenv(b64(3)+", "+b64(1)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kr.KeyIDs(), []string{mustKeyring(t, 3).KeyID(), mustKeyring(t, 1).KeyID()}; !slices.Equal(got, want) {
+		t.Fatalf("KeyIDs = %v, want %v", got, want)
+	}
+	if _, err := pki.LoadKeyring(getenv(b64(3)+",bad"), t.TempDir()); err == nil || !strings.Contains(err.Error(), "key 2") {
+		t.Fatalf("err = %v, want one naming key 2", err)
+	}
+}
+
+// TestRotateAndRetireKeyFile rotates a key file beside a keyring that a
+// running control plane loaded from it: the running keyring opens secrets of
+// the new key (re-reading the file) and seals with it from then on.
+func TestRotateAndRetireKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	running, err := pki.LoadKeyring(noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstID := running.KeyID()
+	aad := []byte("purpose")
+	ctFirst, _ := running.Seal([]byte("first"), aad)
+
+	newID, err := pki.RotateKeyFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, pki.SecretKeyFile)
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file after rotation: %v, %v; want mode 0600", st, err)
+	}
+	rotated, err := pki.LoadKeyring(noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rotated.KeyIDs(), []string{newID, firstID}; !slices.Equal(got, want) {
+		t.Fatalf("KeyIDs after rotation = %v, want %v", got, want)
+	}
+	ctNew, id := rotated.Seal([]byte("second"), aad)
+	if got, err := running.Open(ctNew, id, aad); err != nil || string(got) != "second" {
+		t.Fatalf("the running keyring opens a secret of the new key: %q, %v", got, err)
+	}
+	if running.PrimaryKeyID() != newID {
+		t.Fatalf("the running keyring seals with %s after meeting the new key, want %s", running.PrimaryKeyID(), newID)
+	}
+
+	if _, err := pki.RetireKeys(dir, firstID); dbplane.ErrorKind(err) != dbplane.KindConflict {
+		t.Fatalf("RetireKeys keeping the old primary: %v, want a conflict", err)
+	}
+	retired, err := pki.RetireKeys(dir, newID)
+	if err != nil || !slices.Equal(retired, []string{firstID}) {
+		t.Fatalf("RetireKeys = %v, %v; want [%s]", retired, err, firstID)
+	}
+	after, err := pki.LoadKeyring(noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.KeyIDs(); !slices.Equal(got, []string{newID}) {
+		t.Fatalf("KeyIDs after retiring = %v, want [%s]", got, newID)
+	}
+	if _, err := after.Open(ctFirst, firstID, aad); err == nil {
+		t.Fatal("a secret of a retired key still opens")
+	}
+	if got, err := running.Open(ctFirst, firstID, aad); err != nil || string(got) != "first" {
+		t.Fatalf("the running keyring forgot a key it sealed with: %q, %v", got, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("%d files in the data directory, want only the key file", len(entries))
+	}
+	if _, err := pki.RotateKeyFile(t.TempDir()); dbplane.ErrorKind(err) != dbplane.KindNotFound {
+		t.Fatalf("rotating without a key file: %v, want not found", err)
+	}
+}
+
+func TestNewSecretKey(t *testing.T) {
+	enc, id, err := pki.NewSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(key) != 32 {
+		t.Fatalf("key %q: %v", enc, err)
+	}
+	kr, err := pki.NewKeyring(key)
+	if err != nil || kr.KeyID() != id {
+		t.Fatalf("id %s, keyring's %s (%v)", id, kr.KeyID(), err)
 	}
 }
