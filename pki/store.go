@@ -62,6 +62,23 @@ func OpenCA(st *StoredCA, kr *Keyring) (*CA, error) {
 	return ca, dbplane.E(op, err)
 }
 
+// ResealCA re-encrypts a stored CA's key under the primary key of box, for
+// key rotation, and reports whether it did: a key sealed under the primary
+// key already is left alone. The store calls it, so that the CA key's
+// additional data stays private to this package.
+func ResealCA(st *StoredCA, box dbplane.SecretBox) (bool, error) {
+	if st.KeyID == box.PrimaryKeyID() {
+		return false, nil
+	}
+	keyPEM, err := box.Open(st.KeyCiphertext, st.KeyID, caKeyAAD)
+	if err != nil {
+		return false, dbplane.E("pki.ResealCA", fmt.Errorf("while decrypting the CA key: %w", err))
+	}
+	st.KeyCiphertext, st.KeyID = box.Seal(keyPEM, caKeyAAD)
+	clear(keyPEM)
+	return true, nil
+}
+
 // LoadOrCreate returns the control plane's CA from store, creating and
 // storing a new one on first start. When several control planes start
 // together on one store, one creates it and the others load that one.

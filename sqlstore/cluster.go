@@ -13,11 +13,23 @@ import (
 
 // CreateCluster inserts c with status creating and the task of plan in one
 // transaction, so that a cluster never exists without its create task. It
-// sets c.ID, c.Status, c.CreatedAt and c.UpdatedAt, and stores only the
-// redacted spec: the password goes to its own column.
+// sets c.ID, c.ProjectID, c.Project, c.Status, c.CreatedAt and c.UpdatedAt,
+// and stores only the redacted spec: the password is encrypted in its own
+// column. A c.ProjectID of 0 means the project c.Spec names, or the default
+// project. The project's quota is checked against its usage in the same
+// transaction, with the project's row locked on PostgreSQL (SQLite has one
+// writer), so that concurrent creates cannot together overrun it.
 func (db *DB) CreateCluster(ctx context.Context, c *dbplane.Cluster, password string, plan dbplane.TaskPlan) (*dbplane.Task, error) {
 	var task *dbplane.Task
 	err := db.write(ctx, func(tx *Tx) error {
+		p, err := clusterProject(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if err := checkQuota(ctx, tx, p, c); err != nil {
+			return err
+		}
+		c.ProjectID, c.Project = p.ID, p.Name
 		if err := insertCluster(ctx, tx, c, password); err != nil {
 			return err
 		}
@@ -25,7 +37,6 @@ func (db *DB) CreateCluster(ctx context.Context, c *dbplane.Cluster, password st
 			return err
 		}
 		plan.ClusterID = c.ID
-		var err error
 		task, err = createTask(ctx, tx, plan)
 		return err
 	})
@@ -87,9 +98,10 @@ func (db *DB) FindClusters(ctx context.Context, filter dbplane.ClusterFilter) ([
 	return cs, total, nil
 }
 
-// insertCluster inserts c as a new cluster in status creating. A taken name
-// is KindConflict; the driver's error is dropped from it because mapErr
-// would otherwise replace the message with a generic one.
+// insertCluster inserts c as a new cluster in status creating, then seals
+// its password bound to the new id. A taken name is KindConflict; the
+// driver's error is dropped from it because mapErr would otherwise replace
+// the message with a generic one.
 func insertCluster(ctx context.Context, tx *Tx, c *dbplane.Cluster, password string) error {
 	now := fromMicros(micros(tx.now))
 	c.Status = dbplane.ClusterCreating
@@ -103,15 +115,23 @@ func insertCluster(ctx context.Context, tx *Tx, c *dbplane.Cluster, password str
 		return fmt.Errorf("while encoding the cluster spec: %w", err)
 	}
 	err = tx.QueryRow(ctx, `
-		INSERT INTO clusters (name, engine, version, topology, status, spec, admin_password, created_at, updated_at)
+		INSERT INTO clusters (name, project_id, engine, version, topology, status, spec, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
-		c.Name, c.Engine, c.Version, c.Topology, c.Status, string(spec), password, micros(now), micros(now),
+		c.Name, c.ProjectID, c.Engine, c.Version, c.Topology, c.Status, string(spec), micros(now), micros(now),
 	).Scan(&c.ID)
 	if isUniqueViolation(err) {
 		return dbplane.Errorf(dbplane.KindConflict, "cluster name %q already exists", c.Name)
 	} else if err != nil {
 		return fmt.Errorf("while inserting the cluster: %w", err)
+	}
+	ct, keyID, err := tx.db.seal("cluster admin passwords", password, clusterPasswordAAD(c.ID))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE clusters SET password_ciphertext = ?, password_key_id = ? WHERE id = ?`,
+		ct, keyID, c.ID); err != nil {
+		return fmt.Errorf("while storing the cluster password: %w", err)
 	}
 	return nil
 }
@@ -145,11 +165,14 @@ func setClusterStatus(ctx context.Context, tx *Tx, id int64, status dbplane.Clus
 	return dbplane.Errorf(dbplane.KindConflict, "cluster %d is %s", id, c.Status)
 }
 
-const clusterColumns = `id, name, engine, version, topology, status, spec, created_at, updated_at`
+// selectClusters reads clusters (alias c) with their project's name.
+const selectClusters = `SELECT c.id, c.name, COALESCE(c.project_id, 0), COALESCE(p.name, ''), c.engine, c.version,
+	c.topology, c.status, c.spec, c.created_at, c.updated_at
+	FROM clusters c LEFT JOIN projects p ON p.id = c.project_id`
 
 // findClusterByID returns a cluster with its nodes. KindNotFound if missing.
 func findClusterByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Cluster, error) {
-	c, err := scanCluster(tx.QueryRow(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE id = ?`, id))
+	c, err := scanCluster(tx.QueryRow(ctx, selectClusters+` WHERE c.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
 	} else if err != nil {
@@ -162,25 +185,33 @@ func findClusterByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Cluster, e
 }
 
 // findClusters returns a page of clusters with their nodes and the total
-// that match filter. Nodes of the whole page come from one query.
+// that match filter. Nodes of the whole page come from one query. A
+// non-nil, empty filter.ProjectIDs matches nothing.
 func findClusters(ctx context.Context, tx *Tx, filter dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
 	offset, limit := max(filter.Offset, 0), pageLimit(filter.Limit)
+	if filter.ProjectIDs != nil && len(filter.ProjectIDs) == 0 {
+		return []*dbplane.Cluster{}, 0, nil
+	}
 	var where whereClause
 	if filter.Name != nil {
-		where.add("name = ?", *filter.Name)
+		where.add("c.name = ?", *filter.Name)
 	}
 	if filter.Engine != nil {
-		where.add("engine = ?", *filter.Engine)
+		where.add("c.engine = ?", *filter.Engine)
 	}
 	if filter.Status != nil {
-		where.add("status = ?", *filter.Status)
+		where.add("c.status = ?", *filter.Status)
 	}
+	if filter.ProjectID != nil {
+		where.add("c.project_id = ?", *filter.ProjectID)
+	}
+	where.addIn("c.project_id", filter.ProjectIDs)
 
 	var total int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM clusters`+where.sql(), where.args...).Scan(&total); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM clusters c`+where.sql(), where.args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("while counting clusters: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT `+clusterColumns+` FROM clusters`+where.sql()+` ORDER BY id LIMIT ? OFFSET ?`,
+	rows, err := tx.Query(ctx, selectClusters+where.sql()+` ORDER BY c.id LIMIT ? OFFSET ?`,
 		append(where.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("while listing clusters: %w", err)
@@ -204,14 +235,14 @@ func findClusters(ctx context.Context, tx *Tx, filter dbplane.ClusterFilter) ([]
 	return cs, total, nil
 }
 
-// scanCluster reads a row of clusterColumns from a *sql.Row or *sql.Rows.
+// scanCluster reads a row of selectClusters from a *sql.Row or *sql.Rows.
 func scanCluster(s interface{ Scan(...any) error }) (*dbplane.Cluster, error) {
 	var (
 		c                dbplane.Cluster
 		spec             string
 		created, updated int64
 	)
-	if err := s.Scan(&c.ID, &c.Name, &c.Engine, &c.Version, &c.Topology, &c.Status, &spec, &created, &updated); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.ProjectID, &c.Project, &c.Engine, &c.Version, &c.Topology, &c.Status, &spec, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -273,6 +304,18 @@ type whereClause struct {
 func (c *whereClause) add(expr string, arg any) {
 	c.exprs = append(c.exprs, expr)
 	c.args = append(c.args, arg)
+}
+
+// addIn adds "column IN (ids)" unless ids is empty; callers handle a
+// non-nil empty list, which matches nothing, before querying.
+func (c *whereClause) addIn(column string, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	c.exprs = append(c.exprs, column+" IN ("+placeholders(len(ids))+")")
+	for _, id := range ids {
+		c.args = append(c.args, id)
+	}
 }
 
 // sql returns the WHERE clause, or nothing when there is no condition.

@@ -54,15 +54,32 @@ type DB struct {
 	// rollback with nothing to undo): metrics hang off it.
 	OnTaskEnd func(*dbplane.Task)
 
+	// box encrypts the secrets the store keeps; nil refuses them.
+	box dbplane.SecretBox
+
 	rebound sync.Map // query text -> dialect-specific text
 	stmts   stmtCache
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithSecretBox has the store encrypt the secrets it keeps (cluster admin
+// passwords, access-key secrets) with box. Without it, every method that
+// must seal or open a secret fails, and Open fails on a store that still
+// holds plaintext passwords from before encryption.
+func WithSecretBox(box dbplane.SecretBox) Option {
+	return func(db *DB) { db.box = box }
 }
 
 // Open opens the store named by dsn and applies pending migrations under a
 // lock. A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
 // anything else is a SQLite file path (optionally prefixed by sqlite:).
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{dsn: dsn, Now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(ctx, dsn)
@@ -125,6 +142,7 @@ func (db *DB) migrate(ctx context.Context, d goose.Dialect, dir string, opts ...
 	if err != nil {
 		return err
 	}
+	opts = append(opts, goose.WithGoMigrations(db.goMigrations()...))
 	p, err := goose.NewProvider(d, db.w, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("while loading migrations: %w", err)

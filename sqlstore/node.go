@@ -45,14 +45,25 @@ func (db *DB) DeleteNodes(ctx context.Context, clusterID int64) error {
 	return dbplane.E("sqlstore.DeleteNodes", err)
 }
 
-// ClusterPassword returns a cluster's admin password.
+// ClusterPassword returns a cluster's admin password, decrypted. A cluster
+// stored without a password (by a version that allowed none) has "".
 func (db *DB) ClusterPassword(ctx context.Context, id int64) (string, error) {
 	var pw string
 	err := db.read(ctx, func(tx *Tx) error {
-		err := tx.QueryRow(ctx, `SELECT admin_password FROM clusters WHERE id = ?`, id).Scan(&pw)
+		var (
+			ct    []byte
+			keyID string
+		)
+		err := tx.QueryRow(ctx, `SELECT password_ciphertext, password_key_id FROM clusters WHERE id = ?`, id).Scan(&ct, &keyID)
 		if isNoRows(err) {
 			return dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
+		} else if err != nil {
+			return fmt.Errorf("while reading the cluster password: %w", err)
 		}
+		if keyID == "" {
+			return nil
+		}
+		pw, err = db.open(fmt.Sprintf("the admin password of cluster %d", id), ct, keyID, clusterPasswordAAD(id))
 		return err
 	})
 	return pw, dbplane.E("sqlstore.ClusterPassword", err)

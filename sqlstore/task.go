@@ -36,9 +36,12 @@ func createTask(ctx context.Context, tx *Tx, plan dbplane.TaskPlan) (*dbplane.Ta
 	}
 	now := micros(tx.now)
 	var taskID int64
-	err = tx.QueryRow(ctx, `INSERT INTO tasks (name, kind, cluster_id, status, operation, prohibit_rollback,
-		creator, context, created_at, updated_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		plan.Name, plan.Kind, nullID(plan.ClusterID), dbplane.TaskRunning, dbplane.OpExecute,
+	// The task takes its cluster's project, so that authorization by
+	// project covers it even after the cluster is gone.
+	err = tx.QueryRow(ctx, `INSERT INTO tasks (name, kind, cluster_id, project_id, status, operation,
+		prohibit_rollback, creator, context, created_at, updated_at, started_at)
+		VALUES (?, ?, ?, COALESCE((SELECT project_id FROM clusters WHERE id = ?), 0), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		plan.Name, plan.Kind, nullID(plan.ClusterID), plan.ClusterID, dbplane.TaskRunning, dbplane.OpExecute,
 		boolInt(plan.ProhibitRollback), plan.Creator, string(taskCtx), now, now, now).Scan(&taskID)
 	if err != nil {
 		return nil, fmt.Errorf("while inserting the task: %w", err)
@@ -195,7 +198,7 @@ func (db *DB) FindTaskByID(ctx context.Context, id int64) (*dbplane.Task, error)
 	return t, dbplane.E("sqlstore.FindTaskByID", err)
 }
 
-const taskColumns = `id, name, kind, cluster_id, status, operation, prohibit_rollback, creator, context,
+const taskColumns = `id, name, kind, cluster_id, project_id, status, operation, prohibit_rollback, creator, context,
 	created_at, started_at, finished_at`
 
 func scanTask(row interface{ Scan(...any) error }) (*dbplane.Task, error) {
@@ -208,7 +211,7 @@ func scanTask(row interface{ Scan(...any) error }) (*dbplane.Task, error) {
 		started, finished sql.NullInt64
 		status, op        string
 	)
-	if err := row.Scan(&t.ID, &t.Name, &t.Kind, &clusterID, &status, &op, &prohibit, &t.Creator, &taskCtx,
+	if err := row.Scan(&t.ID, &t.Name, &t.Kind, &clusterID, &t.ProjectID, &status, &op, &prohibit, &t.Creator, &taskCtx,
 		&created, &started, &finished); err != nil {
 		return nil, err
 	}
@@ -379,6 +382,16 @@ func (db *DB) FindTasks(ctx context.Context, f dbplane.TaskFilter) ([]*dbplane.T
 		where, args := []string{"1 = 1"}, []any{}
 		if f.ClusterID != nil {
 			where, args = append(where, "cluster_id = ?"), append(args, *f.ClusterID)
+		}
+		if f.ProjectIDs != nil {
+			if len(f.ProjectIDs) == 0 {
+				tasks = []*dbplane.Task{}
+				return nil
+			}
+			where = append(where, "project_id IN ("+placeholders(len(f.ProjectIDs))+")")
+			for _, id := range f.ProjectIDs {
+				args = append(args, id)
+			}
 		}
 		if f.Status != nil {
 			where, args = append(where, "status = ?"), append(args, string(*f.Status))

@@ -2,20 +2,32 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dbplane/dbplane"
 )
 
-// CreateUser inserts u with a password hash and sets u.ID and u.CreatedAt.
-// KindConflict if the name is taken.
+// CreateUser inserts u with a password hash and its bindings, in one
+// transaction, and sets u.ID and u.CreatedAt. KindConflict if the name is
+// taken; KindNotFound if a binding's project is missing.
 func (db *DB) CreateUser(ctx context.Context, u *dbplane.User, passwordHash string) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		return insertUser(ctx, tx, u, passwordHash)
+		if err := insertUser(ctx, tx, u, passwordHash); err != nil {
+			return err
+		}
+		for i := range u.Bindings {
+			b := &u.Bindings[i]
+			b.UserID = u.ID
+			if err := upsertBinding(ctx, tx, b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		u.ID = 0 // the insert rolled back
+	}
 	return dbplane.E("sqlstore.CreateUser", err)
 }
 
@@ -28,7 +40,9 @@ func (db *DB) FindUserByName(ctx context.Context, name string) (*dbplane.User, s
 	)
 	err := db.read(ctx, func(tx *Tx) error {
 		var err error
-		u, hash, err = findUserByName(ctx, tx, name)
+		if u, hash, err = findUser(ctx, tx, `name = ?`, name); isNoRows(err) {
+			return dbplane.Errorf(dbplane.KindNotFound, "user %q not found", name)
+		}
 		return err
 	})
 	if err != nil {
@@ -37,48 +51,93 @@ func (db *DB) FindUserByName(ctx context.Context, name string) (*dbplane.User, s
 	return u, hash, nil
 }
 
-// SetUserPassword replaces a user's password hash. KindNotFound if the user
-// is missing.
-func (db *DB) SetUserPassword(ctx context.Context, userID int64, passwordHash string) error {
+// FindUserByID returns a user. KindNotFound if missing.
+func (db *DB) FindUserByID(ctx context.Context, id int64) (*dbplane.User, error) {
+	var u *dbplane.User
+	err := db.read(ctx, func(tx *Tx) error {
+		var err error
+		u, err = findUserByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, dbplane.E("sqlstore.FindUserByID", err)
+	}
+	return u, nil
+}
+
+// FindUsers returns a page of users ordered by id, with their bindings,
+// and the number that match the filter.
+func (db *DB) FindUsers(ctx context.Context, filter dbplane.UserFilter) ([]*dbplane.User, int, error) {
+	var (
+		users []*dbplane.User
+		total int
+	)
+	err := db.read(ctx, func(tx *Tx) error {
+		var where whereClause
+		if filter.Name != nil {
+			where.add("name = ?", *filter.Name)
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users`+where.sql(), where.args...).Scan(&total); err != nil {
+			return fmt.Errorf("while counting users: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT id, name, password_hash, created_at FROM users`+where.sql()+
+			` ORDER BY id LIMIT ? OFFSET ?`, append(where.args, pageLimit(filter.Limit), max(filter.Offset, 0))...)
+		if err != nil {
+			return fmt.Errorf("while listing users: %w", err)
+		}
+		defer rows.Close()
+		users = []*dbplane.User{}
+		for rows.Next() {
+			u, _, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("while listing users: %w", err)
+		}
+		rows.Close()
+		return attachBindings(ctx, tx, users)
+	})
+	if err != nil {
+		return nil, 0, dbplane.E("sqlstore.FindUsers", err)
+	}
+	return users, total, nil
+}
+
+// SetUserPassword replaces a user's password hash and revokes its tokens
+// at now, in one transaction: a changed password logs out every session.
+// KindNotFound if the user is missing.
+func (db *DB) SetUserPassword(ctx context.Context, userID int64, passwordHash string, now time.Time) error {
 	err := db.write(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
 		if err != nil {
 			return fmt.Errorf("while updating the password: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("while updating the password: %w", err)
-		} else if n == 0 {
-			return dbplane.Errorf(dbplane.KindNotFound, "user %d not found", userID)
+		if err := mustAffect(res, "user %d not found", userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+			micros(now), userID); err != nil {
+			return fmt.Errorf("while revoking the user's tokens: %w", err)
 		}
 		return nil
 	})
 	return dbplane.E("sqlstore.SetUserPassword", err)
 }
 
-// CreateToken stores t by the hash of its secret and sets t.ID and
-// t.CreatedAt; the secret itself is never stored. KindNotFound if the user
-// is missing.
-func (db *DB) CreateToken(ctx context.Context, t *dbplane.Token, secretHash string) error {
+// DeleteUser removes a user; its bindings, tokens and access keys go with
+// it by cascade. KindNotFound if missing.
+func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		return insertToken(ctx, tx, t, secretHash)
+		res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("while deleting the user: %w", err)
+		}
+		return mustAffect(res, "user %d not found", id)
 	})
-	return dbplane.E("sqlstore.CreateToken", err)
-}
-
-// FindUserByToken returns the user of a token that exists, is not revoked
-// and expires after now. KindUnauthorized otherwise, without saying which:
-// callers only need to refuse the request.
-func (db *DB) FindUserByToken(ctx context.Context, secretHash string, now time.Time) (*dbplane.User, error) {
-	var u *dbplane.User
-	err := db.read(ctx, func(tx *Tx) error {
-		var err error
-		u, err = findUserByToken(ctx, tx, secretHash, now)
-		return err
-	})
-	if err != nil {
-		return nil, dbplane.E("sqlstore.FindUserByToken", err)
-	}
-	return u, nil
+	return dbplane.E("sqlstore.DeleteUser", err)
 }
 
 // insertUser inserts u. A taken name is KindConflict; the driver's error is
@@ -86,9 +145,9 @@ func (db *DB) FindUserByToken(ctx context.Context, secretHash string, now time.T
 func insertUser(ctx context.Context, tx *Tx, u *dbplane.User, passwordHash string) error {
 	u.CreatedAt = fromMicros(micros(tx.now))
 	err := tx.QueryRow(ctx, `
-		INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+		INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)
 		RETURNING id`,
-		u.Name, u.Role, passwordHash, micros(u.CreatedAt),
+		u.Name, passwordHash, micros(u.CreatedAt),
 	).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return dbplane.Errorf(dbplane.KindConflict, "user name %q already exists", u.Name)
@@ -98,62 +157,52 @@ func insertUser(ctx context.Context, tx *Tx, u *dbplane.User, passwordHash strin
 	return nil
 }
 
-func findUserByName(ctx context.Context, tx *Tx, name string) (*dbplane.User, string, error) {
+// findUser returns the user matching where, with its bindings and password
+// hash; sql.ErrNoRows if none.
+func findUser(ctx context.Context, tx *Tx, where string, arg any) (*dbplane.User, string, error) {
+	u, hash, err := scanUser(tx.QueryRow(ctx, `SELECT id, name, password_hash, created_at FROM users WHERE `+where, arg))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := attachBindings(ctx, tx, []*dbplane.User{u}); err != nil {
+		return nil, "", err
+	}
+	return u, hash, nil
+}
+
+func findUserByID(ctx context.Context, tx *Tx, id int64) (*dbplane.User, error) {
+	u, _, err := findUser(ctx, tx, `id = ?`, id)
+	if isNoRows(err) {
+		return nil, dbplane.Errorf(dbplane.KindNotFound, "user %d not found", id)
+	}
+	return u, err
+}
+
+func scanUser(s interface{ Scan(...any) error }) (*dbplane.User, string, error) {
 	var (
 		u       dbplane.User
 		hash    string
 		created int64
 	)
-	err := tx.QueryRow(ctx, `SELECT id, name, role, password_hash, created_at FROM users WHERE name = ?`, name).
-		Scan(&u.ID, &u.Name, &u.Role, &hash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", dbplane.Errorf(dbplane.KindNotFound, "user %q not found", name)
-	} else if err != nil {
-		return nil, "", fmt.Errorf("while reading the user: %w", err)
+	if err := s.Scan(&u.ID, &u.Name, &hash, &created); err != nil {
+		if isNoRows(err) {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("while reading a user: %w", err)
 	}
 	u.CreatedAt = fromMicros(created)
 	return &u, hash, nil
 }
 
-// insertToken inserts t after checking that its user exists, so that a
-// missing user is KindNotFound rather than a foreign key failure.
-func insertToken(ctx context.Context, tx *Tx, t *dbplane.Token, secretHash string) error {
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ?`, t.UserID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return dbplane.Errorf(dbplane.KindNotFound, "user %d not found", t.UserID)
-	} else if err != nil {
-		return fmt.Errorf("while reading the user: %w", err)
-	}
-	t.CreatedAt = fromMicros(micros(tx.now))
-	t.ExpiresAt = fromMicros(micros(t.ExpiresAt))
-	err = tx.QueryRow(ctx, `
-		INSERT INTO tokens (user_id, secret_hash, expires_at, created_at) VALUES (?, ?, ?, ?)
-		RETURNING id`,
-		t.UserID, secretHash, micros(t.ExpiresAt), micros(t.CreatedAt),
-	).Scan(&t.ID)
+// mustAffect returns KindNotFound with the message format, args unless res
+// changed a row.
+func mustAffect(res interface{ RowsAffected() (int64, error) }, format string, args ...any) error {
+	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("while inserting the token: %w", err)
+		return err
+	}
+	if n == 0 {
+		return dbplane.Errorf(dbplane.KindNotFound, format, args...)
 	}
 	return nil
-}
-
-func findUserByToken(ctx context.Context, tx *Tx, secretHash string, now time.Time) (*dbplane.User, error) {
-	var (
-		u       dbplane.User
-		created int64
-	)
-	err := tx.QueryRow(ctx, `
-		SELECT u.id, u.name, u.role, u.created_at
-		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.secret_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?`,
-		secretHash, micros(now),
-	).Scan(&u.ID, &u.Name, &u.Role, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dbplane.Errorf(dbplane.KindUnauthorized, "invalid or expired token")
-	} else if err != nil {
-		return nil, fmt.Errorf("while reading the token: %w", err)
-	}
-	u.CreatedAt = fromMicros(created)
-	return &u, nil
 }
