@@ -52,15 +52,26 @@ func TestCreateCluster(t *testing.T) {
 			if diff := cmp.Diff(c, got); diff != "" {
 				t.Fatalf("FindClusterByID differs from the created cluster (-created +found):\n%s", diff)
 			}
-			var spec, password string
-			row := db.SQL().QueryRow(rebind(db, `SELECT spec, admin_password FROM clusters WHERE id = ?`), c.ID)
-			if err := row.Scan(&spec, &password); err != nil {
+			if c.ProjectID == 0 || c.Project != dbplane.DefaultProject {
+				t.Fatalf("ProjectID=%d Project=%q, want the default project", c.ProjectID, c.Project)
+			} else if task.ProjectID != c.ProjectID {
+				t.Fatalf("task ProjectID=%d, want %d", task.ProjectID, c.ProjectID)
+			}
+			var (
+				spec       string
+				ciphertext []byte
+			)
+			row := db.SQL().QueryRow(rebind(db, `SELECT spec, password_ciphertext FROM clusters WHERE id = ?`), c.ID)
+			if err := row.Scan(&spec, &ciphertext); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Contains(spec, "Secret-pw-1") {
 				t.Fatalf("spec column holds the password: %s", spec)
-			} else if password != "Secret-pw-1" {
-				t.Fatalf("admin_password=%q", password)
+			} else if len(ciphertext) == 0 || strings.Contains(string(ciphertext), "Secret-pw-1") {
+				t.Fatalf("password_ciphertext=%q: not encrypted", ciphertext)
+			}
+			if pw, err := db.ClusterPassword(ctx, c.ID); err != nil || pw != "Secret-pw-1" {
+				t.Fatalf("ClusterPassword = %q, %v; want Secret-pw-1", pw, err)
 			}
 		})
 
@@ -377,6 +388,7 @@ func mustInsertNode(tb testing.TB, db *sqlstore.DB, clusterID, hostID int64, rol
 // running; the others are postgresql and creating.
 func seedClusters(tb testing.TB, db *sqlstore.DB, n int) {
 	tb.Helper()
+	project := mustQueryInt(tb, db, `SELECT id FROM projects WHERE name = 'default'`)
 	tx, err := db.SQL().Begin()
 	if err != nil {
 		tb.Fatal(err)
@@ -398,10 +410,10 @@ func seedClusters(tb testing.TB, db *sqlstore.DB, n int) {
 			}
 			name := fmt.Sprintf("seed-%05d", i)
 			spec := fmt.Sprintf(`{"name":%q,"engine":%q,"version":"16","topology":"standalone","flavor":"small","volume_gb":20}`, name, engine)
-			values = append(values, "(?, ?, '16', 'standalone', ?, ?, 1000, 1000)")
-			args = append(args, name, engine, string(status), spec)
+			values = append(values, "(?, ?, ?, '16', 'standalone', ?, ?, 1000, 1000)")
+			args = append(args, name, project, engine, string(status), spec)
 		}
-		query := `INSERT INTO clusters (name, engine, version, topology, status, spec, created_at, updated_at) VALUES ` +
+		query := `INSERT INTO clusters (name, project_id, engine, version, topology, status, spec, created_at, updated_at) VALUES ` +
 			strings.Join(values, ", ")
 		if _, err := tx.Exec(rebind(db, query), args...); err != nil {
 			tb.Fatal(err)

@@ -14,8 +14,9 @@ import (
 // is not what these tests are about.
 func mustPlaceNode(t *testing.T, db *sqlstore.DB, hostID int64) int64 {
 	t.Helper()
-	mustExec(t, db, `INSERT INTO clusters (name, engine, version, topology, status, spec, created_at, updated_at)
-		VALUES ('c1', 'postgresql', '15', 'standalone', 'running', '{}', 1000, 1000)`)
+	mustExec(t, db, `INSERT INTO clusters (name, project_id, engine, version, topology, status, spec, created_at, updated_at)
+		VALUES ('c1', (SELECT id FROM projects WHERE name = 'default'), 'postgresql', '15', 'standalone', 'running',
+		'{}', 1000, 1000)`)
 	clusterID := mustQueryInt(t, db, `SELECT id FROM clusters WHERE name = 'c1'`)
 	mustExec(t, db, `INSERT INTO nodes (cluster_id, host_id, role, port, data_dir, status, created_at)
 		VALUES (?, ?, 'primary', 5432, '/data', 'running', 1000)`, clusterID, hostID)

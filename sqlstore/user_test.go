@@ -15,7 +15,7 @@ func TestUsers(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		db.Now = func() time.Time { return testNow }
-		alice := &dbplane.User{Name: "alice", Role: dbplane.RoleOperator}
+		alice := &dbplane.User{Name: "alice", Bindings: []dbplane.RoleBinding{{Role: dbplane.RoleOperator}}}
 		if err := db.CreateUser(ctx, alice, "hash-1"); err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestUsers(t *testing.T) {
 		})
 
 		t.Run("ErrNameTaken", func(t *testing.T) {
-			err := db.CreateUser(ctx, &dbplane.User{Name: "alice", Role: dbplane.RoleViewer}, "hash-2")
+			err := db.CreateUser(ctx, &dbplane.User{Name: "alice"}, "hash-2")
 			assertError(t, err, dbplane.KindConflict, `user name "alice" already exists`)
 			if _, hash, err := db.FindUserByName(ctx, "alice"); err != nil || hash != "hash-1" {
 				t.Fatalf("after a refused create: hash=%q err=%v", hash, err)
@@ -49,7 +49,7 @@ func TestUsers(t *testing.T) {
 		})
 
 		t.Run("SetUserPassword", func(t *testing.T) {
-			if err := db.SetUserPassword(ctx, alice.ID, "hash-3"); err != nil {
+			if err := db.SetUserPassword(ctx, alice.ID, "hash-3", testNow); err != nil {
 				t.Fatal(err)
 			}
 			if _, hash, err := db.FindUserByName(ctx, "alice"); err != nil {
@@ -57,7 +57,7 @@ func TestUsers(t *testing.T) {
 			} else if hash != "hash-3" {
 				t.Fatalf("hash=%q, want hash-3", hash)
 			}
-			err := db.SetUserPassword(ctx, 9999, "hash-4")
+			err := db.SetUserPassword(ctx, 9999, "hash-4", testNow)
 			assertError(t, err, dbplane.KindNotFound, "user 9999 not found")
 		})
 	})
@@ -67,7 +67,7 @@ func TestTokens(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		db.Now = func() time.Time { return testNow }
-		alice := &dbplane.User{Name: "alice", Role: dbplane.RoleAdmin}
+		alice := &dbplane.User{Name: "alice"}
 		if err := db.CreateUser(ctx, alice, "pw"); err != nil {
 			t.Fatal(err)
 		}
@@ -87,9 +87,11 @@ func TestTokens(t *testing.T) {
 
 		t.Run("Valid", func(t *testing.T) {
 			for _, now := range []time.Time{testNow, expires.Add(-time.Microsecond)} {
-				u, err := db.FindUserByToken(ctx, "secret-hash-1", now)
+				u, id, err := db.FindUserByToken(ctx, "secret-hash-1", now)
 				if err != nil {
 					t.Fatalf("at %v: %v", now, err)
+				} else if id != tok.ID {
+					t.Fatalf("token id %d, want %d", id, tok.ID)
 				}
 				if diff := cmp.Diff(alice, u); diff != "" {
 					t.Fatalf("user (-want +got):\n%s", diff)
@@ -99,24 +101,24 @@ func TestTokens(t *testing.T) {
 
 		t.Run("Expired", func(t *testing.T) {
 			for _, now := range []time.Time{expires, expires.Add(time.Hour)} {
-				_, err := db.FindUserByToken(ctx, "secret-hash-1", now)
-				assertError(t, err, dbplane.KindUnauthorized, "invalid or expired token")
+				_, _, err := db.FindUserByToken(ctx, "secret-hash-1", now)
+				assertError(t, err, dbplane.KindUnauthorized, "invalid, expired or revoked token")
 			}
 		})
 
 		t.Run("Unknown", func(t *testing.T) {
-			_, err := db.FindUserByToken(ctx, "secret-hash-unknown", testNow)
-			assertError(t, err, dbplane.KindUnauthorized, "invalid or expired token")
+			_, _, err := db.FindUserByToken(ctx, "secret-hash-unknown", testNow)
+			assertError(t, err, dbplane.KindUnauthorized, "invalid, expired or revoked token")
 		})
 
 		t.Run("Revoked", func(t *testing.T) {
 			revoked := mustToken("secret-hash-2")
-			if _, err := db.FindUserByToken(ctx, "secret-hash-2", testNow); err != nil {
+			if _, _, err := db.FindUserByToken(ctx, "secret-hash-2", testNow); err != nil {
 				t.Fatal(err)
 			}
 			mustExec(t, db, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, testNow.UnixMicro(), revoked.ID)
-			_, err := db.FindUserByToken(ctx, "secret-hash-2", testNow)
-			assertError(t, err, dbplane.KindUnauthorized, "invalid or expired token")
+			_, _, err := db.FindUserByToken(ctx, "secret-hash-2", testNow)
+			assertError(t, err, dbplane.KindUnauthorized, "invalid, expired or revoked token")
 		})
 
 		t.Run("ErrUserNotFound", func(t *testing.T) {
@@ -125,7 +127,7 @@ func TestTokens(t *testing.T) {
 		})
 
 		t.Run("DeletedUser", func(t *testing.T) {
-			bob := &dbplane.User{Name: "bob", Role: dbplane.RoleViewer}
+			bob := &dbplane.User{Name: "bob"}
 			if err := db.CreateUser(ctx, bob, "pw"); err != nil {
 				t.Fatal(err)
 			}
@@ -133,20 +135,20 @@ func TestTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustExec(t, db, `DELETE FROM users WHERE id = ?`, bob.ID)
-			_, err := db.FindUserByToken(ctx, "secret-hash-bob", testNow)
-			assertError(t, err, dbplane.KindUnauthorized, "invalid or expired token")
+			_, _, err := db.FindUserByToken(ctx, "secret-hash-bob", testNow)
+			assertError(t, err, dbplane.KindUnauthorized, "invalid, expired or revoked token")
 		})
 
 		// Hashes of other users' tokens must not authenticate as alice.
 		t.Run("OwnerOnly", func(t *testing.T) {
-			carol := &dbplane.User{Name: "carol", Role: dbplane.RoleViewer}
+			carol := &dbplane.User{Name: "carol"}
 			if err := db.CreateUser(ctx, carol, "pw"); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.CreateToken(ctx, &dbplane.Token{UserID: carol.ID, ExpiresAt: expires}, "secret-hash-carol"); err != nil {
 				t.Fatal(err)
 			}
-			u, err := db.FindUserByToken(ctx, "secret-hash-carol", testNow)
+			u, _, err := db.FindUserByToken(ctx, "secret-hash-carol", testNow)
 			if err != nil {
 				t.Fatal(err)
 			}

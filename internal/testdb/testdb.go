@@ -13,8 +13,25 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/pki"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
+
+// SecretKey is the fixed secret key of SecretBox. Fixed, so that a test
+// that reopens a store, or runs a control plane in a child process, reads
+// what it wrote. Never use it outside tests.
+var SecretKey = []byte("dbplane test secret key 32 bytes")
+
+// SecretBox returns a secret box over SecretKey, for opening stores in
+// tests: sqlstore.Open(ctx, dsn, sqlstore.WithSecretBox(testdb.SecretBox())).
+func SecretBox() dbplane.SecretBox {
+	kr, err := pki.NewKeyring(SecretKey)
+	if err != nil {
+		panic(err) // SecretKey has the right length
+	}
+	return kr
+}
 
 // PostgresURLEnv names a PostgreSQL server on which tests may CREATE
 // DATABASE; .ci/pg-test-server.sh prints one. Unset, PostgreSQL is skipped.
