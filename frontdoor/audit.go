@@ -2,25 +2,23 @@ package frontdoor
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 
 	"github.com/dbplane/dbplane"
 )
 
-// Recorder persists audit events. The service package's recorder
-// satisfies it; so does a dbplane.AuditStore through RecorderFunc.
+// Recorder persists audit events; service.Audit is one. Recording happens
+// after the call was answered, so a recorder cannot change the answer: it
+// deals with its own failures (logs them), and must not keep e.
 type Recorder interface {
-	// Record persists e. An error is logged; it never changes the answer
-	// the caller already has.
-	Record(ctx context.Context, e *dbplane.AuditEvent) error
+	Record(ctx context.Context, e *dbplane.AuditEvent)
 }
 
 // RecorderFunc adapts a function to Recorder.
-type RecorderFunc func(ctx context.Context, e *dbplane.AuditEvent) error
+type RecorderFunc func(ctx context.Context, e *dbplane.AuditEvent)
 
 // Record calls f.
-func (f RecorderFunc) Record(ctx context.Context, e *dbplane.AuditEvent) error { return f(ctx, e) }
+func (f RecorderFunc) Record(ctx context.Context, e *dbplane.AuditEvent) { f(ctx, e) }
 
 // Mutating reports whether method changes state, so that its calls are
 // audited: POST, PUT, PATCH and DELETE.
@@ -97,10 +95,7 @@ func (d *Door) record(ctx context.Context, e *dbplane.AuditEvent, status int) {
 	}
 	// The answer has gone: a client that hangs up now must not cancel the
 	// record of what it did.
-	if err := d.Recorder.Record(context.WithoutCancel(ctx), e); err != nil {
-		d.Logger.LogAttrs(ctx, slog.LevelError, "recording an audit event failed",
-			slog.String("action", e.Action), slog.String("request_id", e.RequestID), slog.String("error", err.Error()))
-	}
+	d.Recorder.Record(context.WithoutCancel(ctx), e)
 }
 
 // statusWriter remembers the status of an answer. Unwrap lets

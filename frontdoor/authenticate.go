@@ -20,24 +20,25 @@ import (
 func (d *Door) Authenticate(next http.Handler) http.Handler {
 	d.init()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := d.authenticate(r)
+		p, cred, err := d.authenticate(r)
 		if err != nil {
-			d.refuse(w, r, err)
+			d.refuse(w, r, cred.kind, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(dbplane.WithPrincipal(r.Context(), p)))
 	})
 }
 
-// authenticate returns the principal of r's credential.
-func (d *Door) authenticate(r *http.Request) (*dbplane.Principal, error) {
+// authenticate returns the principal of r's credential, and the credential
+// it presented.
+func (d *Door) authenticate(r *http.Request) (*dbplane.Principal, credential, error) {
 	cred, err := d.credentials(r)
 	if err == nil && cred.kind == credNone {
-		return nil, unauthorized("authentication required: %s", d.accepted())
+		return nil, cred, unauthorized("authentication required: %s", d.accepted())
 	}
 	src := d.ClientAddr(r)
 	if wait := d.failures.wait(src, d.now()); wait > 0 {
-		return nil, tooMany(wait, "failed authentications from this address")
+		return nil, cred, tooMany(wait, "failed authentications from this address")
 	}
 	var (
 		p   *dbplane.Principal
@@ -50,21 +51,21 @@ func (d *Door) authenticate(r *http.Request) (*dbplane.Principal, error) {
 		if dbplane.ErrorKind(err) == dbplane.KindUnauthorized {
 			d.failures.spend(src, d.now())
 		}
-		return nil, err
+		return nil, cred, err
 	}
 	if p == nil || p.User == nil {
-		return nil, &dbplane.Error{Op: "frontdoor.Authenticate", Kind: dbplane.KindInternal,
+		return nil, cred, &dbplane.Error{Op: "frontdoor.Authenticate", Kind: dbplane.KindInternal,
 			Err: errors.New("the auth service returned no principal")}
 	}
 	if key != "" {
 		if wait := d.keys.allow(key, d.now()); wait > 0 {
-			return nil, tooMany(wait, "requests signed with access key "+clip(key))
+			return nil, cred, tooMany(wait, "requests signed with access key "+clip(key))
 		}
 	}
 	if e := dbplane.AuditFrom(r.Context()); e != nil {
 		e.User, e.UserID, e.Via = p.Name(), p.User.ID, p.Via
 	}
-	return p, nil
+	return p, cred, nil
 }
 
 // check asks Auth about a credential. For a signed request it also returns
@@ -138,13 +139,14 @@ func bufferBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// refuse answers a request that failed authentication, with the challenge
-// of RFC 9110 §11.6.1 for a 401.
-func (d *Door) refuse(w http.ResponseWriter, r *http.Request, err error) {
+// refuse answers a request that failed authentication, with the challenges
+// of RFC 9110 §11.6.1 for a 401; a bearer token that was checked and
+// refused gets RFC 6750's invalid_token.
+func (d *Door) refuse(w http.ResponseWriter, r *http.Request, kind credentialKind, err error) {
 	if dbplane.ErrorKind(err) == dbplane.KindUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		h := w.Header()
 		if d.Bearer || d.TokenHeader != "" {
-			if r.Header.Get("Authorization") != "" || (d.TokenHeader != "" && r.Header.Get(d.TokenHeader) != "") {
+			if kind == credBearer {
 				h.Add("WWW-Authenticate", `Bearer error="invalid_token"`)
 			} else {
 				h.Add("WWW-Authenticate", "Bearer")

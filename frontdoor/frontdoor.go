@@ -19,7 +19,6 @@ package frontdoor
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -60,8 +59,6 @@ type Door struct {
 	RequestID func(r *http.Request) string
 	// Config holds what operators tune; its zero value means defaults.
 	Config Config
-	// Logger receives recording failures and refusals; nil discards them.
-	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
 
@@ -149,9 +146,6 @@ func (c Config) withDefaults() Config {
 
 func (d *Door) init() {
 	d.once.Do(func() {
-		if d.Logger == nil {
-			d.Logger = slog.New(slog.DiscardHandler)
-		}
 		c := d.Config.withDefaults()
 		d.Config = c
 		d.sources = newLimiterSet(c.AuthLimit, c.MaxTracked)

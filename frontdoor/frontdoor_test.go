@@ -81,15 +81,13 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 type recorder struct {
 	mu     sync.Mutex
 	events []*dbplane.AuditEvent
-	err    error
 }
 
-func (r *recorder) Record(ctx context.Context, e *dbplane.AuditEvent) error {
+func (r *recorder) Record(ctx context.Context, e *dbplane.AuditEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cp := *e
 	r.events = append(r.events, &cp)
-	return r.err
 }
 
 func (r *recorder) all() []*dbplane.AuditEvent {
