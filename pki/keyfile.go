@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -40,10 +42,11 @@ func LoadKeyring(getenv func(string) string, dataDir string) (*Keyring, error) {
 		return kr, nil
 	}
 	path := KeyFilePath(dataDir)
-	raw, err := readKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		raw, err = createKeyFile(path)
+	if _, err := createKeyFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, dbplane.E(op, err)
 	}
+	src := &keyFileSource{path: path}
+	raw, err := src.read()
 	if err != nil {
 		return nil, dbplane.E(op, err)
 	}
@@ -51,7 +54,60 @@ func LoadKeyring(getenv func(string) string, dataDir string) (*Keyring, error) {
 	if err != nil {
 		return nil, dbplane.E(op, fmt.Errorf("while reading %s: %w", path, err))
 	}
-	return &Keyring{keys: keys, reload: func() ([][]byte, error) { return readKeyFile(path) }}, nil
+	return &Keyring{keys: keys, file: src}, nil
+}
+
+// keyFileCheckInterval is how often a keyring of a key file checks, when
+// it seals, whether the file changed. A variable for tests.
+var keyFileCheckInterval = time.Minute
+
+// keyFileSource is the key file a keyring came from, with the version of
+// it read last.
+type keyFileSource struct {
+	path    string
+	mu      sync.Mutex
+	stamp   string
+	checked time.Time
+}
+
+// fileStamp identifies a version of the file: its inode (a rotation
+// renames a new file into place), size and modification time.
+func fileStamp(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	var ino uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	return fmt.Sprintf("%d/%d/%d", ino, st.Size(), st.ModTime().UnixNano())
+}
+
+// read reads the file and remembers its version.
+func (s *keyFileSource) read() ([][]byte, error) {
+	stamp := fileStamp(s.path)
+	keys, err := readKeyFile(s.path)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.stamp = stamp
+	s.mu.Unlock()
+	return keys, nil
+}
+
+// changed reports whether the file differs from the version read last,
+// looking at most once every keyFileCheckInterval.
+func (s *keyFileSource) changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.Sub(s.checked) < keyFileCheckInterval {
+		return false
+	}
+	s.checked = now
+	return fileStamp(s.path) != s.stamp
 }
 
 // KeyFilePath returns the path of the key file in dataDir.
@@ -137,10 +193,14 @@ func formatKeyFile(keys [][]byte) []byte {
 	return b.Bytes()
 }
 
-// createKeyFile writes a new random key to path, unless another process
-// creates it first, in which case that file is read. The key is written to
-// a temporary file and linked into place, so nobody reads half a key.
+// createKeyFile writes a new random key to path, unless the file exists
+// (fs.ErrExist), for instance because another process created it first.
+// The key is written to a temporary file and linked into place, so nobody
+// reads half a key.
 func createKeyFile(path string) ([][]byte, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fs.ErrExist
+	}
 	key := make([]byte, secretKeyLen)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("while generating the secret key: %w", err)
@@ -155,7 +215,7 @@ func createKeyFile(path string) ([][]byte, error) {
 	}
 	defer os.Remove(tmp)
 	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return readKeyFile(path)
+		return nil, fs.ErrExist
 	} else if err != nil {
 		return nil, fmt.Errorf("while creating %s: %w", path, err)
 	}

@@ -34,15 +34,16 @@ const secretKeyLen = 32
 // which one is missing instead of failing to authenticate.
 //
 // A keyring loaded from a key file re-reads the file when asked to open a
-// secret of a key it does not know: a rotation run beside a running control
-// plane adds the new key to the file, and the running control plane picks it
-// up (and seals with it from then on) the first time it meets it.
+// secret of a key it does not know, and when Seal finds the file changed
+// (checking at most once a minute): a rotation run beside a running control
+// plane adds the new key to the file, and the running control plane opens
+// secrets of it at once and seals with it within a minute.
 type Keyring struct {
 	mu   sync.RWMutex
 	keys []secretKey // the primary first
-	// reload re-reads the keys from where they came from; nil when they
-	// cannot change (the environment, or keys given to NewKeyring).
-	reload func() ([][]byte, error)
+	// file is where the keys come from; nil when they cannot change (the
+	// environment, or keys given to NewKeyring).
+	file *keyFileSource
 }
 
 // secretKey is one key of a keyring.
@@ -125,6 +126,11 @@ func (k *Keyring) KeyIDs() []string {
 // Seal encrypts plaintext with the primary key. aad binds the ciphertext
 // to its purpose (for instance "ca-key"): it must be given again to Open.
 func (k *Keyring) Seal(plaintext, aad []byte) (ciphertext []byte, keyID string) {
+	if k.file != nil && k.file.changed() {
+		// A file that fails to read now keeps the keys known: the
+		// primary still seals what every key set holding it opens.
+		_ = k.refresh()
+	}
 	k.mu.RLock()
 	primary := k.keys[0]
 	k.mu.RUnlock()
@@ -137,7 +143,7 @@ func (k *Keyring) Seal(plaintext, aad []byte) (ciphertext []byte, keyID string) 
 func (k *Keyring) Open(ciphertext []byte, keyID string, aad []byte) ([]byte, error) {
 	const op = "pki.Keyring.Open"
 	key, ok := k.find(keyID)
-	if !ok && k.reload != nil {
+	if !ok && k.file != nil {
 		if err := k.refresh(); err != nil {
 			return nil, dbplane.E(op, fmt.Errorf("while re-reading the secret keys for key %s: %w", keyID, err))
 		}
@@ -168,7 +174,7 @@ func (k *Keyring) find(id string) (secretKey, bool) {
 // becomes the primary), then the keys known before that the source no
 // longer lists, so that what this process sealed still opens.
 func (k *Keyring) refresh() error {
-	raw, err := k.reload()
+	raw, err := k.file.read()
 	if err != nil {
 		return err
 	}

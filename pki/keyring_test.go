@@ -321,3 +321,31 @@ func TestNewSecretKey(t *testing.T) {
 		t.Fatalf("id %s, keyring's %s (%v)", id, kr.KeyID(), err)
 	}
 }
+
+// TestKeyring_SealFollowsTheKeyFile: a running control plane's keyring
+// seals with the new primary key once it sees the key file changed, without
+// meeting a secret of that key first.
+func TestKeyring_SealFollowsTheKeyFile(t *testing.T) {
+	pki.SetKeyFileCheckInterval(t, 0)
+	dir := t.TempDir()
+	running, err := pki.LoadKeyring(noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := running.KeyID()
+	newID, err := pki.RotateKeyFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, id := running.Seal([]byte("x"), nil); id != newID {
+		t.Fatalf("sealed with %s after the rotation, want the new primary %s", id, newID)
+	}
+	if got := running.KeyIDs(); !slices.Equal(got, []string{newID, oldID}) {
+		t.Fatalf("KeyIDs = %v, want [%s %s]", got, newID, oldID)
+	}
+	// A broken file does not stop sealing: the keys known keep working.
+	mustWriteKeyFile(t, dir, "broken\n")
+	if _, id := running.Seal([]byte("x"), nil); id != newID {
+		t.Fatalf("sealed with %s after the file broke, want %s", id, newID)
+	}
+}
