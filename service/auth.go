@@ -27,7 +27,7 @@ const TokenPrefix = "dbp_"
 // by them. Tokens are stored as SHA-256 hashes: they are 256-bit random
 // secrets, so a slow hash would add cost without adding safety.
 type Auth struct {
-	Store dbplane.UserStore
+	Store AuthStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// TokenTTL is how long an issued token is valid; zero means
@@ -39,6 +39,13 @@ type Auth struct {
 	// Logger receives audit lines; it never sees passwords or tokens. Nil
 	// discards them.
 	Logger *slog.Logger
+}
+
+// AuthStore is what Auth keeps users and credentials in; it binds roles
+// too, so EnsureAdmin can restore the admin's global role.
+type AuthStore interface {
+	dbplane.UserStore
+	BindRole(ctx context.Context, b *dbplane.RoleBinding) error
 }
 
 // errBadCredentials is the one answer to a wrong user or a wrong password.
@@ -200,12 +207,14 @@ func (a *Auth) lockout() dbplane.LockoutPolicy {
 	return dbplane.DefaultLockoutPolicy
 }
 
-// EnsureAdmin makes sure the bootstrap admin user exists, so a fresh
-// installation can be logged into. Without an admin it creates one with
-// password, or with a generated password that it returns for the caller to
-// show once. With an admin, a non-empty password replaces the admin's one,
-// so changing DBPLANE_ADMIN_PASSWORD and restarting rotates it; an empty
-// password leaves the admin as it is.
+// EnsureAdmin makes sure the bootstrap admin user exists with the global
+// admin role, so a fresh installation can be logged into and an
+// installation whose admins all lost their role can be recovered by a
+// restart. Without an admin it creates one with password, or with a
+// generated password that it returns for the caller to show once. With an
+// admin, a non-empty password replaces the admin's one, so changing
+// DBPLANE_ADMIN_PASSWORD and restarting rotates it; an empty password
+// leaves the password as it is.
 func (a *Auth) EnsureAdmin(ctx context.Context, password string) (generated string, err error) {
 	const op = "service.EnsureAdmin"
 	u, hash, err := a.Store.FindUserByName(ctx, dbplane.AdminUser)
@@ -214,10 +223,28 @@ func (a *Auth) EnsureAdmin(ctx context.Context, password string) (generated stri
 		return a.createAdmin(ctx, password)
 	case err != nil:
 		return "", dbplane.E(op, err)
-	case password == "":
+	}
+	if err := a.restoreAdminRole(ctx, u); err != nil {
+		return "", dbplane.E(op, err)
+	}
+	if password == "" {
 		return "", nil
 	}
 	return "", dbplane.E(op, a.rotateAdmin(ctx, u, hash, password))
+}
+
+// restoreAdminRole gives the admin user back its global admin binding if it
+// lost it.
+func (a *Auth) restoreAdminRole(ctx context.Context, u *dbplane.User) error {
+	if isGlobalAdmin(u) {
+		return nil
+	}
+	b := &dbplane.RoleBinding{UserID: u.ID, ProjectID: dbplane.GlobalScope, Role: dbplane.RoleAdmin, CreatedAt: a.now().UTC()}
+	if err := a.Store.BindRole(ctx, b); err != nil {
+		return err
+	}
+	a.logger().WarnContext(ctx, "admin user's global admin role restored", "user_id", u.ID)
+	return nil
 }
 
 func (a *Auth) createAdmin(ctx context.Context, password string) (string, error) {

@@ -7,8 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,122 +16,96 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
-	"golang.org/x/crypto/argon2"
+	"github.com/dbplane/dbplane/internal/testdb"
+	"github.com/dbplane/dbplane/sqlstore"
 )
 
-// memUserStore is an in-memory dbplane.UserStore with the semantics
-// sqlstore documents: KindNotFound for unknown names, KindConflict for taken
-// ones, KindUnauthorized for unknown or expired tokens.
-type memUserStore struct {
-	mu     sync.Mutex
-	users  map[string]*dbplane.User
-	hashes map[int64]string
-	tokens map[string]dbplane.Token // by secret hash
-	nextID int64
-	writes int // successful CreateUser and SetUserPassword calls
-
-	// beforeCreate, if set, runs at the start of CreateUser, to simulate a
-	// concurrent writer.
+// authStore is a real SQLite store with hooks: a failure to inject, a
+// concurrent writer to simulate, and a count of password writes.
+type authStore struct {
+	*sqlstore.DB
+	mu sync.Mutex
+	// beforeCreate, if set, runs once at the start of CreateUser.
 	beforeCreate func()
 	// findErr, if set, is returned by FindUserByName and FindUserByToken.
 	findErr error
+	writes  int // successful CreateUser and SetUserPassword calls
 }
 
-var _ dbplane.UserStore = (*memUserStore)(nil)
-
-func newMemUserStore() *memUserStore {
-	return &memUserStore{users: map[string]*dbplane.User{}, hashes: map[int64]string{}, tokens: map[string]dbplane.Token{}}
-}
-
-func (m *memUserStore) CreateUser(_ context.Context, u *dbplane.User, passwordHash string) error {
-	if f := m.beforeCreate; f != nil {
-		m.beforeCreate = nil
+func (s *authStore) CreateUser(ctx context.Context, u *dbplane.User, hash string) error {
+	s.mu.Lock()
+	f := s.beforeCreate
+	s.beforeCreate = nil
+	s.mu.Unlock()
+	if f != nil {
 		f()
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.users[u.Name]; ok {
-		return dbplane.Errorf(dbplane.KindConflict, "user name %q already exists", u.Name)
-	}
-	m.nextID++
-	u.ID = m.nextID
-	cp := *u
-	m.users[u.Name] = &cp
-	m.hashes[u.ID] = passwordHash
-	m.writes++
-	return nil
+	err := s.DB.CreateUser(ctx, u, hash)
+	s.count(err)
+	return err
 }
 
-func (m *memUserStore) FindUserByName(_ context.Context, name string) (*dbplane.User, string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.findErr != nil {
-		return nil, "", m.findErr
-	}
-	u, ok := m.users[name]
-	if !ok {
-		return nil, "", dbplane.Errorf(dbplane.KindNotFound, "user %q not found", name)
-	}
-	cp := *u
-	return &cp, m.hashes[u.ID], nil
+func (s *authStore) SetUserPassword(ctx context.Context, id int64, hash string, now time.Time) error {
+	err := s.DB.SetUserPassword(ctx, id, hash, now)
+	s.count(err)
+	return err
 }
 
-func (m *memUserStore) SetUserPassword(_ context.Context, userID int64, passwordHash string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.hashes[userID]; !ok {
-		return dbplane.Errorf(dbplane.KindNotFound, "user %d not found", userID)
+func (s *authStore) count(err error) {
+	if err == nil {
+		s.mu.Lock()
+		s.writes++
+		s.mu.Unlock()
 	}
-	m.hashes[userID] = passwordHash
-	m.writes++
-	return nil
 }
 
-func (m *memUserStore) CreateToken(_ context.Context, t *dbplane.Token, secretHash string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t.ID = int64(len(m.tokens) + 1)
-	m.tokens[secretHash] = *t
-	return nil
+func (s *authStore) FindUserByName(ctx context.Context, name string) (*dbplane.User, string, error) {
+	if s.findErr != nil {
+		return nil, "", s.findErr
+	}
+	return s.DB.FindUserByName(ctx, name)
 }
 
-func (m *memUserStore) FindUserByToken(_ context.Context, secretHash string, now time.Time) (*dbplane.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.findErr != nil {
-		return nil, m.findErr
+func (s *authStore) FindUserByToken(ctx context.Context, hash string, now time.Time) (*dbplane.User, int64, error) {
+	if s.findErr != nil {
+		return nil, 0, s.findErr
 	}
-	t, ok := m.tokens[secretHash]
-	if !ok || !t.ExpiresAt.After(now) {
-		return nil, dbplane.Errorf(dbplane.KindUnauthorized, "invalid token")
-	}
-	for _, u := range m.users {
-		if u.ID == t.UserID {
-			cp := *u
-			return &cp, nil
-		}
-	}
-	return nil, dbplane.Errorf(dbplane.KindUnauthorized, "invalid token")
+	return s.DB.FindUserByToken(ctx, hash, now)
 }
 
-func (m *memUserStore) hashOf(name string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.hashes[m.users[name].ID]
+func (s *authStore) hashOf(t *testing.T, name string) string {
+	t.Helper()
+	_, hash, err := s.DB.FindUserByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hash
 }
 
-// authFixture is an Auth over a memUserStore with a settable clock and a
+// mustOpenDB opens a migrated SQLite store in a temporary directory.
+func mustOpenDB(tb testing.TB) *sqlstore.DB {
+	tb.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(tb.TempDir(), "dbplane.db"),
+		sqlstore.WithSecretBox(testdb.SecretBox()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// authFixture is an Auth over a real store with a settable clock and a
 // captured log.
 type authFixture struct {
 	*Auth
-	store *memUserStore
+	store *authStore
 	now   time.Time
 	log   bytes.Buffer
 }
 
 func newAuthFixture(t *testing.T) *authFixture {
 	t.Helper()
-	f := &authFixture{store: newMemUserStore(), now: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)}
+	f := &authFixture{store: &authStore{DB: mustOpenDB(t)}, now: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)}
 	f.Auth = &Auth{
 		Store:    f.store,
 		Now:      func() time.Time { return f.now },
@@ -142,14 +116,14 @@ func newAuthFixture(t *testing.T) *authFixture {
 }
 
 // addUser creates a user with a password directly in the store.
-func (f *authFixture) addUser(t *testing.T, name, password string) *dbplane.User {
+func (f *authFixture) addUser(t *testing.T, name, password string, bindings ...dbplane.RoleBinding) *dbplane.User {
 	t.Helper()
 	hash, err := HashPassword(password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &dbplane.User{Name: name, Role: dbplane.RoleOperator}
-	if err := f.store.CreateUser(t.Context(), u, hash); err != nil {
+	u := &dbplane.User{Name: name, Bindings: bindings, CreatedAt: f.now}
+	if err := f.store.DB.CreateUser(t.Context(), u, hash); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -165,10 +139,15 @@ func (f *authFixture) assertLogClean(t *testing.T, secrets ...string) {
 	}
 }
 
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 func TestAuth_IssueToken(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		f := newAuthFixture(t)
-		alice := f.addUser(t, "alice", "Alice-pass1")
+		alice := f.addUser(t, "alice", "Alice-pass1", bind(dbplane.GlobalScope, dbplane.RoleViewer))
 		tok, err := f.IssueToken(t.Context(), "alice", "Alice-pass1")
 		if err != nil {
 			t.Fatal(err)
@@ -182,21 +161,27 @@ func TestAuth_IssueToken(t *testing.T) {
 		if tok.UserID != alice.ID || tok.ID == 0 {
 			t.Errorf("token = %+v, want user %d and an ID", tok, alice.ID)
 		}
-		sum := sha256.Sum256([]byte(tok.Secret))
-		stored, ok := f.store.tokens[hex.EncodeToString(sum[:])]
-		if !ok {
-			t.Fatalf("store does not hold the SHA-256 of the token: %v", f.store.tokens)
+		// The store knows the token by its SHA-256 alone.
+		if _, id, err := f.store.DB.FindUserByToken(t.Context(), sha256Hex(tok.Secret), f.now); err != nil || id != tok.ID {
+			t.Fatalf("store lookup by the token's SHA-256 = %d, %v; want token %d", id, err, tok.ID)
+		}
+		stored, err := f.store.FindToken(t.Context(), tok.ID)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if stored.Secret != "" {
 			t.Error("the secret reached the store")
 		}
 
-		u, err := f.Authenticate(t.Context(), tok.Secret)
+		p, err := f.Authenticate(t.Context(), tok.Secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Name != "alice" || u.ID != alice.ID {
-			t.Errorf("Authenticate = %+v, want alice", u)
+		if p.Name() != "alice" || p.User.ID != alice.ID || p.Via != dbplane.ViaToken || p.TokenID != tok.ID {
+			t.Errorf("Authenticate = %+v, want alice by token %d", p, tok.ID)
+		}
+		if !p.Can(dbplane.ActionRead, 7) || p.Can(dbplane.ActionOperate, 7) {
+			t.Errorf("principal's bindings %+v, want alice's global viewer role", p.User.Bindings)
 		}
 		f.assertLogClean(t, "Alice-pass1", tok.Secret)
 	})
@@ -231,7 +216,7 @@ func TestAuth_IssueToken(t *testing.T) {
 	// answer does not reveal which user names exist.
 	t.Run("ErrBadCredentials", func(t *testing.T) {
 		f := newAuthFixture(t)
-		f.addUser(t, "alice", "Alice-pass1")
+		alice := f.addUser(t, "alice", "Alice-pass1")
 		for _, c := range []struct{ user, password string }{
 			{"alice", "Alice-pass2"},
 			{"alice", ""},
@@ -249,8 +234,8 @@ func TestAuth_IssueToken(t *testing.T) {
 				t.Errorf("IssueToken(%q, %q) message = %q", c.user, c.password, got)
 			}
 		}
-		if len(f.store.tokens) != 0 {
-			t.Errorf("%d tokens stored after refusals", len(f.store.tokens))
+		if ts, err := f.store.FindTokens(t.Context(), alice.ID, f.now); err != nil || len(ts) != 0 {
+			t.Errorf("tokens after refusals: %v, %v", ts, err)
 		}
 		f.assertLogClean(t, "Alice-pass1", "Alice-pass2", "bob")
 	})
@@ -266,7 +251,7 @@ func TestAuth_IssueToken(t *testing.T) {
 
 	t.Run("ErrMalformedStoredHash", func(t *testing.T) {
 		f := newAuthFixture(t)
-		if err := f.store.CreateUser(t.Context(), &dbplane.User{Name: "alice"}, "not-a-hash"); err != nil {
+		if err := f.store.DB.CreateUser(t.Context(), &dbplane.User{Name: "alice", CreatedAt: f.now}, "not-a-hash"); err != nil {
 			t.Fatal(err)
 		}
 		_, err := f.IssueToken(t.Context(), "alice", "Alice-pass1")
@@ -307,9 +292,9 @@ func TestAuth_Authenticate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.now = tt.now
-			u, err := f.Authenticate(t.Context(), tt.token)
-			if u != nil {
-				t.Errorf("Authenticate returned %+v", u)
+			p, err := f.Authenticate(t.Context(), tt.token)
+			if p != nil {
+				t.Errorf("Authenticate returned %+v", p)
 			}
 			if got := dbplane.ErrorKind(err); got != dbplane.KindUnauthorized {
 				t.Errorf("kind = %v (%v), want unauthorized", got, err)
@@ -319,6 +304,20 @@ func TestAuth_Authenticate(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("ErrRevoked", func(t *testing.T) {
+		f.now = issued
+		other, err := f.IssueToken(t.Context(), "alice", "Alice-pass1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.RevokeToken(t.Context(), other.ID, f.now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Authenticate(t.Context(), other.Secret); dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
+			t.Errorf("revoked token: %v, want unauthorized", err)
+		}
+	})
 
 	t.Run("ErrStore", func(t *testing.T) {
 		f.now = issued
@@ -330,6 +329,118 @@ func TestAuth_Authenticate(t *testing.T) {
 		}
 	})
 	f.assertLogClean(t, "Alice-pass1", tok.Secret)
+}
+
+// TestAuth_Lockout: repeated failures lock a user name out with a retry
+// time, whether the user exists or not; the lock ends by itself; a success
+// forgets earlier failures.
+func TestAuth_Lockout(t *testing.T) {
+	policy := dbplane.DefaultLockoutPolicy
+	for _, user := range []string{"alice", "nobody"} {
+		t.Run(user, func(t *testing.T) {
+			f := newAuthFixture(t)
+			f.addUser(t, "alice", "Alice-pass1")
+			for i := 1; i < policy.MaxFailures; i++ {
+				if _, err := f.IssueToken(t.Context(), user, "wrong-password"); dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
+					t.Fatalf("failure %d: %v, want unauthorized", i, err)
+				}
+			}
+			_, err := f.IssueToken(t.Context(), user, "wrong-password")
+			assertLocked(t, err, policy.LockFor)
+			// While locked, even the right password is refused.
+			f.now = f.now.Add(policy.LockFor / 2)
+			_, err = f.AuthenticatePassword(t.Context(), "alice", "Alice-pass1")
+			if user == "alice" {
+				assertLocked(t, err, policy.LockFor/2)
+			} else if err != nil {
+				t.Fatalf("locking %q locked alice: %v", user, err)
+			}
+			f.now = f.now.Add(policy.LockFor/2 + time.Second)
+			if _, err := f.AuthenticatePassword(t.Context(), "alice", "Alice-pass1"); err != nil {
+				t.Fatalf("after the lock: %v", err)
+			}
+		})
+	}
+
+	t.Run("SuccessForgets", func(t *testing.T) {
+		f := newAuthFixture(t)
+		f.addUser(t, "alice", "Alice-pass1")
+		for range 2 {
+			for range policy.MaxFailures - 1 {
+				if _, err := f.IssueToken(t.Context(), "alice", "wrong-password"); dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.IssueToken(t.Context(), "alice", "Alice-pass1"); err != nil {
+				t.Fatalf("success after %d failures: %v", policy.MaxFailures-1, err)
+			}
+		}
+	})
+}
+
+func assertLocked(t *testing.T, err error, retry time.Duration) {
+	t.Helper()
+	if dbplane.ErrorKind(err) != dbplane.KindTooManyRequests {
+		t.Fatalf("err %v, want too many requests", err)
+	}
+	var de *dbplane.Error
+	if !errors.As(err, &de) || de.RetryAfter <= 0 || de.RetryAfter > retry {
+		t.Fatalf("err %#v, want a retry time within %v", err, retry)
+	}
+	if !strings.Contains(dbplane.ErrorMessage(err), "locked until") {
+		t.Fatalf("message %q does not say until when", dbplane.ErrorMessage(err))
+	}
+}
+
+// TestAuth_AuthenticateSignature: verify sees the key's secret; an unknown
+// key and a bad signature get one answer and count towards the key's
+// lockout.
+func TestAuth_AuthenticateSignature(t *testing.T) {
+	f := newAuthFixture(t)
+	alice := f.addUser(t, "alice", "Alice-pass1", bind(dbplane.GlobalScope, dbplane.RoleOperator))
+	key := &dbplane.AccessKey{ID: "DBPAKABCDEFGHIJKLMNO", UserID: alice.ID, CreatedAt: f.now}
+	const secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-abcde"
+	if err := f.store.CreateAccessKey(t.Context(), key, secret); err != nil {
+		t.Fatal(err)
+	}
+	good := func(s string) error {
+		if s != secret {
+			return dbplane.Errorf(dbplane.KindUnauthorized, "signature mismatch")
+		}
+		return nil
+	}
+	p, err := f.AuthenticateSignature(t.Context(), key.ID, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.User.ID != alice.ID || p.Via != dbplane.ViaAccessKey || p.AccessKeyID != key.ID || !p.Can(dbplane.ActionOperate, 3) {
+		t.Fatalf("principal %+v, want alice by access key", p)
+	}
+	keys, err := f.store.FindAccessKeys(t.Context(), alice.ID)
+	if err != nil || len(keys) != 1 || keys[0].LastUsedAt == nil {
+		t.Fatalf("keys %+v, %v; want the key marked used", keys, err)
+	}
+
+	bad := func(string) error { return errors.New("bad signature") }
+	for _, c := range []struct {
+		id     string
+		verify func(string) error
+	}{{"DBPAKUNKNOWNKEY00000", good}, {key.ID, bad}} {
+		_, err := f.AuthenticateSignature(t.Context(), c.id, c.verify)
+		if dbplane.ErrorKind(err) != dbplane.KindUnauthorized || dbplane.ErrorMessage(err) != "invalid access key or signature" {
+			t.Errorf("AuthenticateSignature(%s) = %v, want the one unauthorized answer", c.id, err)
+		}
+	}
+	for range dbplane.DefaultLockoutPolicy.MaxFailures - 2 {
+		if _, err := f.AuthenticateSignature(t.Context(), key.ID, bad); dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
+			t.Fatal(err)
+		}
+	}
+	_, err = f.AuthenticateSignature(t.Context(), key.ID, bad)
+	assertLocked(t, err, dbplane.DefaultLockoutPolicy.LockFor)
+	_, err = f.AuthenticateSignature(t.Context(), key.ID, good)
+	assertLocked(t, err, dbplane.DefaultLockoutPolicy.LockFor)
+	f.assertLogClean(t, secret)
 }
 
 func flip(c byte) string {
@@ -353,8 +464,8 @@ func TestAuth_EnsureAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Role != dbplane.RoleAdmin {
-			t.Errorf("role = %q, want admin", u.Role)
+		if !isGlobalAdmin(u) {
+			t.Errorf("bindings = %+v, want a global admin binding", u.Bindings)
 		}
 		mustLogIn(t, f, "Admin-pass1")
 		f.assertLogClean(t, "Admin-pass1")
@@ -402,7 +513,7 @@ func TestAuth_EnsureAdmin(t *testing.T) {
 		if _, err := f.EnsureAdmin(t.Context(), "Admin-pass1"); err != nil {
 			t.Fatal(err)
 		}
-		hash := f.store.hashOf(dbplane.AdminUser)
+		hash := f.store.hashOf(t, dbplane.AdminUser)
 		for _, pw := range []string{"", "Admin-pass1"} {
 			if generated, err := f.EnsureAdmin(t.Context(), pw); err != nil || generated != "" {
 				t.Fatalf("EnsureAdmin(%q) = %q, %v", pw, generated, err)
@@ -411,9 +522,28 @@ func TestAuth_EnsureAdmin(t *testing.T) {
 		if f.store.writes != 1 {
 			t.Errorf("%d writes, want only the creation", f.store.writes)
 		}
-		if f.store.hashOf(dbplane.AdminUser) != hash {
+		if f.store.hashOf(t, dbplane.AdminUser) != hash {
 			t.Error("hash changed")
 		}
+	})
+
+	// An admin that lost its global role (an old installation, or admins
+	// who demoted each other) gets it back at the next start, its
+	// password untouched.
+	t.Run("RestoreRole", func(t *testing.T) {
+		f := newAuthFixture(t)
+		admin := f.addUser(t, dbplane.AdminUser, "Admin-pass1")
+		if generated, err := f.EnsureAdmin(t.Context(), ""); err != nil || generated != "" {
+			t.Fatalf("EnsureAdmin = %q, %v", generated, err)
+		}
+		u, err := f.store.FindUserByID(t.Context(), admin.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !isGlobalAdmin(u) {
+			t.Fatalf("bindings %+v, want the global admin role restored", u.Bindings)
+		}
+		mustLogIn(t, f, "Admin-pass1")
 	})
 
 	// Another control-plane replica creates the admin between our lookup
@@ -421,7 +551,9 @@ func TestAuth_EnsureAdmin(t *testing.T) {
 	t.Run("ConcurrentCreate", func(t *testing.T) {
 		for _, pw := range []string{"", "Admin-pass2"} {
 			f := newAuthFixture(t)
-			f.store.beforeCreate = func() { f.addUser(t, dbplane.AdminUser, "Other-pass1") }
+			f.store.beforeCreate = func() {
+				f.addUser(t, dbplane.AdminUser, "Other-pass1", bind(dbplane.GlobalScope, dbplane.RoleAdmin))
+			}
 			generated, err := f.EnsureAdmin(t.Context(), pw)
 			if err != nil || generated != "" {
 				t.Fatalf("EnsureAdmin(%q) = %q, %v; want nothing generated", pw, generated, err)
@@ -449,172 +581,12 @@ func mustLogIn(t *testing.T, f *authFixture, password string) {
 	if err != nil {
 		t.Fatalf("admin cannot log in: %v", err)
 	}
-	u, err := f.Authenticate(t.Context(), tok.Secret)
+	p, err := f.Authenticate(t.Context(), tok.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Name != dbplane.AdminUser {
-		t.Errorf("token belongs to %q", u.Name)
+	if p.Name() != dbplane.AdminUser || !p.Can(dbplane.ActionManage, dbplane.GlobalScope) {
+		t.Errorf("token belongs to %q with bindings %+v, want the global admin", p.Name(), p.User.Bindings)
 	}
 }
 
-// assertPasswordRules checks pw against the cluster password rules, so a
-// generated password is usable wherever a user's would be.
-func assertPasswordRules(t *testing.T, pw string) {
-	t.Helper()
-	spec := dbplane.ClusterSpec{
-		Name: "check", Engine: dbplane.EnginePostgreSQL, Topology: dbplane.TopologyStandalone,
-		Flavor: "dbp.c1.m2", VolumeGB: 10, Password: pw,
-	}
-	if err := dbplane.ValidateClusterSpec(&spec, dbplane.DefaultCatalog()); err != nil {
-		t.Errorf("generated password breaks the rules: %v", err)
-	}
-}
-
-func TestGeneratePassword(t *testing.T) {
-	seen := map[string]bool{}
-	for range 200 {
-		pw, err := GeneratePassword()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pw) != 24 {
-			t.Fatalf("len(%q) = %d, want 24", pw, len(pw))
-		}
-		if strings.ContainsAny(pw, "IlO01 '\"\\$!&|()`") {
-			t.Fatalf("%q has a look-alike or shell-special character", pw)
-		}
-		assertPasswordRules(t, pw)
-		if seen[pw] {
-			t.Fatalf("%q generated twice", pw)
-		}
-		seen[pw] = true
-	}
-}
-
-func TestHashPassword(t *testing.T) {
-	h1, err := HashPassword("Secret-pw1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h2, err := HashPassword("Secret-pw1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	phc := regexp.MustCompile(`^\$argon2id\$v=19\$m=65536,t=3,p=2\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
-	if !phc.MatchString(h1) {
-		t.Errorf("hash %q is not a PHC argon2id string with the expected parameters", h1)
-	}
-	if h1 == h2 {
-		t.Error("two hashes of one password are equal: the salt is not random")
-	}
-	for _, c := range []struct {
-		pw   string
-		want bool
-	}{{"Secret-pw1", true}, {"Secret-pw2", false}, {"secret-pw1", false}, {"", false}} {
-		got, err := VerifyPassword(h1, c.pw)
-		if err != nil || got != c.want {
-			t.Errorf("VerifyPassword(%q) = %v, %v; want %v", c.pw, got, err, c.want)
-		}
-	}
-}
-
-// VerifyPassword takes the parameters from the hash, so hashes made with
-// other (older or newer) parameters keep working. The hash here is built
-// with argon2 directly, independently of HashPassword.
-func TestVerifyPassword_OtherParameters(t *testing.T) {
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte("Secret-pw1"), salt, 1, 8192, 1, 24)
-	b64 := base64.RawStdEncoding
-	hash := fmt.Sprintf("$argon2id$v=19$m=8192,t=1,p=1$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(key))
-	if ok, err := VerifyPassword(hash, "Secret-pw1"); err != nil || !ok {
-		t.Errorf("VerifyPassword(right) = %v, %v", ok, err)
-	}
-	if ok, err := VerifyPassword(hash, "Secret-pw2"); err != nil || ok {
-		t.Errorf("VerifyPassword(wrong) = %v, %v", ok, err)
-	}
-}
-
-func TestVerifyPassword_Malformed(t *testing.T) {
-	salt := "MDEyMzQ1Njc4OWFiY2RlZg"                     // 16 bytes
-	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" // 32 bytes
-	ok := "$argon2id$v=19$m=8192,t=1,p=1$" + salt + "$" + key
-	if _, err := VerifyPassword(ok, "x"); err != nil {
-		t.Fatalf("the base case must parse: %v", err)
-	}
-	for _, hash := range []string{
-		"",
-		"plain",
-		"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
-		"$argon2i$v=19$m=8192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=16$m=8192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$m=8192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1$" + salt + "$" + key + "$",
-		"x$argon2id$v=19$m=8192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=0,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=7,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=0,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=0$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=256$" + salt + "$" + key,
-		"$argon2id$v=19$m=4194304,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=100,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=08192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=+8192,t=1,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$t=1,m=8192,p=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1,x=2$" + salt + "$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1$$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1$" + salt + "==$" + key,
-		"$argon2id$v=19$m=8192,t=1,p=1$" + salt + "$" + key[:20],
-		"$argon2id$v=19$m=8192,t=1,p=1$" + salt + "$" + key + "!",
-	} {
-		if ok, err := VerifyPassword(hash, "x"); err == nil || ok {
-			t.Errorf("VerifyPassword(%q) = %v, %v; want an error", hash, ok, err)
-		} else if strings.Contains(err.Error(), salt) || strings.Contains(err.Error(), key[:20]) {
-			t.Errorf("error %q echoes the hash", err)
-		}
-	}
-}
-
-// A failed lookup of an unknown user must cost a full verification, or
-// timing would reveal which names exist: the dummy hash must be well formed
-// and use the parameters of real hashes.
-func TestDummyHash(t *testing.T) {
-	p, _, err := parseHash(dummyHash())
-	if err != nil {
-		t.Fatalf("dummy hash is malformed: %v", err)
-	}
-	real, err := HashPassword("Secret-pw1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _, err := parseHash(real)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.memory != want.memory || p.time != want.time || p.threads != want.threads || p.keyLen != want.keyLen {
-		t.Errorf("dummy hash parameters %+v differ from real ones %+v", p, want)
-	}
-}
-
-func FuzzVerifyPassword(f *testing.F) {
-	f.Add("$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "x")
-	f.Add("$argon2id$v=19$m=65536,t=3,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "")
-	f.Add("$argon2id$v=19$m=4294967295,t=4294967295,p=255$$", "pw")
-	f.Add("$$$$$", "")
-	f.Fuzz(func(t *testing.T, hash, pw string) {
-		ok, err := VerifyPassword(hash, pw)
-		if err != nil && ok {
-			t.Fatal("VerifyPassword returned true with an error")
-		}
-	})
-}
-
-func BenchmarkHashPassword(b *testing.B) {
-	for b.Loop() {
-		if _, err := HashPassword("Secret-pw1"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

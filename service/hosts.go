@@ -32,13 +32,26 @@ type Hosts struct {
 	Now func() time.Time
 }
 
+// fleet authorizes a on the fleet itself: hosts and join tokens belong to
+// no project, so a refusal is KindForbidden.
+func fleet(ctx context.Context, a dbplane.Action) error {
+	_, err := authorize(ctx, a, resource{project: dbplane.GlobalScope})
+	return err
+}
+
 // FindHosts returns a page of hosts.
 func (s *Hosts) FindHosts(ctx context.Context, f dbplane.HostFilter) ([]*dbplane.Host, int, error) {
+	if err := fleet(ctx, dbplane.ActionRead); err != nil {
+		return nil, 0, err
+	}
 	return s.Store.FindHosts(ctx, f)
 }
 
 // FindHostByID returns a host.
 func (s *Hosts) FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error) {
+	if err := fleet(ctx, dbplane.ActionRead); err != nil {
+		return nil, err
+	}
 	return s.Store.FindHostByID(ctx, id)
 }
 
@@ -47,6 +60,10 @@ func (s *Hosts) FindHostByID(ctx context.Context, id int64) (*dbplane.Host, erro
 // plane no longer calls it, and its certificate cannot join again (joining
 // needs a new token).
 func (s *Hosts) DeleteHost(ctx context.Context, id int64) error {
+	dbplane.AuditTarget(ctx, target("host", id), dbplane.GlobalScope)
+	if err := fleet(ctx, dbplane.ActionManage); err != nil {
+		return err
+	}
 	if err := s.Store.DeleteHost(ctx, id); err != nil {
 		return err
 	}
@@ -56,6 +73,10 @@ func (s *Hosts) DeleteHost(ctx context.Context, id int64) error {
 
 // DrainHost sets whether a host takes new nodes. The nodes it carries stay.
 func (s *Hosts) DrainHost(ctx context.Context, id int64, drained bool) (*dbplane.Host, error) {
+	dbplane.AuditTarget(ctx, target("host", id), dbplane.GlobalScope)
+	if err := fleet(ctx, dbplane.ActionManage); err != nil {
+		return nil, err
+	}
 	h, err := s.Store.SetHostDrained(ctx, id, drained)
 	if err != nil {
 		return nil, err
@@ -68,6 +89,9 @@ func (s *Hosts) DrainHost(ctx context.Context, id int64, drained bool) (*dbplane
 // returned this once; the store keeps its SHA-256.
 func (s *Hosts) CreateJoinToken(ctx context.Context, ttl time.Duration) (*dbplane.JoinToken, error) {
 	const op = "service.CreateJoinToken"
+	if err := fleet(ctx, dbplane.ActionManage); err != nil {
+		return nil, err
+	}
 	switch {
 	case ttl == 0:
 		ttl = dbplane.DefaultJoinTokenTTL
@@ -83,6 +107,7 @@ func (s *Hosts) CreateJoinToken(ctx context.Context, ttl time.Duration) (*dbplan
 	if err := s.Store.CreateJoinToken(ctx, t, hashToken(secret)); err != nil {
 		return nil, dbplane.E(op, err)
 	}
+	dbplane.AuditTarget(ctx, target("join-token", t.ID), dbplane.GlobalScope)
 	t.Secret = secret
 	s.logger().InfoContext(ctx, "join token created", "token_id", t.ID, "expires_at", t.ExpiresAt, "user", t.Creator)
 	return t, nil
@@ -182,8 +207,8 @@ func validHostname(s string) bool {
 	return true
 }
 
-// userName is the name of the calling user, or "" for internal callers
-// (dev mode issuing tokens to its own agents).
+// userName is the name of the calling user: SystemUser for the control
+// plane's own calls.
 func userName(ctx context.Context) string {
 	return dbplane.PrincipalFrom(ctx).Name()
 }

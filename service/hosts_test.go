@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,11 +27,7 @@ type hostsFixture struct {
 
 func newHostsFixture(t *testing.T) *hostsFixture {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "dbplane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := mustOpenStore(t)
 	ca, err := pki.NewCA("test CA")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +51,7 @@ func (f *hostsFixture) advance(d time.Duration) {
 
 func (f *hostsFixture) mustToken(t *testing.T) string {
 	t.Helper()
-	tok, err := f.svc.CreateJoinToken(context.Background(), 0)
+	tok, err := f.svc.CreateJoinToken(service.SystemContext(context.Background()), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +81,7 @@ func assertKind(t *testing.T, err error, kind dbplane.Kind, msg string) {
 
 func TestHosts_CreateJoinToken(t *testing.T) {
 	f := newHostsFixture(t)
-	ctx := dbplane.WithUser(context.Background(), &dbplane.User{Name: "alice"})
+	ctx := as(userWith("alice", bind(dbplane.GlobalScope, dbplane.RoleAdmin)))
 	tok, err := f.svc.CreateJoinToken(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +115,8 @@ func countRows(t *testing.T, db *sqlstore.DB, query string) int {
 
 func TestHosts_Join(t *testing.T) {
 	f := newHostsFixture(t)
-	ctx := context.Background()
+	ctx := context.Background() // agents join with their token alone
+	admin := service.SystemContext(ctx)
 	req := joinRequest(t, f.mustToken(t), "db1", "127.0.0.11")
 	resp, err := f.svc.Join(ctx, req)
 	if err != nil {
@@ -140,7 +136,7 @@ func TestHosts_Join(t *testing.T) {
 	if err := cert.VerifyHostname("127.0.0.11"); err != nil {
 		t.Fatalf("the agent certificate is not for its address: %v", err)
 	}
-	h, err := f.svc.FindHostByID(ctx, resp.HostID)
+	h, err := f.svc.FindHostByID(admin, resp.HostID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +222,14 @@ func TestHosts_JoinConcurrent(t *testing.T) {
 	if won != 1 {
 		t.Fatalf("%d joins won, want exactly 1", won)
 	}
-	if _, total, _ := f.svc.FindHosts(context.Background(), dbplane.HostFilter{}); total != 1 {
+	if _, total, _ := f.svc.FindHosts(service.SystemContext(context.Background()), dbplane.HostFilter{}); total != 1 {
 		t.Fatalf("%d hosts, want 1", total)
 	}
 }
 
 func TestHosts_DeleteAndDrain(t *testing.T) {
 	f := newHostsFixture(t)
-	ctx := context.Background()
+	ctx := service.SystemContext(context.Background())
 	busy, err := f.svc.Join(ctx, joinRequest(t, f.mustToken(t), "busy", "127.0.0.11"))
 	if err != nil {
 		t.Fatal(err)

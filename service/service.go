@@ -56,13 +56,23 @@ func creator(ctx context.Context) string {
 // another cluster took one of its hosts or ports meanwhile.
 const placeAttempts = 5
 
-// CreateCluster validates spec, places its nodes on the fleet, and records
-// the cluster, its nodes and its create task. A fleet that cannot hold the
-// cluster answers KindUnplaceable at once, and nothing is stored.
+// CreateCluster validates spec, resolves its project, places its nodes on
+// the fleet, and records the cluster, its nodes and its create task. The
+// caller needs the operator role on the project. A fleet that cannot hold
+// the cluster answers KindUnplaceable at once, and nothing is stored; a
+// full project answers KindQuotaExceeded, dry runs included.
 func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
-	if err := dbplane.ValidateClusterSpec(&spec, s.Catalog); err != nil {
+	if _, err := authenticated(ctx); err != nil {
 		return nil, nil, err
 	}
+	if err := validateSpec(&spec, s.Catalog); err != nil {
+		return nil, nil, err
+	}
+	project, err := s.clusterProject(ctx, spec.Project)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec.Project = project.Name
 	engine, err := s.engine(spec.Engine)
 	if err != nil {
 		return nil, nil, err
@@ -83,25 +93,47 @@ func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, d
 			return nil, nil, err
 		}
 		now := s.now().UTC()
-		c := &dbplane.Cluster{Name: spec.Name, Engine: spec.Engine, Version: spec.Version, Topology: spec.Topology,
+		c := &dbplane.Cluster{Name: spec.Name, ProjectID: project.ID, Project: project.Name,
+			Engine: spec.Engine, Version: spec.Version, Topology: spec.Topology,
 			Status: dbplane.ClusterCreating, Spec: spec.Redacted(), Nodes: nodes, CreatedAt: now, UpdatedAt: now}
 		plan := planCreateCluster(c, engine)
 		plan.Creator = creator(ctx)
 		if dryRun {
-			t, err := sqlstore.PlannedTask(plan, now)
-			c.Endpoints = engine.Endpoints(c)
-			return c, t, err
+			return s.dryRunCreate(ctx, project, c, engine, plan, now)
 		}
 		t, err := s.Store.CreateCluster(ctx, c, spec.Password, plan)
 		if errors.Is(err, dbplane.ErrPlacementRace) && attempt < placeAttempts {
 			continue
 		} else if err != nil {
+			// Quota errors name the quota and are the client's to see, as
+			// they are.
 			return nil, nil, err
 		}
+		dbplane.AuditTarget(ctx, target("cluster", c.ID), c.ProjectID)
 		s.wake()
 		c.Endpoints = engine.Endpoints(c)
 		return c, t, nil
 	}
+}
+
+// dryRunCreate answers a dry run of CreateCluster: the planned cluster and
+// task, or the quota error the real create would meet.
+func (s *Service) dryRunCreate(ctx context.Context, project *dbplane.Project, c *dbplane.Cluster, engine ClusterEngine,
+	plan dbplane.TaskPlan, now time.Time) (*dbplane.Cluster, *dbplane.Task, error) {
+	usage, err := s.Store.ProjectUsage(ctx, project.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkQuota(project, usage, c); err != nil {
+		return nil, nil, err
+	}
+	t, err := sqlstore.PlannedTask(plan, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.ProjectID = c.ProjectID
+	c.Endpoints = engine.Endpoints(c)
+	return c, t, nil
 }
 
 // parameterChecker is implemented by engines that refuse some engine
@@ -135,9 +167,10 @@ func (s *Service) withEndpoints(cs ...*dbplane.Cluster) {
 	}
 }
 
-// FindClusterByID returns a cluster.
+// FindClusterByID returns a cluster. A cluster of a project the caller
+// cannot read answers as a missing one.
 func (s *Service) FindClusterByID(ctx context.Context, id int64) (*dbplane.Cluster, error) {
-	c, err := s.Store.FindClusterByID(ctx, id)
+	c, err := s.cluster(ctx, id, dbplane.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +178,36 @@ func (s *Service) FindClusterByID(ctx context.Context, id int64) (*dbplane.Clust
 	return c, nil
 }
 
-// FindClusters returns a page of clusters.
+// cluster loads a cluster and authorizes a on it.
+func (s *Service) cluster(ctx context.Context, id int64, a dbplane.Action) (*dbplane.Cluster, error) {
+	if _, err := authenticated(ctx); err != nil {
+		return nil, err
+	}
+	nf := notFound("cluster %d not found", id)
+	c, err := s.Store.FindClusterByID(ctx, id)
+	if err != nil {
+		return nil, orNotFound(err, nf)
+	}
+	if a != dbplane.ActionRead {
+		dbplane.AuditTarget(ctx, target("cluster", id), c.ProjectID)
+	}
+	if _, err := authorize(ctx, a, resource{project: c.ProjectID, hidden: nf}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// FindClusters returns a page of the clusters of the projects the caller
+// can read.
 func (s *Service) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
+	ids, err := readableProjects(ctx, dbplane.ActionRead, f.ProjectIDs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ids != nil && len(ids) == 0 {
+		return []*dbplane.Cluster{}, 0, nil
+	}
+	f.ProjectIDs = ids
 	cs, total, err := s.Store.FindClusters(ctx, f)
 	if err != nil {
 		return nil, 0, err
@@ -159,7 +220,7 @@ func (s *Service) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]
 // deleted is refused; one being created is deleted after its create task
 // ends (one task per cluster at a time).
 func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
-	c, err := s.Store.FindClusterByID(ctx, id)
+	c, err := s.cluster(ctx, id, dbplane.ActionOperate)
 	if err != nil {
 		return nil, err
 	}
@@ -170,17 +231,25 @@ func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*db
 	plan := planDeleteCluster(c, engine)
 	plan.Creator = creator(ctx)
 	if dryRun {
-		return sqlstore.PlannedTask(plan, s.now().UTC())
+		t, err := sqlstore.PlannedTask(plan, s.now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		t.ProjectID = c.ProjectID
+		return t, nil
 	}
 	t, err := s.Store.StartClusterTask(ctx, id, dbplane.ClusterDeleting, []dbplane.ClusterStatus{dbplane.ClusterDeleting}, plan)
 	if err != nil {
-		return nil, err
+		return nil, orNotFound(err, notFound("cluster %d not found", id))
 	}
 	s.wake()
 	return t, nil
 }
 
-// FindHosts returns a page of hosts.
+// FindHosts returns a page of hosts, for callers with a global role.
 func (s *Service) FindHosts(ctx context.Context, f dbplane.HostFilter) ([]*dbplane.Host, int, error) {
+	if _, err := authorize(ctx, dbplane.ActionRead, resource{project: dbplane.GlobalScope}); err != nil {
+		return nil, 0, err
+	}
 	return s.Store.FindHosts(ctx, f)
 }

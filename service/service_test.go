@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -33,11 +32,7 @@ func (fakeEngine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 
 func newService(t *testing.T) (*service.Service, *sqlstore.DB) {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "dbplane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := mustOpenStore(t)
 	return &service.Service{Store: db, Catalog: dbplane.DefaultCatalog(),
 		Engines: map[string]service.ClusterEngine{dbplane.EnginePostgreSQL: fakeEngine{}}}, db
 }
@@ -60,7 +55,7 @@ func TestCreateClusterPlacesAndPlans(t *testing.T) {
 	for i, z := range []string{"z1", "z2", "z3"} {
 		addHost(t, db, "127.0.0."+string(rune('1'+i)), z)
 	}
-	ctx := context.Background()
+	ctx := service.SystemContext(context.Background())
 	c, task, err := svc.CreateCluster(ctx, spec("orders", 3), false)
 	if err != nil {
 		t.Fatal(err)
@@ -95,11 +90,11 @@ func TestCreateClusterPlacesAndPlans(t *testing.T) {
 func TestCreateClusterUnplaceable(t *testing.T) {
 	svc, db := newService(t)
 	addHost(t, db, "127.0.0.1", "z1")
-	_, _, err := svc.CreateCluster(context.Background(), spec("orders", 3), false)
+	_, _, err := svc.CreateCluster(service.SystemContext(context.Background()), spec("orders", 3), false)
 	if dbplane.ErrorKind(err) != dbplane.KindUnplaceable {
 		t.Fatalf("err %v; want unplaceable", err)
 	}
-	if _, total, _ := svc.FindClusters(context.Background(), dbplane.ClusterFilter{}); total != 0 {
+	if _, total, _ := svc.FindClusters(service.SystemContext(context.Background()), dbplane.ClusterFilter{}); total != 0 {
 		t.Fatalf("%d clusters stored after an unplaceable create", total)
 	}
 }
@@ -109,7 +104,7 @@ func TestCreateClusterUnplaceable(t *testing.T) {
 func TestCreateClusterSharesHostsWithFreePorts(t *testing.T) {
 	svc, db := newService(t)
 	addHost(t, db, "127.0.0.1", "z1")
-	ctx := context.Background()
+	ctx := service.SystemContext(context.Background())
 	s1 := spec("first", 1)
 	s1.Topology, s1.ReplicationMode = dbplane.TopologyStandalone, ""
 	a, _, err := svc.CreateCluster(ctx, s1, false)
@@ -130,7 +125,7 @@ func TestCreateClusterUnknownEngine(t *testing.T) {
 	svc, _ := newService(t)
 	s := spec("cache", 1)
 	s.Engine, s.Topology, s.ReplicationMode, s.Version = dbplane.EngineRedis, dbplane.TopologyStandalone, "", ""
-	_, _, err := svc.CreateCluster(context.Background(), s, false)
+	_, _, err := svc.CreateCluster(service.SystemContext(context.Background()), s, false)
 	if fields := dbplane.ErrorFields(err); len(fields) != 1 || fields[0].Field != "engine" {
 		t.Fatalf("err %v; want an invalid engine field naming what is available", err)
 	}
