@@ -589,4 +589,3 @@ func mustLogIn(t *testing.T, f *authFixture, password string) {
 		t.Errorf("token belongs to %q with bindings %+v, want the global admin", p.Name(), p.User.Bindings)
 	}
 }
-

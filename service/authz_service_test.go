@@ -94,7 +94,7 @@ func TestClusters_Unauthenticated(t *testing.T) {
 	c, task := w.mustCluster(t, w.operator, "alpha", "orders")
 	ctx := context.Background()
 	calls := map[string]func() error{
-		"CreateCluster": func() error { _, _, err := w.svc.CreateCluster(ctx, dbplane.ClusterSpec{}, true); return err },
+		"CreateCluster":   func() error { _, _, err := w.svc.CreateCluster(ctx, dbplane.ClusterSpec{}, true); return err },
 		"FindClusterByID": func() error { _, err := w.svc.FindClusterByID(ctx, c.ID); return err },
 		"FindClusters":    func() error { _, _, err := w.svc.FindClusters(ctx, dbplane.ClusterFilter{}); return err },
 		"DeleteCluster":   func() error { _, err := w.svc.DeleteCluster(ctx, c.ID, false); return err },
