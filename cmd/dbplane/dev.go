@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/service"
 )
 
 // runDev runs a control plane and n agents in one process until ctx ends.
@@ -69,7 +70,7 @@ func startDevAgents(ctx context.Context, cp *controlPlane, dataDir string, n int
 	for i := range n {
 		o := devAgentOptions(cp.URL, dataDir, i, n)
 		if _, _, _, err := agent.LoadIdentity(o.StateDir); err != nil {
-			tok, err := cp.hosts.CreateJoinToken(ctx, 0)
+			tok, err := cp.hosts.CreateJoinToken(service.SystemContext(ctx), 0)
 			if err != nil {
 				return agents, err
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/service"
 )
 
 // mustFleetRoot returns a directory for test hosts' data that the database
@@ -73,7 +74,7 @@ func mustStartAgents(tb testing.TB, cp *testControlPlane, root string, n int) []
 	var agents []*runningAgent
 	for i := range n {
 		o := devAgentOptions(cp.URL, root, i, max(n, 2))
-		tok, err := cp.hosts.CreateJoinToken(ctx, 0)
+		tok, err := cp.hosts.CreateJoinToken(service.SystemContext(ctx), 0)
 		if err != nil {
 			tb.Fatal(err)
 		}

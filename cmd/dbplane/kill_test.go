@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/service"
 )
 
 var (
@@ -150,7 +151,7 @@ func TestAgentKilledDuringCreate(t *testing.T) {
 	ctx := context.Background()
 	agents := make([]*process, 3)
 	for i := range agents {
-		tok, err := cp.hosts.CreateJoinToken(ctx, 0)
+		tok, err := cp.hosts.CreateJoinToken(service.SystemContext(ctx), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
