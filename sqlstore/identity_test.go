@@ -426,7 +426,9 @@ func TestAudit(t *testing.T) {
 		ctx := context.Background()
 		db.Now = func() time.Time { return testNow }
 		p := mustProject(t, db, "payments", dbplane.Quota{})
-		at := func(min int) time.Time { return testNow.Add(time.Duration(min) * time.Minute).Truncate(time.Microsecond) }
+		at := func(min int) time.Time {
+			return testNow.Add(time.Duration(min) * time.Minute).Truncate(time.Microsecond)
+		}
 		events := []*dbplane.AuditEvent{
 			{Time: at(0), User: "alice", UserID: 1, Via: "token", ProjectID: p.ID, FrontDoor: "v1",
 				Action: "cluster.create", Target: "cluster/1", Result: dbplane.AuditResultSuccess, Status: 201,
