@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -17,7 +18,37 @@ type Run struct {
 	Subtask *dbplane.Subtask
 	store   dbplane.TaskStore
 	log     *slog.Logger
+	secrets []string // redacted from the log and the outcome
 }
+
+// Redact registers secrets the handler holds (a cluster's password, say),
+// so that they are replaced by dbplane.Redacted in the subtask's log and in
+// its error, wherever a command line or a driver's message quotes them.
+func (r *Run) Redact(secrets ...string) {
+	for _, s := range secrets {
+		if s != "" {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+}
+
+// redact replaces the registered secrets in s.
+func (r *Run) redact(s string) string {
+	for _, secret := range r.secrets {
+		s = strings.ReplaceAll(s, secret, dbplane.Redacted)
+	}
+	return s
+}
+
+// redactedError is a handler's error whose message has had the run's
+// secrets replaced; Unwrap keeps the original for kinds and permanence.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // Params decodes the subtask's JSON parameters into v.
 func (r *Run) Params(v any) error {
@@ -30,7 +61,7 @@ func (r *Run) Params(v any) error {
 // Logf appends a line to the subtask's log, which users read with
 // `dbplane task log`. A log that cannot be written does not fail the run.
 func (r *Run) Logf(ctx context.Context, format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
+	line := r.redact(fmt.Sprintf(format, args...))
 	if err := r.store.AppendSubtaskLog(context.WithoutCancel(ctx), r.Subtask.ID, line); err != nil {
 		r.log.Warn("writing the subtask log failed", "err", err)
 	}
@@ -103,9 +134,15 @@ func (e *Engine) invoke(ctx context.Context, s *dbplane.Subtask, log *slog.Logge
 			err = dbplane.Permanent(fmt.Errorf("handler %q panicked: %v", s.RunHandler(), p))
 		}
 	}()
-	err = h(ctx, &Run{Subtask: s, store: e.store, log: log})
+	run := &Run{Subtask: s, store: e.store, log: log}
+	err = h(ctx, run)
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
+	}
+	if err != nil && len(run.secrets) > 0 {
+		if msg := run.redact(err.Error()); msg != err.Error() {
+			err = &redactedError{msg: msg, err: err}
+		}
 	}
 	return err
 }

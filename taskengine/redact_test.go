@@ -1,0 +1,49 @@
+package taskengine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/sqlstore"
+	"github.com/dbplane/dbplane/taskengine"
+)
+
+// TestRunRedactsSecrets: a secret a handler registers is replaced in its
+// log lines and in the error the subtask records, while the error keeps its
+// kind (a permanent error still fails at once).
+func TestRunRedactsSecrets(t *testing.T) {
+	const secret = "Sup3r-Secret-Pa55"
+	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		e := taskengine.New(db, fastConfig(t, "e1"))
+		e.Register("leaky", func(ctx context.Context, run *taskengine.Run) error {
+			run.Redact(secret, "")
+			run.Logf(ctx, "running redis-cli -a %s ping", secret)
+			return dbplane.Permanent(fmt.Errorf("AUTH %s failed", secret))
+		})
+		start(t, e)
+		task := mustCreate(t, db, 0, step("leaky", "leaky"))
+		task = waitTask(t, db, task.ID, dbplane.TaskFailed)
+		s := byName(t, task, "leaky")
+		if strings.Contains(s.Error, secret) || !strings.Contains(s.Error, "AUTH "+dbplane.Redacted+" failed") {
+			t.Errorf("subtask error %q: want the secret redacted", s.Error)
+		}
+		if s.Attempts != 1 {
+			t.Errorf("attempts %d: the redacted error lost its permanence", s.Attempts)
+		}
+		lines, err := db.SubtaskLog(t.Context(), task.ID, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) == 0 {
+			t.Fatal("no log lines")
+		}
+		for _, l := range lines {
+			if strings.Contains(l.Message, secret) {
+				t.Errorf("log line %q holds the secret", l.Message)
+			}
+		}
+	})
+}
