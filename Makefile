@@ -13,14 +13,20 @@ build: ## build bin/dbplane
 
 # Packages' tests run one at a time (-p 1): the engine and end-to-end tests
 # start real databases on the same loopback "hosts" (127.0.0.11-16) and ports.
-test: ## vet, then run every test under the race detector (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set)
+test: ## vet, run every test under the race detector (the PostgreSQL half when DBPLANE_TEST_POSTGRES_URL is set), then each fuzz target briefly
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -race -p 1 -timeout 30m $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
-fuzz: ## run each fuzz target briefly
-	@for pkg in $$($(GO) list $(PKGS)); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
+# FUZZTIME is how long each fuzz target runs; its seed corpus (testdata/fuzz)
+# always runs as part of the plain tests too.
+FUZZTIME ?= 5s
+
+fuzz: ## run each fuzz target for FUZZTIME (default 5s)
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
 		done; \
 	done
 
