@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/service"
+	"github.com/spf13/cobra"
+)
+
+// userCmd returns `dbplane user`.
+func (c *cli) userCmd() *cobra.Command {
+	return groupCmd("user", "Manage users and their passwords",
+		c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userPasswdCmd(), c.userDeleteCmd())
+}
+
+// newUserPassword returns the password for a new or changed user: from
+// stdin with --password-stdin, else a generated one that the caller prints
+// once.
+func (c *cli) newUserPassword(fromStdin bool) (pw string, generated bool, err error) {
+	if fromStdin {
+		pw, err = readSecret(c.stdin)
+		return pw, false, err
+	}
+	pw, err = service.GeneratePassword()
+	return pw, true, err
+}
+
+func (c *cli) userCreateCmd() *cobra.Command {
+	var passwordStdin bool
+	var binds []string
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a user; without --password-stdin a password is generated and shown once",
+		Example: `  dbplane user create alice --bind payments=operator
+  dbplane user create ops-bot --bind '*=viewer' --password-stdin <pw.txt`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.identity(cmd.Context())
+			if err != nil {
+				return err
+			}
+			u := &dbplane.User{Name: args[0]}
+			for _, b := range binds {
+				project, role, ok := strings.Cut(b, "=")
+				if !ok {
+					return usageErrorf("--bind %q: want PROJECT=ROLE", b)
+				}
+				pid, err := resolveProject(cmd.Context(), id, project, true)
+				if err != nil {
+					return err
+				}
+				u.Bindings = append(u.Bindings, dbplane.RoleBinding{ProjectID: pid, Role: role})
+			}
+			pw, generated, err := c.newUserPassword(passwordStdin)
+			if err != nil {
+				return err
+			}
+			if err := id.CreateUser(cmd.Context(), u, pw); err != nil {
+				return err
+			}
+			c.infof("user %s created with id %d", u.Name, u.ID)
+			if generated {
+				// stdout, not stderr: it is the command's result, and
+				// scripts capture it.
+				fmt.Fprintf(c.stdout, "password: %s\n", pw)
+				c.infof("the password is shown only now")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
+	cmd.Flags().StringArrayVar(&binds, "bind", nil, "grant a role as PROJECT=ROLE ('*' for every project); repeatable")
+	return cmd
+}
+
+// userPage is the JSON form of a page of users.
+type userPage struct {
+	Users  []*dbplane.User `json:"users"`
+	Total  int             `json:"total"`
+	Offset int             `json:"offset"`
+	Limit  int             `json:"limit"`
+}
+
+func (c *cli) userListCmd() *cobra.Command {
+	var offset, limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List users with their roles",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := c.identity(cmd.Context())
+			if err != nil {
+				return err
+			}
+			us, total, err := id.FindUsers(cmd.Context(), dbplane.UserFilter{Offset: offset, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, userPage{Users: nonNil(us), Total: total, Offset: offset, Limit: pageLimit(limit)})
+			}
+			tw := newTable(c.stdout)
+			row(tw, "ID", "NAME", "ROLES", "CREATED")
+			for _, u := range us {
+				row(tw, itoa(u.ID), u.Name, bindingsText(u.Bindings), fmtTime(u.CreatedAt))
+			}
+			tw.Flush()
+			c.pageNote(offset, len(us), total)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&offset, "offset", 0, "skip this many users")
+	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many users (default 50)")
+	return cmd
+}
+
+// bindingsText renders bindings as "project=role" pairs.
+func bindingsText(bs []dbplane.RoleBinding) string {
+	if len(bs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		project := b.ProjectName
+		if project == "" {
+			project = itoa(b.ProjectID)
+			if b.ProjectID == dbplane.GlobalScope {
+				project = "*"
+			}
+		}
+		parts[i] = project + "=" + b.Role
+	}
+	return strings.Join(parts, ",")
+}
+
+func (c *cli) userShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show USER",
+		Short: "Show a user (by id or name) with its roles",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.identity(cmd.Context())
+			if err != nil {
+				return err
+			}
+			uid, err := resolveUser(cmd.Context(), id, args[0])
+			if err != nil {
+				return err
+			}
+			u, err := id.FindUserByID(cmd.Context(), uid)
+			if err != nil {
+				return err
+			}
+			if c.jsonOut() {
+				return writeJSON(c.stdout, u)
+			}
+			tw := newTable(c.stdout)
+			row(tw, "ID:", itoa(u.ID))
+			row(tw, "Name:", u.Name)
+			row(tw, "Roles:", bindingsText(u.Bindings))
+			row(tw, "Created:", fmtTime(u.CreatedAt))
+			return tw.Flush()
+		},
+	}
+}
+
+func (c *cli) userPasswdCmd() *cobra.Command {
+	var passwordStdin bool
+	cmd := &cobra.Command{
+		Use:   "passwd USER",
+		Short: "Set a user's password and revoke its tokens; without --password-stdin one is generated",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.identity(cmd.Context())
+			if err != nil {
+				return err
+			}
+			uid, err := resolveUser(cmd.Context(), id, args[0])
+			if err != nil {
+				return err
+			}
+			pw, generated, err := c.newUserPassword(passwordStdin)
+			if err != nil {
+				return err
+			}
+			if err := id.SetUserPassword(cmd.Context(), uid, pw); err != nil {
+				return err
+			}
+			c.infof("password of %s changed; its tokens are revoked", args[0])
+			if generated {
+				fmt.Fprintf(c.stdout, "password: %s\n", pw)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func (c *cli) userDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete USER",
+		Short: "Delete a user with its roles, tokens and access keys",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.identity(cmd.Context())
+			if err != nil {
+				return err
+			}
+			uid, err := resolveUser(cmd.Context(), id, args[0])
+			if err != nil {
+				return err
+			}
+			if err := id.DeleteUser(cmd.Context(), uid); err != nil {
+				return err
+			}
+			c.infof("user %s deleted", args[0])
+			return nil
+		},
+	}
+}
