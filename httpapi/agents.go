@@ -8,9 +8,10 @@ import (
 
 // registerAgentRoutes registers the routes agents call. Joining needs no
 // bearer token: the join token in the body is the credential, checked by
-// the service.
+// the service; like every credential exchange, it is rate-limited per
+// source address.
 func (s *Server) registerAgentRoutes() {
-	s.handle("POST /v1/agents/join", s.wrap(s.handleAgentJoin))
+	s.publicRoute("POST /v1/agents/join", "agent.join", s.door.LimitSource(s.wrap(s.handleAgentJoin)))
 }
 
 // handleAgentJoin handles POST /v1/agents/join: an agent trades a join

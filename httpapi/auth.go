@@ -2,14 +2,18 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/dbplane/dbplane"
 )
 
 func (s *Server) registerAuthRoutes() {
-	s.handle("POST /v1/auth/token", s.wrap(s.handleIssueToken))
-	s.handleAuth("GET /v1/whoami", s.wrap(s.handleWhoami))
+	// Trading a password for a token is the one place passwords are
+	// guessed at: rate-limited per source address, on top of the
+	// service's per-user lockout.
+	s.publicRoute("POST /v1/auth/token", "auth.token", s.door.LimitSource(s.wrap(s.handleIssueToken)))
+	s.route("GET /v1/whoami", "auth.whoami", s.wrap(s.handleWhoami))
 }
 
 // tokenRequest is the body of POST /v1/auth/token.
@@ -19,8 +23,9 @@ type tokenRequest struct {
 }
 
 // tokenResponse is the answer of POST /v1/auth/token: the secret, shown
-// only this once, and when it stops working.
+// only this once, its id (to revoke it) and when it stops working.
 type tokenResponse struct {
+	ID        int64     `json:"id"`
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -46,10 +51,21 @@ func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return reply{http.StatusCreated, tokenResponse{Token: tok.Secret, ExpiresAt: tok.ExpiresAt}}, nil
+	// Only now is the name known to be a user's: a refused one may be a
+	// password typed into the wrong field, and is not recorded.
+	if e := dbplane.AuditFrom(r.Context()); e != nil {
+		e.User, e.UserID, e.Via = req.User, tok.UserID, dbplane.ViaPassword
+		e.Target = "token/" + strconv.FormatInt(tok.ID, 10)
+	}
+	w.Header().Set("Cache-Control", "no-store") // a secret: no cache may keep it
+	return reply{http.StatusCreated, tokenResponse{ID: tok.ID, Token: tok.Secret, ExpiresAt: tok.ExpiresAt}}, nil
 }
 
-// handleWhoami handles GET /v1/whoami: the user the token belongs to.
+// handleWhoami handles GET /v1/whoami: the caller's user with its role
+// bindings.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := parseQuery(r).err(); err != nil {
+		return nil, err
+	}
 	return dbplane.PrincipalFrom(r.Context()).User, nil
 }

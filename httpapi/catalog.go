@@ -8,10 +8,10 @@ import (
 )
 
 func (s *Server) registerCatalogRoutes() {
-	s.handleAuth("GET /v1/catalog", s.wrap(s.handleCatalog))
-	s.handleAuth("GET /v1/catalog/engines", s.wrap(s.handleCatalogEngines))
-	s.handleAuth("GET /v1/catalog/flavors", s.wrap(s.handleCatalogFlavors))
-	s.handleAuth("GET /v1/catalog/flavors/{code}", s.wrap(s.handleCatalogFlavor))
+	s.route("GET /v1/catalog", "catalog.get", s.wrap(s.handleCatalog))
+	s.route("GET /v1/catalog/engines", "catalog.engines", s.wrap(s.handleCatalogEngines))
+	s.route("GET /v1/catalog/flavors", "catalog.flavors", s.wrap(s.handleCatalogFlavors))
+	s.route("GET /v1/catalog/flavors/{code}", "catalog.flavor", s.wrap(s.handleCatalogFlavor))
 }
 
 // FlavorInfo is a flavor of the catalog with what it means for each engine

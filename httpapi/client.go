@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/signature"
 )
 
 // Client calls the native API. It implements the domain service interfaces,
@@ -22,6 +23,10 @@ import (
 type Client struct {
 	// Token is the bearer token sent with every request; empty sends none.
 	Token string
+	// AccessKeyID and SecretKey, when set, sign every request with AWS
+	// SigV4 instead of sending Token: for automation that holds an access
+	// key rather than a password.
+	AccessKeyID, SecretKey string
 	// HTTPClient performs requests. It should have no overall timeout,
 	// which would cut event streams: bound calls with their context.
 	HTTPClient *http.Client
@@ -37,12 +42,14 @@ type Client struct {
 // dead connection, not a slow one, trips it.
 const DefaultWatchIdleTimeout = 4 * DefaultHeartbeat
 
-// Interface guards: the client is a drop-in for the services.
+// Interface guards: the client is a drop-in for the services. It is no
+// dbplane.AuthService: authenticating other callers is the server's job.
 var (
-	_ dbplane.ClusterService = (*Client)(nil)
-	_ dbplane.TaskService    = (*Client)(nil)
-	_ dbplane.HostService    = (*Client)(nil)
-	_ dbplane.AuthService    = (*Client)(nil)
+	_ dbplane.ClusterService  = (*Client)(nil)
+	_ dbplane.TaskService     = (*Client)(nil)
+	_ dbplane.HostService     = (*Client)(nil)
+	_ dbplane.IdentityService = (*Client)(nil)
+	_ dbplane.AuditService    = (*Client)(nil)
 )
 
 // NewClient returns a client of the API at baseURL, e.g.
@@ -57,10 +64,10 @@ func NewClient(baseURL string) *Client {
 // maxErrorBody bounds how much of an error answer the client reads.
 const maxErrorBody = 1 << 20
 
-// do sends a request with c.Token and decodes a 2xx JSON answer into out
-// (if not nil). in, if not nil, is sent as the JSON body.
+// do sends a request with the client's credentials and decodes a 2xx JSON
+// answer into out (if not nil). in, if not nil, is sent as the JSON body.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	resp, err := c.send(ctx, method, path, q, in, c.Token, nil)
+	resp, err := c.send(ctx, method, path, q, in, true, nil)
 	if err != nil {
 		return err
 	}
@@ -82,9 +89,10 @@ func decodeAnswer(resp *http.Response, out any) error {
 	return nil
 }
 
-// send performs a request and returns the response if its status is 2xx;
-// otherwise it decodes the error answer into a *dbplane.Error.
-func (c *Client) send(ctx context.Context, method, path string, q url.Values, in any, token string, hdr http.Header) (*http.Response, error) {
+// send performs a request, with the client's credentials if auth is set,
+// and returns the response if its status is 2xx; otherwise it decodes the
+// error answer into a *dbplane.Error.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, in any, auth bool, hdr http.Header) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -109,8 +117,8 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, in
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if err := c.authorize(req, auth); err != nil {
+		return nil, err
 	}
 	hc := c.HTTPClient
 	if hc == nil {
@@ -126,6 +134,24 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, in
 	}
 	defer resp.Body.Close()
 	return nil, responseError(resp)
+}
+
+// sigv4 signs the requests of clients that hold an access key.
+var sigv4 = &signature.SigV4{Services: []string{SignatureService}}
+
+// authorize adds the client's credential to req: a SigV4 signature when it
+// has an access key, else its bearer token, if any.
+func (c *Client) authorize(req *http.Request, auth bool) error {
+	switch {
+	case !auth:
+	case c.AccessKeyID != "":
+		if err := sigv4.Sign(req, c.AccessKeyID, c.SecretKey, time.Now()); err != nil {
+			return &dbplane.Error{Op: "httpapi.Client", Kind: dbplane.KindInvalid, Message: "cannot sign the request", Err: err}
+		}
+	case c.Token != "":
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return nil
 }
 
 // responseError turns an error answer back into the server's *dbplane.Error.

@@ -37,6 +37,9 @@ func (c *Client) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]*
 	if f.Status != nil {
 		q.Set("status", string(*f.Status))
 	}
+	if f.ProjectID != nil {
+		q.Set("project_id", strconv.FormatInt(*f.ProjectID, 10))
+	}
 	pageQuery(q, f.Offset, f.Limit)
 	var out clusterPage
 	if err := c.do(ctx, http.MethodGet, "/v1/clusters", q, nil, &out); err != nil {
@@ -211,10 +214,10 @@ func (c *Client) CreateJoinToken(ctx context.Context, ttl time.Duration) (*dbpla
 }
 
 // Join joins an agent to the control plane (POST /v1/agents/join). It
-// sends no bearer token whatever c.Token is: the join token is the
+// sends none of the client's credentials: the join token is the
 // credential.
 func (c *Client) Join(ctx context.Context, req dbplane.JoinRequest) (*dbplane.JoinResponse, error) {
-	resp, err := c.send(ctx, http.MethodPost, "/v1/agents/join", nil, req, "", nil)
+	resp, err := c.send(ctx, http.MethodPost, "/v1/agents/join", nil, req, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -227,36 +230,29 @@ func (c *Client) Join(ctx context.Context, req dbplane.JoinRequest) (*dbplane.Jo
 }
 
 // IssueToken trades a user's password for a bearer token
-// (POST /v1/auth/token). It does not set c.Token.
+// (POST /v1/auth/token). It sends none of the client's credentials and
+// does not set c.Token.
 func (c *Client) IssueToken(ctx context.Context, user, password string) (*dbplane.Token, error) {
-	var out tokenResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/auth/token", nil, tokenRequest{User: user, Password: password}, &out); err != nil {
-		return nil, err
-	}
-	return &dbplane.Token{Secret: out.Token, ExpiresAt: out.ExpiresAt}, nil
-}
-
-// Authenticate returns the user owning token (GET /v1/whoami with that
-// token, whatever c.Token is).
-func (c *Client) Authenticate(ctx context.Context, token string) (*dbplane.User, error) {
-	if token == "" {
-		return nil, dbplane.Errorf(dbplane.KindUnauthorized, "a bearer token is required")
-	}
-	resp, err := c.send(ctx, http.MethodGet, "/v1/whoami", nil, nil, token, nil)
+	resp, err := c.send(ctx, http.MethodPost, "/v1/auth/token", nil, tokenRequest{User: user, Password: password}, false, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	var out tokenResponse
+	if err := decodeAnswer(resp, &out); err != nil {
+		return nil, err
+	}
+	return &dbplane.Token{ID: out.ID, Secret: out.Token, ExpiresAt: out.ExpiresAt}, nil
+}
+
+// Whoami returns the caller's user with its role bindings
+// (GET /v1/whoami).
+func (c *Client) Whoami(ctx context.Context) (*dbplane.User, error) {
 	var u dbplane.User
-	if err := decodeAnswer(resp, &u); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/v1/whoami", nil, nil, &u); err != nil {
 		return nil, err
 	}
 	return &u, nil
-}
-
-// Whoami returns the user of c.Token.
-func (c *Client) Whoami(ctx context.Context) (*dbplane.User, error) {
-	return c.Authenticate(ctx, c.Token)
 }
 
 // Catalog returns the engine versions and flavors (GET /v1/catalog).

@@ -62,7 +62,7 @@ func (c *Client) openEvents(ctx context.Context, id, after int64) (*eventConn, e
 		q = url.Values{"after": {s}}
 		hdr.Set("Last-Event-ID", s)
 	}
-	resp, err := c.send(cctx, http.MethodGet, idPath("/v1/tasks", id, "events"), q, nil, c.Token, hdr)
+	resp, err := c.send(cctx, http.MethodGet, idPath("/v1/tasks", id, "events"), q, nil, true, hdr)
 	if err != nil {
 		cancel()
 		return nil, err

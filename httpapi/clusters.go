@@ -8,10 +8,10 @@ import (
 )
 
 func (s *Server) registerClusterRoutes() {
-	s.handleAuth("POST /v1/clusters", s.wrap(s.handleClusterCreate))
-	s.handleAuth("GET /v1/clusters", s.wrap(s.handleClusterIndex))
-	s.handleAuth("GET /v1/clusters/{id}", s.wrap(s.handleClusterView))
-	s.handleAuth("DELETE /v1/clusters/{id}", s.wrap(s.handleClusterDelete))
+	s.route("POST /v1/clusters", "cluster.create", s.wrap(s.handleClusterCreate))
+	s.route("GET /v1/clusters", "cluster.list", s.wrap(s.handleClusterIndex))
+	s.route("GET /v1/clusters/{cluster_id}", "cluster.get", s.wrap(s.handleClusterView))
+	s.route("DELETE /v1/clusters/{cluster_id}", "cluster.delete", s.wrap(s.handleClusterDelete))
 }
 
 // clusterTaskResponse is the answer of a cluster creation: the cluster and
@@ -72,10 +72,11 @@ func accepted(w http.ResponseWriter, dryRun bool, task *dbplane.Task, body any) 
 
 // handleClusterIndex handles GET /v1/clusters.
 func (s *Server) handleClusterIndex(w http.ResponseWriter, r *http.Request) (any, error) {
-	q := parseQuery(r, "name", "engine", "status", "offset", "limit")
+	q := parseQuery(r, "name", "engine", "status", "project_id", "offset", "limit")
 	var f dbplane.ClusterFilter
 	f.Name = q.str("name")
 	f.Engine = q.str("engine")
+	f.ProjectID = q.positiveID("project_id")
 	if st := q.oneOf("status", clusterStatuses...); st != nil {
 		cs := dbplane.ClusterStatus(*st)
 		f.Status = &cs
@@ -91,9 +92,9 @@ func (s *Server) handleClusterIndex(w http.ResponseWriter, r *http.Request) (any
 	return clusterPage{Clusters: nonNil(cs), Total: total, Offset: f.Offset, Limit: f.Limit}, nil
 }
 
-// handleClusterView handles GET /v1/clusters/{id}.
+// handleClusterView handles GET /v1/clusters/{cluster_id}.
 func (s *Server) handleClusterView(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := pathID(r, "id")
+	id, err := pathID(r, "cluster_id")
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +104,10 @@ func (s *Server) handleClusterView(w http.ResponseWriter, r *http.Request) (any,
 	return s.Clusters.FindClusterByID(r.Context(), id)
 }
 
-// handleClusterDelete handles DELETE /v1/clusters/{id}: 202 with the delete
-// task, or 200 with the planned task on a dry run.
+// handleClusterDelete handles DELETE /v1/clusters/{cluster_id}: 202 with
+// the delete task, or 200 with the planned task on a dry run.
 func (s *Server) handleClusterDelete(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := pathID(r, "id")
+	id, err := pathID(r, "cluster_id")
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func TestCreateCluster(t *testing.T) {
 			if dryRun {
 				t.Error("dryRun = true, want false")
 			}
-			if u := dbplane.UserFromContext(ctx); u == nil || u.Name != "admin" {
+			if u := dbplane.PrincipalFrom(ctx); u.Name() != "admin" {
 				t.Errorf("user in context = %v, want admin", u)
 			}
 			got = spec
@@ -241,7 +241,7 @@ func TestFindClusterByID(t *testing.T) {
 		for _, id := range []string{"abc", "0", "-3", "1e3", "99999999999999999999"} {
 			resp, data := e.request(t, "GET", "/v1/clusters/"+id, "")
 			ae := mustErrorBody(t, resp, data, http.StatusBadRequest)
-			if len(ae.Error.Details) != 1 || ae.Error.Details[0].Field != "id" {
+			if len(ae.Error.Details) != 1 || ae.Error.Details[0].Field != "cluster_id" {
 				t.Errorf("id %s: details %+v, want id", id, ae.Error.Details)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -249,4 +250,32 @@ func pathID(r *http.Request, name string) (int64, error) {
 		return 0, dbplane.Invalid(dbplane.FieldError{Field: name, Message: "must be a positive integer"})
 	}
 	return n, nil
+}
+
+// time returns an optional RFC 3339 time parameter: nil when absent.
+func (q *query) time(name string) *time.Time {
+	v := q.get(name)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		q.fail(name, "must be an RFC 3339 time, such as 2026-09-01T10:00:00Z")
+		return nil
+	}
+	return &t
+}
+
+// maxPathKeyLen bounds string identifiers in paths; access key ids are 20
+// characters.
+const maxPathKeyLen = 128
+
+// pathKey returns a string path parameter: non-empty, bounded, and made of
+// letters, digits and -_. only, so that it is safe to pass on and to log.
+func pathKey(r *http.Request, name string) (string, error) {
+	v := r.PathValue(name)
+	if v == "" || len(v) > maxPathKeyLen || !saneRequestID(v) || strings.Contains(v, ":") {
+		return "", dbplane.Invalid(dbplane.FieldError{Field: name, Message: "must be 1 to 128 letters, digits, '-', '_' or '.'"})
+	}
+	return v, nil
 }

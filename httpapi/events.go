@@ -23,7 +23,7 @@ const (
 	sseEventEnd  = "end"
 )
 
-// handleTaskEvents handles GET /v1/tasks/{id}/events.
+// handleTaskEvents handles GET /v1/tasks/{task_id}/events.
 func (s *Server) handleTaskEvents(w http.ResponseWriter, r *http.Request) {
 	id, after, err := eventsRequest(r)
 	if err != nil {
@@ -136,7 +136,7 @@ func writeFlush(w http.ResponseWriter, rc *http.ResponseController, p []byte) bo
 // after parameter and the Last-Event-ID header, which browsers' EventSource
 // and our client send on reconnection.
 func eventsRequest(r *http.Request) (id, after int64, err error) {
-	if id, err = pathID(r, "id"); err != nil {
+	if id, err = pathID(r, "task_id"); err != nil {
 		return 0, 0, err
 	}
 	q := parseQuery(r, "after")

@@ -17,4 +17,18 @@ var WireTypes = map[string]any{
 	"HostPage":      hostPage{},
 	"SubtaskLog":    logResponse{},
 	"Status":        statusResponse{},
+
+	"ProjectCreateRequest": projectCreateRequest{},
+	"ProjectUpdateRequest": projectUpdateRequest{},
+	"ProjectPage":          projectPage{},
+	"MemberRequest":        memberRequest{},
+	"MemberList":           memberList{},
+	"UserCreateRequest":    userCreateRequest{},
+	"BindingRequest":       bindingRequest{},
+	"PasswordRequest":      passwordRequest{},
+	"UserPage":             userPage{},
+	"TokenList":            tokenList{},
+	"AccessKeyRequest":     accessKeyRequest{},
+	"AccessKeyList":        accessKeyList{},
+	"AuditPage":            auditPage{},
 }

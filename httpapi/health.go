@@ -19,10 +19,10 @@ var openAPISpec []byte
 func OpenAPISpec() []byte { return append([]byte(nil), openAPISpec...) }
 
 func (s *Server) registerHealthRoutes() {
-	s.handle("GET /healthz", s.wrap(s.handleHealthz))
-	s.handle("GET /readyz", s.wrap(s.handleReadyz))
-	s.handle("GET /metrics", promhttp.Handler())
-	s.handle("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI))
+	s.publicRoute("GET /healthz", "health.live", s.wrap(s.handleHealthz))
+	s.publicRoute("GET /readyz", "health.ready", s.wrap(s.handleReadyz))
+	s.publicRoute("GET /metrics", "metrics.get", promhttp.Handler())
+	s.publicRoute("GET /v1/openapi.json", "openapi.get", http.HandlerFunc(serveOpenAPI))
 }
 
 // statusResponse is the body of the health endpoints.

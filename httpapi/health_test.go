@@ -56,7 +56,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metrics = %d", resp.StatusCode)
 	}
 	for _, want := range []string{
-		`dbplane_http_request_duration_seconds_count{code="200",route="GET /v1/clusters/{id}"}`,
+		`dbplane_http_request_duration_seconds_count{code="200",route="GET /v1/clusters/{cluster_id}"}`,
 		`dbplane_http_request_duration_seconds_count{code="404",route="unmatched"}`,
 	} {
 		if !strings.Contains(string(data), want) {

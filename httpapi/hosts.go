@@ -8,12 +8,12 @@ import (
 )
 
 func (s *Server) registerHostRoutes() {
-	s.handleAuth("GET /v1/hosts", s.wrap(s.handleHostIndex))
-	s.handleAuth("GET /v1/hosts/{id}", s.wrap(s.handleHostView))
-	s.handleAuth("DELETE /v1/hosts/{id}", http.HandlerFunc(s.handleHostDelete))
-	s.handleAuth("POST /v1/hosts/{id}/drain", s.wrap(s.handleHostDrain(true)))
-	s.handleAuth("POST /v1/hosts/{id}/undrain", s.wrap(s.handleHostDrain(false)))
-	s.handleAuth("POST /v1/hosts/join-tokens", s.wrap(s.handleJoinTokenCreate))
+	s.route("GET /v1/hosts", "host.list", s.wrap(s.handleHostIndex))
+	s.route("GET /v1/hosts/{host_id}", "host.get", s.wrap(s.handleHostView))
+	s.route("DELETE /v1/hosts/{host_id}", "host.delete", http.HandlerFunc(s.handleHostDelete))
+	s.route("POST /v1/hosts/{host_id}/drain", "host.drain", s.wrap(s.handleHostDrain(true)))
+	s.route("POST /v1/hosts/{host_id}/undrain", "host.undrain", s.wrap(s.handleHostDrain(false)))
+	s.route("POST /v1/hosts/join-tokens", "join_token.create", s.wrap(s.handleJoinTokenCreate))
 	s.registerAgentRoutes()
 }
 
@@ -61,9 +61,9 @@ func (s *Server) handleHostIndex(w http.ResponseWriter, r *http.Request) (any, e
 	return hostPage{Hosts: nonNil(hosts), Total: total, Offset: f.Offset, Limit: f.Limit}, nil
 }
 
-// handleHostView handles GET /v1/hosts/{id}.
+// handleHostView handles GET /v1/hosts/{host_id}.
 func (s *Server) handleHostView(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := pathID(r, "id")
+	id, err := pathID(r, "host_id")
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +74,10 @@ func (s *Server) handleHostView(w http.ResponseWriter, r *http.Request) (any, er
 	return admin.FindHostByID(r.Context(), id)
 }
 
-// handleHostDelete handles DELETE /v1/hosts/{id}: 204, or 409 while nodes
-// are placed on the host. It writes its own answer because it has no body.
+// handleHostDelete handles DELETE /v1/hosts/{host_id}: 204, or 409 while
+// nodes are placed on the host.
 func (s *Server) handleHostDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := pathID(r, "host_id")
 	if err == nil {
 		var admin dbplane.HostAdminService
 		if admin, err = s.hostAdmin(); err == nil {
@@ -91,11 +91,11 @@ func (s *Server) handleHostDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleHostDrain handles POST /v1/hosts/{id}/drain and /undrain: the host
-// takes no new nodes, or takes them again. Both are idempotent.
+// handleHostDrain handles POST /v1/hosts/{host_id}/drain and /undrain: the
+// host takes no new nodes, or takes them again. Both are idempotent.
 func (s *Server) handleHostDrain(drained bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
-		id, err := pathID(r, "id")
+		id, err := pathID(r, "host_id")
 		if err != nil {
 			return nil, err
 		}

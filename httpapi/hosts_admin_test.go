@@ -163,8 +163,8 @@ func TestJoinRoute(t *testing.T) {
 	e, admin := newAdminEnv(t)
 	var got dbplane.JoinRequest
 	admin.JoinFn = func(ctx context.Context, req dbplane.JoinRequest) (*dbplane.JoinResponse, error) {
-		if u := dbplane.UserFromContext(ctx); u != nil {
-			t.Errorf("join ran as user %q: it must need no bearer token", u.Name)
+		if u := dbplane.PrincipalFrom(ctx); u != nil {
+			t.Errorf("join ran as user %q: it must need no bearer token", u.Name())
 		}
 		got = req
 		return &dbplane.JoinResponse{HostID: 7, Certificate: "cert", CA: "ca"}, nil

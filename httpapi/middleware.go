@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -204,37 +203,4 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 
 func tooLarge(limit int64) error {
 	return dbplane.Errorf(dbplane.KindTooLarge, "request body exceeds %d bytes", limit)
-}
-
-// authenticate requires a bearer token and puts its user in the context.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			s.writeError(w, r, dbplane.Errorf(dbplane.KindUnauthorized, "a bearer token is required"))
-			return
-		}
-		p, err := s.Auth.Authenticate(r.Context(), token)
-		if err != nil {
-			if dbplane.ErrorKind(err) == dbplane.KindUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			}
-			s.writeError(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(dbplane.WithPrincipal(r.Context(), p)))
-	})
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer" header. The
-// scheme is case-insensitive (RFC 9110 §11.1).
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const scheme = "bearer "
-	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", false
-	}
-	tok := strings.TrimSpace(h[len(scheme):])
-	return tok, tok != ""
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"sync"
 
 	"github.com/dbplane/dbplane"
 )
@@ -97,8 +98,9 @@ func (s *hostService) FindHosts(ctx context.Context, f dbplane.HostFilter) ([]*d
 }
 
 type authService struct {
-	IssueTokenFn   func(ctx context.Context, user, password string) (*dbplane.Token, error)
-	AuthenticateFn func(ctx context.Context, token string) (*dbplane.User, error)
+	IssueTokenFn            func(ctx context.Context, user, password string) (*dbplane.Token, error)
+	AuthenticateFn          func(ctx context.Context, token string) (*dbplane.User, error)
+	AuthenticateSignatureFn func(ctx context.Context, ak string, verify func(string) error) (*dbplane.Principal, error)
 }
 
 var _ dbplane.AuthService = (*authService)(nil)
@@ -107,6 +109,138 @@ func (s *authService) IssueToken(ctx context.Context, user, password string) (*d
 	return s.IssueTokenFn(ctx, user, password)
 }
 
-func (s *authService) Authenticate(ctx context.Context, token string) (*dbplane.User, error) {
-	return s.AuthenticateFn(ctx, token)
+// Authenticate wraps the user of AuthenticateFn in a principal, which is
+// all the API needs of it.
+func (s *authService) Authenticate(ctx context.Context, token string) (*dbplane.Principal, error) {
+	u, err := s.AuthenticateFn(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return &dbplane.Principal{User: u, Via: dbplane.ViaToken}, nil
+}
+
+func (s *authService) AuthenticatePassword(ctx context.Context, user, password string) (*dbplane.Principal, error) {
+	panic("the native API takes no passwords but at POST /v1/auth/token")
+}
+
+func (s *authService) AuthenticateSignature(ctx context.Context, ak string, verify func(string) error) (*dbplane.Principal, error) {
+	return s.AuthenticateSignatureFn(ctx, ak, verify)
+}
+
+type identityService struct {
+	CreateProjectFn   func(ctx context.Context, p *dbplane.Project) error
+	FindProjectByIDFn func(ctx context.Context, id int64) (*dbplane.Project, error)
+	FindProjectsFn    func(ctx context.Context, f dbplane.ProjectFilter) ([]*dbplane.Project, int, error)
+	UpdateProjectFn   func(ctx context.Context, p *dbplane.Project) error
+	DeleteProjectFn   func(ctx context.Context, id int64) error
+	CreateUserFn      func(ctx context.Context, u *dbplane.User, password string) error
+	FindUserByIDFn    func(ctx context.Context, id int64) (*dbplane.User, error)
+	FindUsersFn       func(ctx context.Context, f dbplane.UserFilter) ([]*dbplane.User, int, error)
+	SetUserPasswordFn func(ctx context.Context, id int64, password string) error
+	DeleteUserFn      func(ctx context.Context, id int64) error
+	BindRoleFn        func(ctx context.Context, b *dbplane.RoleBinding) error
+	UnbindRoleFn      func(ctx context.Context, userID, projectID int64) error
+	FindTokensFn      func(ctx context.Context, userID int64) ([]*dbplane.Token, error)
+	RevokeTokenFn     func(ctx context.Context, id int64) error
+	CreateAccessKeyFn func(ctx context.Context, userID int64, description string) (*dbplane.AccessKey, error)
+	FindAccessKeysFn  func(ctx context.Context, userID int64) ([]*dbplane.AccessKey, error)
+	DeleteAccessKeyFn func(ctx context.Context, id string) error
+}
+
+var _ dbplane.IdentityService = (*identityService)(nil)
+
+func (s *identityService) CreateProject(ctx context.Context, p *dbplane.Project) error {
+	return s.CreateProjectFn(ctx, p)
+}
+
+func (s *identityService) FindProjectByID(ctx context.Context, id int64) (*dbplane.Project, error) {
+	return s.FindProjectByIDFn(ctx, id)
+}
+
+func (s *identityService) FindProjects(ctx context.Context, f dbplane.ProjectFilter) ([]*dbplane.Project, int, error) {
+	return s.FindProjectsFn(ctx, f)
+}
+
+func (s *identityService) UpdateProject(ctx context.Context, p *dbplane.Project) error {
+	return s.UpdateProjectFn(ctx, p)
+}
+
+func (s *identityService) DeleteProject(ctx context.Context, id int64) error {
+	return s.DeleteProjectFn(ctx, id)
+}
+
+func (s *identityService) CreateUser(ctx context.Context, u *dbplane.User, password string) error {
+	return s.CreateUserFn(ctx, u, password)
+}
+
+func (s *identityService) FindUserByID(ctx context.Context, id int64) (*dbplane.User, error) {
+	return s.FindUserByIDFn(ctx, id)
+}
+
+func (s *identityService) FindUsers(ctx context.Context, f dbplane.UserFilter) ([]*dbplane.User, int, error) {
+	return s.FindUsersFn(ctx, f)
+}
+
+func (s *identityService) SetUserPassword(ctx context.Context, id int64, password string) error {
+	return s.SetUserPasswordFn(ctx, id, password)
+}
+
+func (s *identityService) DeleteUser(ctx context.Context, id int64) error {
+	return s.DeleteUserFn(ctx, id)
+}
+
+func (s *identityService) BindRole(ctx context.Context, b *dbplane.RoleBinding) error {
+	return s.BindRoleFn(ctx, b)
+}
+
+func (s *identityService) UnbindRole(ctx context.Context, userID, projectID int64) error {
+	return s.UnbindRoleFn(ctx, userID, projectID)
+}
+
+func (s *identityService) FindTokens(ctx context.Context, userID int64) ([]*dbplane.Token, error) {
+	return s.FindTokensFn(ctx, userID)
+}
+
+func (s *identityService) RevokeToken(ctx context.Context, id int64) error {
+	return s.RevokeTokenFn(ctx, id)
+}
+
+func (s *identityService) CreateAccessKey(ctx context.Context, userID int64, description string) (*dbplane.AccessKey, error) {
+	return s.CreateAccessKeyFn(ctx, userID, description)
+}
+
+func (s *identityService) FindAccessKeys(ctx context.Context, userID int64) ([]*dbplane.AccessKey, error) {
+	return s.FindAccessKeysFn(ctx, userID)
+}
+
+func (s *identityService) DeleteAccessKey(ctx context.Context, id string) error {
+	return s.DeleteAccessKeyFn(ctx, id)
+}
+
+type auditService struct {
+	FindAuditEventsFn func(ctx context.Context, f dbplane.AuditFilter) ([]*dbplane.AuditEvent, int, error)
+}
+
+var _ dbplane.AuditService = (*auditService)(nil)
+
+func (s *auditService) FindAuditEvents(ctx context.Context, f dbplane.AuditFilter) ([]*dbplane.AuditEvent, int, error) {
+	return s.FindAuditEventsFn(ctx, f)
+}
+
+// recorder keeps the audit events the server records.
+type recorder struct {
+	mu     sync.Mutex
+	events []dbplane.AuditEvent
+}
+
+func (r *recorder) Record(ctx context.Context, e *dbplane.AuditEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, *e)
+}
+
+func (r *recorder) all() []dbplane.AuditEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]dbplane.AuditEvent(nil), r.events...)
 }

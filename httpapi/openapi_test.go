@@ -49,8 +49,10 @@ func TestOpenAPIVersion(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
 		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
 	}
-	if _, ok := doc.Components.SecuritySchemes["bearer"]; !ok {
-		t.Error("no bearer security scheme")
+	for _, name := range []string{"bearer", "sigv4"} {
+		if _, ok := doc.Components.SecuritySchemes[name]; !ok {
+			t.Errorf("no %s security scheme", name)
+		}
 	}
 }
 
@@ -188,6 +190,14 @@ func TestOpenAPISchemas(t *testing.T) {
 		"EngineVersion": dbplane.EngineVersion{},
 		"Flavor":        dbplane.Flavor{},
 		"FieldError":    dbplane.FieldError{},
+		"Endpoints":     dbplane.Endpoints{},
+		"Project":       dbplane.Project{},
+		"Quota":         dbplane.Quota{},
+		"QuotaUsage":    dbplane.QuotaUsage{},
+		"RoleBinding":   dbplane.RoleBinding{},
+		"Token":         dbplane.Token{},
+		"AccessKey":     dbplane.AccessKey{},
+		"AuditEvent":    dbplane.AuditEvent{},
 	}
 	maps.Copy(types, httpapi.WireTypes)
 	for name, v := range types {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
 )
 
 // handlerFunc is the shape of every JSON handler: it returns the value to
@@ -24,6 +25,9 @@ type reply struct {
 	body   any
 }
 
+// noContent is the reply of a change that has nothing to say: 204.
+var noContent = reply{status: http.StatusNoContent}
+
 // wrap adapts a handlerFunc to http.Handler.
 func (s *Server) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +39,10 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 		status := http.StatusOK
 		if rp, ok := v.(reply); ok {
 			status, v = rp.status, rp.body
+		}
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
 		}
 		s.writeJSON(w, r, status, v)
 	})
@@ -57,8 +65,10 @@ type errorDetail struct {
 }
 
 // writeError logs err at the level its kind deserves and writes it in the
-// error shape. Internal causes are logged here, once, and never sent.
+// error shape, with Retry-After when err says when to retry. Internal causes
+// are logged here, once, and never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	frontdoor.Annotate(w, r, err)
 	kind := dbplane.ErrorKind(err)
 	status := kind.HTTPStatus()
 	ctx := r.Context()

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
+	"github.com/dbplane/dbplane/signature"
 )
 
 // DefaultMaxBodyBytes bounds request bodies when Server.MaxBodyBytes is 0. A
@@ -28,15 +30,34 @@ const DefaultMaxBodyBytes = 1 << 20
 // proxies and clients can tell a quiet task from a dead connection.
 const DefaultHeartbeat = 15 * time.Second
 
+// FrontDoorName names the native API in audit events.
+const FrontDoorName = "v1"
+
+// SignatureService is the service name that SigV4 signatures of the native
+// API carry in their credential scope; any region is accepted.
+const SignatureService = "dbplane"
+
 // Server serves the native API. Set its fields, then call Handler; the
 // services are required, the rest have defaults. Fields must not change once
 // Handler has been called.
+//
+// The server authenticates requests (bearer tokens, and access keys signing
+// with AWS SigV4) and audits mutating calls; it never authorizes: the
+// services decide on the principal in the context.
 type Server struct {
 	// The services the API adapts; all are required.
 	Clusters dbplane.ClusterService
 	Tasks    dbplane.TaskService
 	Hosts    dbplane.HostService
 	Auth     dbplane.AuthService
+	Identity dbplane.IdentityService
+	Audit    dbplane.AuditService
+	// AuditRecorder persists the audit events of mutating calls; nil
+	// records none.
+	AuditRecorder frontdoor.Recorder
+	// Security tunes rate limits, trusted proxies and the clock skew of
+	// signed requests; zero fields take frontdoor's defaults.
+	Security frontdoor.Config
 	// Catalog is served read-only at /v1/catalog.
 	Catalog dbplane.Catalog
 	// Ready reports readiness for /readyz (e.g. a store ping); nil means
@@ -53,9 +74,13 @@ type Server struct {
 	once    sync.Once
 	handler http.Handler
 	mux     *http.ServeMux
+	door    *frontdoor.Door
 	// patternList is kept so that tests can check every route against the
-	// OpenAPI document.
+	// OpenAPI document, and walk every route for authorization; public
+	// lists those that need no credentials.
 	patternList []string
+	public      []string
+	actions     map[string]string
 }
 
 // Handler returns the API's HTTP handler. It is built on the first call and
@@ -75,13 +100,28 @@ func (s *Server) build() {
 	if s.Heartbeat <= 0 {
 		s.Heartbeat = DefaultHeartbeat
 	}
+	s.door = &frontdoor.Door{
+		Name:       FrontDoorName,
+		Auth:       s.Auth,
+		Bearer:     true,
+		Signatures: []signature.Scheme{&signature.SigV4{Services: []string{SignatureService}}},
+		WriteError: s.writeError,
+		Recorder:   s.AuditRecorder,
+		RequestID:  func(r *http.Request) string { return requestIDFrom(r.Context()) },
+		Config:     s.Security,
+	}
 	s.mux = http.NewServeMux()
+	s.actions = map[string]string{}
 	s.registerHealthRoutes()
 	s.registerAuthRoutes()
 	s.registerClusterRoutes()
 	s.registerTaskRoutes()
 	s.registerHostRoutes()
 	s.registerCatalogRoutes()
+	s.registerProjectRoutes()
+	s.registerUserRoutes()
+	s.registerCredentialRoutes()
+	s.registerAuditRoutes()
 	// The fallback turns the mux's plain-text 404 and 405 into the JSON
 	// error shape; it is not in the route table because it is no route.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
@@ -97,15 +137,27 @@ func (s *Server) build() {
 	s.handler = h
 }
 
-// handle registers a route that needs no authentication.
-func (s *Server) handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, h)
-	s.patternList = append(s.patternList, pattern)
+// route registers a route that needs credentials. action names the route
+// in the audit log ("cluster.create"): a stable name, since audit queries
+// filter on it.
+func (s *Server) route(pattern, action string, h http.Handler) {
+	s.register(pattern, action, s.door.Authenticate(h))
 }
 
-// handleAuth registers a route that needs a bearer token.
-func (s *Server) handleAuth(pattern string, h http.Handler) {
-	s.handle(pattern, s.authenticate(h))
+// publicRoute registers a route that needs no credentials: probes, the
+// OpenAPI document, and the endpoints that trade another credential (a
+// password, a join token) for one.
+func (s *Server) publicRoute(pattern, action string, h http.Handler) {
+	s.register(pattern, action, h)
+	s.public = append(s.public, pattern)
+}
+
+// register audits every route, outside its authentication, so that
+// refused credentials are recorded too.
+func (s *Server) register(pattern, action string, h http.Handler) {
+	s.mux.Handle(pattern, s.door.Audit(action, h))
+	s.patternList = append(s.patternList, pattern)
+	s.actions[pattern] = action
 }
 
 // patterns returns the registered route patterns in registration order.

@@ -22,7 +22,8 @@ const testToken = "good-token"
 
 var (
 	t0       = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
-	testUser = &dbplane.User{ID: 1, Name: "admin", Role: dbplane.RoleAdmin, CreatedAt: t0}
+	testUser = &dbplane.User{ID: 1, Name: "admin", CreatedAt: t0,
+		Bindings: []dbplane.RoleBinding{{UserID: 1, ProjectID: dbplane.GlobalScope, ProjectName: "*", Role: dbplane.RoleAdmin, CreatedAt: t0}}}
 )
 
 // env is a server on fake services, reached over real HTTP.
@@ -32,6 +33,9 @@ type env struct {
 	tasks    *taskService
 	hosts    *hostService
 	auth     *authService
+	identity *identityService
+	audit    *auditService
+	recorder *recorder
 	ts       *httptest.Server
 	client   *httpapi.Client // authenticated with testToken
 	logs     *syncBuffer
@@ -52,14 +56,20 @@ func newEnv(t testing.TB, opts ...func(*httpapi.Server)) *env {
 				return testUser, nil
 			},
 		},
-		logs: &syncBuffer{},
+		identity: &identityService{},
+		audit:    &auditService{},
+		recorder: &recorder{},
+		logs:     &syncBuffer{},
 	}
 	e.srv = &httpapi.Server{
-		Clusters: e.clusters,
-		Tasks:    e.tasks,
-		Hosts:    e.hosts,
-		Auth:     e.auth,
-		Logger:   slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Clusters:      e.clusters,
+		Tasks:         e.tasks,
+		Hosts:         e.hosts,
+		Auth:          e.auth,
+		Identity:      e.identity,
+		Audit:         e.audit,
+		AuditRecorder: e.recorder,
+		Logger:        slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, o := range opts {
 		o(e.srv)

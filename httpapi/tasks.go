@@ -8,15 +8,18 @@ import (
 )
 
 func (s *Server) registerTaskRoutes() {
-	s.handleAuth("GET /v1/tasks", s.wrap(s.handleTaskIndex))
-	s.handleAuth("GET /v1/tasks/{id}", s.wrap(s.handleTaskView))
-	s.handleAuth("POST /v1/tasks/{id}/retry", s.wrap(s.taskOp((dbplane.TaskService).RetryTask)))
-	s.handleAuth("POST /v1/tasks/{id}/rollback", s.wrap(s.taskOp((dbplane.TaskService).RollbackTask)))
-	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/retry", s.wrap(s.subtaskOp((dbplane.TaskService).RetrySubtask)))
-	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/skip", s.wrap(s.subtaskOp((dbplane.TaskService).SkipSubtask)))
-	s.handleAuth("POST /v1/tasks/{id}/subtasks/{sid}/cancel", s.wrap(s.subtaskOp((dbplane.TaskService).CancelSubtask)))
-	s.handleAuth("GET /v1/tasks/{id}/subtasks/{sid}/log", s.wrap(s.handleSubtaskLog))
-	s.handleAuth("GET /v1/tasks/{id}/events", http.HandlerFunc(s.handleTaskEvents))
+	s.route("GET /v1/tasks", "task.list", s.wrap(s.handleTaskIndex))
+	s.route("GET /v1/tasks/{task_id}", "task.get", s.wrap(s.handleTaskView))
+	s.route("POST /v1/tasks/{task_id}/retry", "task.retry", s.wrap(s.taskOp((dbplane.TaskService).RetryTask)))
+	s.route("POST /v1/tasks/{task_id}/rollback", "task.rollback", s.wrap(s.taskOp((dbplane.TaskService).RollbackTask)))
+	s.route("POST /v1/tasks/{task_id}/subtasks/{subtask_id}/retry", "subtask.retry",
+		s.wrap(s.subtaskOp((dbplane.TaskService).RetrySubtask)))
+	s.route("POST /v1/tasks/{task_id}/subtasks/{subtask_id}/skip", "subtask.skip",
+		s.wrap(s.subtaskOp((dbplane.TaskService).SkipSubtask)))
+	s.route("POST /v1/tasks/{task_id}/subtasks/{subtask_id}/cancel", "subtask.cancel",
+		s.wrap(s.subtaskOp((dbplane.TaskService).CancelSubtask)))
+	s.route("GET /v1/tasks/{task_id}/subtasks/{subtask_id}/log", "subtask.log", s.wrap(s.handleSubtaskLog))
+	s.route("GET /v1/tasks/{task_id}/events", "task.events", http.HandlerFunc(s.handleTaskEvents))
 }
 
 // taskPage is the answer of GET /v1/tasks.
@@ -56,9 +59,9 @@ func (s *Server) handleTaskIndex(w http.ResponseWriter, r *http.Request) (any, e
 	return taskPage{Tasks: nonNil(tasks), Total: total, Offset: f.Offset, Limit: f.Limit}, nil
 }
 
-// handleTaskView handles GET /v1/tasks/{id}: the task with its DAG.
+// handleTaskView handles GET /v1/tasks/{task_id}: the task with its DAG.
 func (s *Server) handleTaskView(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := pathID(r, "id")
+	id, err := pathID(r, "task_id")
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +72,11 @@ func (s *Server) handleTaskView(w http.ResponseWriter, r *http.Request) (any, er
 }
 
 // taskOp adapts a task operation (retry, rollback) to a handler of
-// POST /v1/tasks/{id}/<op>. The operations take no body: the path says all.
+// POST /v1/tasks/{task_id}/<op>. The operations take no body: the path says
+// all.
 func (s *Server) taskOp(op func(dbplane.TaskService, context.Context, int64) (*dbplane.Task, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
-		id, err := pathID(r, "id")
+		id, err := pathID(r, "task_id")
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +88,7 @@ func (s *Server) taskOp(op func(dbplane.TaskService, context.Context, int64) (*d
 }
 
 // subtaskOp adapts a subtask operation (retry, skip, cancel) to a handler of
-// POST /v1/tasks/{id}/subtasks/{sid}/<op>.
+// POST /v1/tasks/{task_id}/subtasks/{subtask_id}/<op>.
 func (s *Server) subtaskOp(op func(dbplane.TaskService, context.Context, int64, int64) (*dbplane.Subtask, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, error) {
 		id, sid, err := subtaskPath(r)
@@ -98,7 +102,7 @@ func (s *Server) subtaskOp(op func(dbplane.TaskService, context.Context, int64, 
 	}
 }
 
-// handleSubtaskLog handles GET /v1/tasks/{id}/subtasks/{sid}/log.
+// handleSubtaskLog handles GET /v1/tasks/{task_id}/subtasks/{subtask_id}/log.
 func (s *Server) handleSubtaskLog(w http.ResponseWriter, r *http.Request) (any, error) {
 	id, sid, err := subtaskPath(r)
 	if err != nil {
@@ -116,10 +120,10 @@ func (s *Server) handleSubtaskLog(w http.ResponseWriter, r *http.Request) (any, 
 
 // subtaskPath returns the task and subtask ids of the path.
 func subtaskPath(r *http.Request) (id, sid int64, err error) {
-	if id, err = pathID(r, "id"); err != nil {
+	if id, err = pathID(r, "task_id"); err != nil {
 		return 0, 0, err
 	}
-	if sid, err = pathID(r, "sid"); err != nil {
+	if sid, err = pathID(r, "subtask_id"); err != nil {
 		return 0, 0, err
 	}
 	return id, sid, nil

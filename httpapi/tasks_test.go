@@ -141,7 +141,7 @@ func TestTaskOperations(t *testing.T) {
 	t.Run("ErrBadSubtaskID", func(t *testing.T) {
 		resp, data := e.request(t, "POST", "/v1/tasks/9/subtasks/x/skip", "")
 		ae := mustErrorBody(t, resp, data, http.StatusBadRequest)
-		if len(ae.Error.Details) != 1 || ae.Error.Details[0].Field != "sid" {
+		if len(ae.Error.Details) != 1 || ae.Error.Details[0].Field != "subtask_id" {
 			t.Errorf("details = %+v, want sid", ae.Error.Details)
 		}
 	})
