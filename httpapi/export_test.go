@@ -32,3 +32,16 @@ var WireTypes = map[string]any{
 	"AccessKeyList":        accessKeyList{},
 	"AuditPage":            auditPage{},
 }
+
+// PublicPatterns returns the routes that need no credentials.
+func (s *Server) PublicPatterns() []string { s.Handler(); return append([]string(nil), s.public...) }
+
+// Actions returns the audit action of every route, by pattern.
+func (s *Server) Actions() map[string]string {
+	s.Handler()
+	out := make(map[string]string, len(s.actions))
+	for k, v := range s.actions {
+		out[k] = v
+	}
+	return out
+}
