@@ -36,6 +36,9 @@ const (
 	CAValidity           = 10 * 365 * 24 * time.Hour
 	AgentCertValidity    = 365 * 24 * time.Hour
 	ControlPlaneValidity = 365 * 24 * time.Hour
+	// ServerCertValidity is how long a database server's certificate
+	// lasts; nothing renews it yet, so it lasts as long as an agent's.
+	ServerCertValidity = 365 * 24 * time.Hour
 )
 
 // clockSkew backdates certificates, so a host whose clock is a little behind
@@ -44,6 +47,9 @@ const clockSkew = 5 * time.Minute
 
 // AgentCN returns the common name of the certificate of the agent on a host.
 func AgentCN(hostname string) string { return AgentCNPrefix + hostname }
+
+// The control plane's CA issues the server certificates of databases.
+var _ dbplane.CertIssuer = (*CA)(nil)
 
 // CA is a certificate authority: its certificate and private key.
 type CA struct {
@@ -161,6 +167,41 @@ func (ca *CA) IssueControlPlaneCert() (tls.Certificate, error) {
 		return tls.Certificate{}, dbplane.E(op, fmt.Errorf("while parsing the issued certificate: %w", err))
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// IssueServerCert issues a database node's certificate with a new key,
+// valid for ServerCertValidity, for the given IP and DNS SANs: clients of a
+// cluster with SSL on verify its nodes with it. It serves client
+// authentication too, because nodes connect to each other with it: Redis'
+// cluster bus asks the connecting node for a certificate of the CA. It
+// refuses the names of the control plane and of agents: the key lives on a
+// database host, readable by the engine's OS user, and must never pass for
+// one of them (agents accept only ControlPlaneCN as a client). It makes
+// *CA a dbplane.CertIssuer.
+func (ca *CA) IssueServerCert(commonName string, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error) {
+	const op = "pki.IssueServerCert"
+	switch {
+	case commonName == "" || commonName == ControlPlaneCN || strings.HasPrefix(commonName, AgentCNPrefix):
+		return nil, nil, dbplane.E(op, dbplane.Invalid(dbplane.FieldError{Field: "common_name",
+			Message: fmt.Sprintf("%q is empty or reserved for the control plane and agents", commonName)}))
+	case len(ips) == 0 && len(dnsNames) == 0:
+		return nil, nil, dbplane.E(op, dbplane.Invalid(dbplane.FieldError{Field: "sans",
+			Message: "a server certificate needs an IP address or DNS name to be verified by"}))
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, dbplane.E(op, fmt.Errorf("while generating a key: %w", err))
+	}
+	der, err := ca.issue(commonName, &key.PublicKey, ips, dnsNames, ServerCertValidity,
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth})
+	if err != nil {
+		return nil, nil, dbplane.E(op, err)
+	}
+	keyPEM, err = EncodeKeyPEM(key)
+	if err != nil {
+		return nil, nil, dbplane.E(op, err)
+	}
+	return EncodeCertPEM(der), keyPEM, nil
 }
 
 // issue signs a leaf certificate for pub.
