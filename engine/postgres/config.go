@@ -67,6 +67,7 @@ func nodeSettings(n node, size sizing) []setting {
 		{"log_timezone", "UTC"},
 		{"log_line_prefix", "%m [%p] %q%u@%d "},
 	}...)
+	s = append(s, tlsSettings(n)...)
 	if !n.isPrimary() {
 		p, _ := nodeOf(c, primaryOf(c).Ordinal)
 		s = append(s,
@@ -74,6 +75,22 @@ func nodeSettings(n node, size sizing) []setting {
 			setting{"primary_slot_name", n.slot()})
 	}
 	return s
+}
+
+// tlsSettings turn TLS on with the node's certificate when its cluster has
+// SSL on. ssl_ca_file lets clients present certificates of the CA too;
+// pg_hba.conf still authenticates them by password.
+func tlsSettings(n node) []setting {
+	if !n.cluster.Spec.SSL {
+		return nil
+	}
+	return []setting{
+		{"ssl", "on"},
+		{"ssl_cert_file", n.certFile()},
+		{"ssl_key_file", n.keyFile()},
+		{"ssl_ca_file", n.caFile()},
+		{"ssl_min_protocol_version", "TLSv1.2"},
+	}
 }
 
 // sizeOrder is the order of the size settings in postgresql.conf.
@@ -148,6 +165,11 @@ func primaryConninfo(n, p node) string {
 		{"application_name", n.name()},
 		{"connect_timeout", "5"},
 	}
+	if n.cluster.Spec.SSL {
+		// The replica checks the primary's certificate and address as
+		// any client does.
+		kv = append(kv, setting{"sslmode", "verify-full"}, setting{"sslrootcert", n.caFile()})
+	}
 	parts := make([]string, len(kv))
 	for i, s := range kv {
 		parts[i] = s.name + "=" + conninfoValue(s.value)
@@ -185,7 +207,7 @@ var ownedParameters = map[string]bool{
 	"max_replication_slots": true, "hot_standby": true, "synchronous_standby_names": true,
 	"primary_conninfo": true, "primary_slot_name": true, "password_encryption": true,
 	"data_directory": true, "include": true, "include_dir": true, "include_if_exists": true,
-	"dynamic_library_path": true,
+	"dynamic_library_path": true, "ssl": true,
 }
 
 // hostAccessSuffixes end the names of parameters that name host programs,
@@ -225,6 +247,9 @@ func CheckParameters(params map[string]string) error {
 //     user (peer);
 //   - the replication user connects from the cluster's nodes;
 //   - everyone else connects from the allowlist, with a SCRAM password.
+//
+// With SSL on, the last two connect over TLS only (hostssl): a connection
+// without TLS matches none of their lines and is rejected.
 func renderHBA(c *dbplane.Cluster) ([]byte, error) {
 	allow, err := allowlist(c)
 	if err != nil {
@@ -248,11 +273,15 @@ func renderHBA(c *dbplane.Cluster) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	remote := "host"
+	if c.Spec.SSL {
+		remote = "hostssl"
+	}
 	for _, p := range peers {
-		line("host", "replication", replicationUser, p, "scram-sha-256")
+		line(remote, "replication", replicationUser, p, "scram-sha-256")
 	}
 	for _, p := range allow {
-		line("host", "all", "all", p, "scram-sha-256")
+		line(remote, "all", "all", p, "scram-sha-256")
 	}
 	for _, network := range []string{"0.0.0.0/0", "::/0"} {
 		line("host", "all", "all", network, "reject")

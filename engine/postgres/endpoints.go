@@ -14,6 +14,10 @@ import (
 // read-write session, so that a client finds the primary even after the
 // roles change. The URI names the admin user and the postgres database; it
 // never holds the password. Nil before the nodes are placed.
+//
+// With SSL on, the URI asks for sslmode=verify-full and CACert holds the
+// CA certificate: a client saves it to a file and passes it as
+// sslrootcert, which the URI cannot name for it.
 func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if len(c.Nodes) == 0 {
 		return nil
@@ -34,6 +38,12 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 		Host:     strings.Join(hosts, ","),
 		Path:     "/postgres",
 		RawQuery: "target_session_attrs=read-write",
+	}
+	if c.Spec.SSL {
+		u.RawQuery += "&sslmode=verify-full"
+		if e.CA != nil {
+			ep.CACert = string(e.CA.CertPEM())
+		}
 	}
 	ep.URI = u.String()
 	return ep

@@ -37,7 +37,10 @@ type Engine struct {
 	// Catalog gives the packages of each version and the memory of each
 	// flavor; the zero value means dbplane.DefaultCatalog().
 	Catalog dbplane.Catalog
-	Logger  *slog.Logger
+	// CA issues the server certificates of clusters with SSL on; such a
+	// cluster fails to build without it.
+	CA     dbplane.CertIssuer
+	Logger *slog.Logger
 }
 
 // Handler names of the steps, as plans refer to them.
@@ -45,6 +48,7 @@ const (
 	HandlerPrecheck    = "postgresql.precheck_host"
 	HandlerInstall     = "postgresql.install_packages"
 	HandlerPrepare     = "postgresql.prepare_directories"
+	HandlerTLS         = "postgresql.write_tls"
 	HandlerInit        = "postgresql.init_primary"
 	HandlerConfigure   = "postgresql.configure_node"
 	HandlerStart       = "postgresql.start_node"
@@ -77,6 +81,7 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerPrecheck:    e.precheck,
 		HandlerInstall:     e.install,
 		HandlerPrepare:     e.prepare,
+		HandlerTLS:         e.writeTLS,
 		HandlerInit:        e.initPrimary,
 		HandlerConfigure:   e.configure,
 		HandlerStart:       e.start,

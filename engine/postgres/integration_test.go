@@ -60,30 +60,7 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
 		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode}}
-	dialer := fakeDialer{}
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
-		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hostID := int64(i + 1)
-		instance := fmt.Sprintf("pg-%d-%d", id, i)
-		t.Cleanup(func() {
-			// Supervised processes outlive their agent by design: stop
-			// what a failed test left running.
-			a.StopInstance(context.Background(), instance)
-			a.Close()
-		})
-		dialer[hostID] = a
-		role := postgres.RoleReplica
-		if i == 0 {
-			role = postgres.RolePrimary
-		}
-		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
-			Port: freePort(t, addr), MemoryMB: 512, DataDir: filepath.Join(dataRoot, "postgresql", fmt.Sprintf("%s-%d", name, i))})
-	}
+	dialer := placeReal(t, c, root, 3)
 	e := &postgres.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: adminPassword}, Dialer: dialer}
 	var log stepLog
 	defer func() {
@@ -142,6 +119,37 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 			t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
 		}
 	}
+}
+
+// placeReal places count nodes of c on agents for 127.0.0.11.. with data
+// roots under root, node 0 the primary, and returns their dialer.
+func placeReal(t *testing.T, c *dbplane.Cluster, root string, count int) fakeDialer {
+	t.Helper()
+	dialer := fakeDialer{}
+	for i := range count {
+		addr := fmt.Sprintf("127.0.0.%d", 11+i)
+		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
+		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostID := int64(i + 1)
+		instance := fmt.Sprintf("pg-%d-%d", c.ID, i)
+		t.Cleanup(func() {
+			// Supervised processes outlive their agent by design: stop
+			// what a failed test left running.
+			a.StopInstance(context.Background(), instance)
+			a.Close()
+		})
+		dialer[hostID] = a
+		role := postgres.RoleReplica
+		if i == 0 {
+			role = postgres.RolePrimary
+		}
+		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: c.ID, Ordinal: i, HostID: hostID, Address: addr, Role: role,
+			Port: freePort(t, addr), MemoryMB: 512, DataDir: filepath.Join(dataRoot, "postgresql", fmt.Sprintf("%s-%d", c.Name, i))})
+	}
+	return dialer
 }
 
 // checkReplication writes on the primary through the cluster's URI, reads
@@ -276,4 +284,121 @@ func processesOf(t *testing.T, dataDir, title string) []string {
 		}
 	}
 	return out
+}
+
+// TestRealClusterSSL builds a 2-node cluster of real PostgreSQL 15 with SSL
+// on and checks with pgx that clients and the replica use TLS verified
+// against the control plane's CA and the node's address, that a client
+// without TLS is rejected, and that one trusting another CA, or expecting
+// another name, refuses the server.
+func TestRealClusterSSL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real PostgreSQL clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run PostgreSQL as the postgres user")
+	}
+	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
+		t.Skip("PostgreSQL 15 is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const adminPassword = "Adm1n-pw.secret"
+	root := reachableTempDir(t)
+	c := &dbplane.Cluster{ID: 3, Name: "pgssl", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+		Spec: dbplane.ClusterSpec{Name: "pgssl", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+			Nodes: 2, Flavor: "dbp.c1.m2", VolumeGB: 1, SSL: true}}
+	dialer := placeReal(t, c, root, 2)
+	ca := mustCA(t)
+	e := &postgres.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: adminPassword}, Dialer: dialer, CA: ca}
+	var log stepLog
+	defer func() {
+		if t.Failed() {
+			for _, l := range log.all() {
+				t.Log(l)
+			}
+		}
+	}()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer func() {
+		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	}()
+
+	ep := e.Endpoints(c)
+	if ep.CACert != string(ca.CertPEM()) {
+		t.Fatalf("the endpoints' CA certificate is not the CA's")
+	}
+	caFile := filepath.Join(t.TempDir(), "root.crt")
+	if err := os.WriteFile(caFile, []byte(ep.CACert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(uri string) (*pgx.Conn, error) {
+		cfg, err := pgx.ParseConfig(uri)
+		if err != nil {
+			t.Fatalf("parse %s: %v", uri, err)
+		}
+		cfg.Password = adminPassword
+		return pgx.ConnectConfig(ctx, cfg)
+	}
+	primary, err := connect(ep.URI + "&sslrootcert=" + caFile)
+	if err != nil {
+		t.Fatalf("connect with %s and the CA: %v", ep.URI, err)
+	}
+	defer primary.Close(ctx)
+	var ssl bool
+	var version string
+	if err := primary.QueryRow(ctx, "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl, &version); err != nil || !ssl {
+		t.Fatalf("pg_stat_ssl of the session: ssl %v (%v), want TLS", ssl, err)
+	}
+	t.Logf("the session uses %s", version)
+	if _, err := primary.Exec(ctx, "CREATE TABLE probe (id int PRIMARY KEY, note text); INSERT INTO probe VALUES (1, 'written on the primary')"); err != nil {
+		t.Fatal(err)
+	}
+	// The replica streams over TLS too, having verified the primary.
+	if err := primary.QueryRow(ctx, "SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE r.application_name = 'node1' AND r.state = 'streaming'").Scan(&ssl); err != nil || !ssl {
+		t.Errorf("the replica's stream: ssl %v (%v), want a streaming TLS connection", ssl, err)
+	}
+	replicaURI := "postgresql://" + postgres.AdminUser + "@" + ep.Replicas[0] + "/postgres?sslmode=verify-full&sslrootcert=" + caFile
+	replica, err := connect(replicaURI)
+	if err != nil {
+		t.Fatalf("connect to the replica over TLS: %v", err)
+	}
+	if note := waitForRow(ctx, t, replica); note != "written on the primary" {
+		t.Errorf("the replica reads %q", note)
+	}
+	replica.Close(ctx)
+
+	otherCA := filepath.Join(t.TempDir(), "other.crt")
+	if err := os.WriteFile(otherCA, mustCA(t).CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hp := ep.Primary
+	for _, tc := range []struct{ what, uri, want string }{
+		{"without TLS", "postgresql://admin@" + hp + "/postgres?sslmode=disable", "no encryption"},
+		{"trusting another CA", "postgresql://admin@" + hp + "/postgres?sslmode=verify-full&sslrootcert=" + otherCA, "certificate signed by unknown authority"},
+	} {
+		conn, err := connect(tc.uri)
+		if err == nil {
+			conn.Close(ctx)
+			t.Errorf("a client %s connected", tc.what)
+		} else if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("a client %s: %v, want %q", tc.what, err, tc.want)
+		}
+	}
+	// A client that expects another server's name refuses this one.
+	cfg, err := pgx.ParseConfig("postgresql://admin@" + hp + "/postgres?sslmode=verify-full&sslrootcert=" + caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password, cfg.TLSConfig.ServerName = adminPassword, c.Nodes[1].Address
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		conn.Close(ctx)
+		t.Errorf("a client expecting %s accepted the certificate of %s", c.Nodes[1].Address, hp)
+	} else if !strings.Contains(err.Error(), "certificate is valid for "+c.Nodes[0].Address) {
+		t.Errorf("a client expecting another name: %v, want a name mismatch", err)
+	}
 }

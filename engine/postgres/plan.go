@@ -22,7 +22,7 @@ const (
 
 // PlanCreate returns the steps that build the cluster on its placed nodes:
 // per host (in parallel) precheck, install packages and prepare
-// directories; then init, configure and start the primary and create the
+// directories (and, with SSL, write the node's certificate); then init, configure and start the primary and create the
 // users; then per replica (in parallel) base backup, configure, start and
 // verify streaming. The service appends the step that marks the cluster
 // running after all of them.
@@ -42,6 +42,13 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by postgres, on %s", n.DataDir, on), k("install"))),
 		)
+		if c.Spec.SSL {
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, shortTimeout,
+				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
+				k("prepare")))
+			prepared = append(prepared, k("tls"))
+			continue
+		}
 		prepared = append(prepared, k("prepare"))
 	}
 	p := primary

@@ -138,6 +138,9 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	cmd := asPostgres(n, s.bin("pg_basebackup"), "-h", p.Address, "-p", strconv.Itoa(p.Port), "-U", replicationUser,
 		"-D", n.DataDir, "-X", "stream", "-S", n.slot(), "--checkpoint=fast", "--no-password")
 	cmd.Env = []string{"PGPASSFILE=" + n.passFile(), "PGAPPNAME=" + n.name(), "PGCONNECT_TIMEOUT=10"}
+	if s.c.Spec.SSL {
+		cmd.Env = append(cmd.Env, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+n.caFile())
+	}
 	if d, ok := ctx.Deadline(); ok {
 		cmd.Timeout = time.Until(d)
 	}
