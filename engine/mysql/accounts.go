@@ -147,14 +147,15 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // adminScript creates or updates the admin account of every host in hosts
 // and drops the admin accounts of hosts no longer allowed (stale). It also
 // drops the mysql@localhost account mariadb-install-db creates: root, over
-// the socket, is the only account without a password.
-func adminScript(hash string, hosts, stale []string) string {
+// the socket, is the only account without a password. require is the
+// accounts' REQUIRE clause (see requireClause).
+func adminScript(hash string, hosts, stale []string, require string) string {
 	var b strings.Builder
 	b.WriteString("DROP USER IF EXISTS 'mysql'@'localhost';\n")
 	for _, h := range hosts {
 		acct := account(AdminUser, h)
 		fmt.Fprintf(&b, "CREATE USER IF NOT EXISTS %s IDENTIFIED BY PASSWORD %s;\n", acct, quoteLiteral(hash))
-		fmt.Fprintf(&b, "ALTER USER %s IDENTIFIED BY PASSWORD %s;\n", acct, quoteLiteral(hash))
+		fmt.Fprintf(&b, "ALTER USER %s IDENTIFIED BY PASSWORD %s%s;\n", acct, quoteLiteral(hash), prefixSpace(require))
 		fmt.Fprintf(&b, "GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION;\n", acct)
 		fmt.Fprintf(&b, "REVOKE %s ON *.* FROM %s;\n", adminRevoked, acct)
 	}
@@ -165,10 +166,18 @@ func adminScript(hash string, hosts, stale []string) string {
 }
 
 // accountScript creates or updates an account of a machine with the
-// given password hash and privileges.
-func accountScript(user, host, hash, privileges string) string {
+// given password hash, privileges and REQUIRE clause (none if empty).
+func accountScript(user, host, hash, privileges, require string) string {
 	acct := account(user, host)
 	return fmt.Sprintf("CREATE USER IF NOT EXISTS %[1]s IDENTIFIED BY PASSWORD %[2]s;\n"+
-		"ALTER USER %[1]s IDENTIFIED BY PASSWORD %[2]s;\n"+
-		"GRANT %[3]s ON *.* TO %[1]s;\n", acct, quoteLiteral(hash), privileges)
+		"ALTER USER %[1]s IDENTIFIED BY PASSWORD %[2]s%[4]s;\n"+
+		"GRANT %[3]s ON *.* TO %[1]s;\n", acct, quoteLiteral(hash), privileges, prefixSpace(require))
+}
+
+// prefixSpace returns s after a space, or nothing for an empty s.
+func prefixSpace(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
 }

@@ -84,6 +84,7 @@ func nodeSettings(n node, memoryMB int64, vcpus int) []setting {
 		{"server_id", strconv.Itoa(n.serverID())},
 		{"binlog_format", "ROW"},
 	}
+	s = append(s, tlsSettings(n)...)
 	if n.cluster.Topology == dbplane.TopologyGalera {
 		return append(s, galeraSettings(n)...)
 	}
@@ -201,6 +202,7 @@ var ownedParameters = map[string]bool{
 	"log_error": true, "log_tc": true, "ssl_ca": true, "ssl_capath": true, "ssl_cert": true,
 	"ssl_key": true, "ssl_crl": true, "ssl_crlpath": true, "defaults_file": true,
 	"defaults_extra_file": true, "defaults_group_suffix": true, "log_bin_index": true, "relay_log_index": true,
+	"require_secure_transport": true,
 }
 
 // hostAccessSuffixes end the names of parameters that name host files or

@@ -21,6 +21,10 @@ const zoneLookupTimeout = 2 * time.Second
 // the first to avoid certification conflicts between members, and use the
 // others as alternates. The URI names the admin user and the write
 // endpoint; it never holds the password. Nil before the nodes are placed.
+//
+// With SSL on, the URI adds ssl-mode=VERIFY_IDENTITY (MySQL's URI form)
+// and CACert holds the CA certificate: a client verifies the server's
+// chain with it and its name against the address it dialed.
 func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if len(c.Nodes) == 0 {
 		return nil
@@ -37,6 +41,12 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 		ep.Replicas = append(ep.Replicas, joinHostPort(n.Address, n.Port))
 	}
 	u := url.URL{Scheme: "mysql", User: url.User(AdminUser), Host: ep.Primary, Path: "/"}
+	if c.Spec.SSL {
+		u.RawQuery = "ssl-mode=VERIFY_IDENTITY"
+		if e.CA != nil {
+			ep.CACert = string(e.CA.CertPEM())
+		}
+	}
 	ep.URI = u.String()
 	return ep
 }

@@ -43,7 +43,10 @@ type Engine struct {
 	// Catalog gives the packages of each version and the size of each
 	// flavor; the zero value means dbplane.DefaultCatalog().
 	Catalog dbplane.Catalog
-	Logger  *slog.Logger
+	// CA issues the server certificates of clusters with SSL on; such a
+	// cluster fails to build without it.
+	CA     dbplane.CertIssuer
+	Logger *slog.Logger
 }
 
 // Handler names of the steps, as plans refer to them.
@@ -51,6 +54,7 @@ const (
 	HandlerPrecheck          = "mysql.precheck_host"
 	HandlerInstall           = "mysql.install_packages"
 	HandlerPrepare           = "mysql.prepare_directories"
+	HandlerTLS               = "mysql.write_tls"
 	HandlerInit              = "mysql.init_node"
 	HandlerConfigure         = "mysql.configure_node"
 	HandlerStart             = "mysql.start_node"
@@ -88,6 +92,7 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerPrecheck:          e.precheck,
 		HandlerInstall:           e.install,
 		HandlerPrepare:           e.prepare,
+		HandlerTLS:               e.writeTLS,
 		HandlerInit:              e.initNode,
 		HandlerConfigure:         e.configure,
 		HandlerStart:             e.start,

@@ -2,6 +2,8 @@ package mysql_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/mysql"
+	"github.com/dbplane/dbplane/pki"
 )
 
 const realPassword = "Adm1n-pw.secret"
@@ -29,6 +32,25 @@ const realPassword = "Adm1n-pw.secret"
 // deletes them: a semi-synchronous replicated cluster and a galera cluster
 // over three zones, in parallel.
 func TestRealCluster(t *testing.T) {
+	skipUnlessMariaDB(t)
+	t.Run("ReplicationSync", func(t *testing.T) {
+		t.Parallel()
+		c, e, stop := realCluster(t, 1, dbplane.TopologyReplication, dbplane.ReplicationSync, 0, nil)
+		defer stop()
+		checkReplication(t, c, e.Endpoints(c))
+	})
+	t.Run("Galera", func(t *testing.T) {
+		t.Parallel()
+		c, e, stop := realCluster(t, 2, dbplane.TopologyGalera, "", 1, nil)
+		defer stop()
+		checkGalera(t, c, e.Endpoints(c))
+	})
+}
+
+// skipUnlessMariaDB skips a test that needs root and MariaDB 10.11 with
+// galera-4, mariadb-backup and socat.
+func skipUnlessMariaDB(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts real MariaDB clusters")
 	}
@@ -41,25 +63,14 @@ func TestRealCluster(t *testing.T) {
 			t.Skipf("MariaDB 10.11 with galera-4, mariadb-backup and socat is not installed (%s is missing)", p)
 		}
 	}
-	t.Run("ReplicationSync", func(t *testing.T) {
-		t.Parallel()
-		c, e, stop := realCluster(t, 1, dbplane.TopologyReplication, dbplane.ReplicationSync, 0)
-		defer stop()
-		checkReplication(t, c, e.Endpoints(c))
-	})
-	t.Run("Galera", func(t *testing.T) {
-		t.Parallel()
-		c, e, stop := realCluster(t, 2, dbplane.TopologyGalera, "", 1)
-		defer stop()
-		checkGalera(t, c, e.Endpoints(c))
-	})
 }
 
 // realCluster creates a cluster on agents for 127.0.0.11-13 in zones
-// z1-z3 (with primaryZone the index of the spec's primary zone), runs the
-// plan twice, and returns a function that checks the cluster for leaked
-// secrets, deletes it, and checks that nothing is left.
-func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int) (*dbplane.Cluster, *mysql.Engine, func()) {
+// z1-z3 (with primaryZone the index of the spec's primary zone), with SSL
+// on and certificates of ca unless ca is nil, runs the plan twice, and
+// returns a function that checks the cluster for leaked secrets, deletes
+// it, and checks that nothing is left.
+func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int, ca *pki.CA) (*dbplane.Cluster, *mysql.Engine, func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	root := reachableTempDir(t)
@@ -67,7 +78,8 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int)
 	zones := []string{"z1", "z2", "z3"}
 	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
 		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone]}}
+			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone],
+			SSL: ca != nil}}
 	dialer := fakeDialer{}
 	store := &fakeStore{taskID: 1, cluster: c, password: realPassword, zones: map[int64]string{}}
 	port := freePorts(t, topology == dbplane.TopologyGalera)
@@ -99,6 +111,9 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int)
 			Port: port, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
 	}
 	e := &mysql.Engine{Store: store, Dialer: dialer}
+	if ca != nil {
+		e.CA = ca
+	}
 	var log stepLog
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -387,4 +402,137 @@ func processesOf(t *testing.T, dataDir string) []string {
 		}
 	}
 	return out
+}
+
+// TestRealClusterSSL builds a replicated cluster of real MariaDB with SSL
+// on and checks with go-sql-driver/mysql that clients connect over TLS
+// verified against the control plane's CA and the node's address, that
+// the replicas replicate over TLS having verified the primary, that a
+// client without TLS is refused, and that one trusting another CA, or
+// expecting another name, refuses the server.
+func TestRealClusterSSL(t *testing.T) {
+	skipUnlessMariaDB(t)
+	ca := mustCA(t)
+	c, e, stop := realCluster(t, 3, dbplane.TopologyReplication, dbplane.ReplicationAsync, 0, ca)
+	defer stop()
+	ep := e.Endpoints(c)
+	if !strings.HasSuffix(ep.URI, "?ssl-mode=VERIFY_IDENTITY") || ep.CACert != string(ca.CertPEM()) {
+		t.Fatalf("endpoints URI %s, CA %q: want ssl-mode and the CA certificate", ep.URI, ep.CACert)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(ep.CACert)) {
+		t.Fatal("the endpoints' CA certificate does not parse")
+	}
+	primaryAddr := uriAddr(t, ep)
+	primary := openTLS(t, primaryAddr, &tls.Config{RootCAs: roots, ServerName: c.Nodes[0].Address})
+	if err := primary.Ping(); err != nil {
+		t.Fatalf("connect to %s over TLS: %v", primaryAddr, err)
+	}
+	var name, cipher string
+	if err := primary.QueryRow("SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err != nil || cipher == "" {
+		t.Fatalf("Ssl_cipher %q (%v): the session does not use TLS", cipher, err)
+	}
+	var secure int
+	if err := primary.QueryRow("SELECT @@require_secure_transport").Scan(&secure); err != nil || secure != 1 {
+		t.Errorf("require_secure_transport = %d (%v), want 1", secure, err)
+	}
+	for _, q := range []string{"CREATE DATABASE probe", "CREATE TABLE probe.t (id int PRIMARY KEY, note text)",
+		"INSERT INTO probe.t VALUES (1, 'written on the primary')"} {
+		if _, err := primary.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for i, hp := range ep.Replicas {
+		n := c.Nodes[i+1]
+		db := openTLS(t, hp, &tls.Config{RootCAs: roots, ServerName: n.Address})
+		if note := waitForRow(t, db, "SELECT note FROM probe.t WHERE id = 1"); note != "written on the primary" {
+			t.Errorf("replica %s reads %q", hp, note)
+		}
+		checkReplicaTLS(t, db, hp)
+	}
+
+	otherRoots := mustCA(t).Pool()
+	for _, tc := range []struct {
+		what string
+		cfg  *tls.Config
+		want string
+	}{
+		// REQUIRE SSL refuses the admin before require_secure_transport
+		// would refuse the connection.
+		{"without TLS", nil, "Error 1045 (28000): Access denied"},
+		{"trusting another CA", &tls.Config{RootCAs: otherRoots, ServerName: c.Nodes[0].Address}, "certificate signed by unknown authority"},
+		{"expecting another name", &tls.Config{RootCAs: roots, ServerName: c.Nodes[1].Address}, "certificate is valid for " + c.Nodes[0].Address},
+	} {
+		err := openTLS(t, primaryAddr, tc.cfg).Ping()
+		if err == nil {
+			t.Errorf("a client %s connected", tc.what)
+		} else if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("a client %s: %v, want %q", tc.what, err, tc.want)
+		}
+	}
+}
+
+// checkReplicaTLS checks that a replica replicates over TLS and verifies
+// its primary's certificate.
+func checkReplicaTLS(t *testing.T, db *sql.DB, hp string) {
+	t.Helper()
+	rows, err := db.Query("SHOW REPLICA STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if !rows.Next() {
+		t.Fatalf("replica %s has no replication", hp)
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for i, c := range cols {
+		got[c] = vals[i].String
+	}
+	for k, want := range map[string]string{"Master_SSL_Allowed": "Yes", "Master_SSL_Verify_Server_Cert": "Yes", "Slave_IO_Running": "Yes"} {
+		if got[k] != want {
+			t.Errorf("replica %s: %s = %q, want %s (%s)", hp, k, got[k], want, got["Last_IO_Error"])
+		}
+	}
+}
+
+// openTLS returns a handle on a node as the admin, over TLS with cfg (none
+// if nil), without connecting yet.
+func openTLS(t *testing.T, hostPort string, cfg *tls.Config) *sql.DB {
+	t.Helper()
+	mc := gomysql.NewConfig()
+	mc.User, mc.Passwd, mc.Net, mc.Addr, mc.Timeout = mysql.AdminUser, realPassword, "tcp", hostPort, 5*time.Second
+	if cfg != nil {
+		// A registered configuration, as a client that names it in its
+		// DSN (tls=<name>) would use.
+		name := fmt.Sprintf("dbplane-%p", cfg)
+		if err := gomysql.RegisterTLSConfig(name, cfg); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { gomysql.DeregisterTLSConfig(name) })
+		mc.TLSConfig = name
+	}
+	db, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }

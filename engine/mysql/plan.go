@@ -47,7 +47,7 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 }
 
 // hostSteps prepare every node on its host: precheck, install, directories,
-// mariadb-install-db and my.cnf.
+// (with SSL) its certificate, mariadb-install-db and my.cnf.
 func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	for _, n := range nodes {
@@ -61,8 +61,17 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 				fmt.Sprintf("Install or verify the MariaDB %s packages on %s", c.Version, on), k("precheck")),
 			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by mysql, on %s", n.DataDir, on), k("install"))),
+		)
+		prepared := k("prepare")
+		if c.Spec.SSL {
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, shortTimeout,
+				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
+				prepared))
+			prepared = k("tls")
+		}
+		steps = append(steps,
 			newStep(k("init"), "Init "+what, HandlerInit, n, startTimeout,
-				fmt.Sprintf("Run mariadb-install-db for node %d on %s (root by unix_socket only)", n.Ordinal, on), k("prepare")),
+				fmt.Sprintf("Run mariadb-install-db for node %d on %s (root by unix_socket only)", n.Ordinal, on), prepared),
 			newStep(k("configure"), "Configure "+what, HandlerConfigure, n, shortTimeout,
 				fmt.Sprintf("Write the my.cnf of node %d", n.Ordinal), k("init")),
 		)

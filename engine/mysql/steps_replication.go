@@ -49,7 +49,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 		return err
 	}
 	user := replicationUser(n)
-	if _, err := s.sql(ctx, pa, p, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE")); err != nil {
+	if _, err := s.sql(ctx, pa, p, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(s.c))); err != nil {
 		return fmt.Errorf("while creating the replication account of node %d on the primary: %w", n.Ordinal, err)
 	}
 	a, err := s.agent(ctx, n)
@@ -61,8 +61,8 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 		return fmt.Errorf("while reading the replication state of node %d: %w", n.Ordinal, err)
 	}
 	script := fmt.Sprintf("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d, MASTER_USER = %s, MASTER_PASSWORD = %s, "+
-		"MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 2;\nSTART SLAVE;\n",
-		quoteLiteral(p.Address), p.Port, quoteLiteral(user), quoteLiteral(pw))
+		"MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 2%s;\nSTART SLAVE;\n",
+		quoteLiteral(p.Address), p.Port, quoteLiteral(user), quoteLiteral(pw), masterTLS(n))
 	if len(rows(status)) > 0 {
 		script = "STOP SLAVE;\n" + script
 	}

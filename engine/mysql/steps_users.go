@@ -44,11 +44,11 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 			stale = append(stale, r["Host"])
 		}
 	}
-	if _, err := s.sql(ctx, a, s.n, adminScript(nativeHash(password), hosts, stale)); err != nil {
+	if _, err := s.sql(ctx, a, s.n, adminScript(nativeHash(password), hosts, stale, requireClause(s.c))); err != nil {
 		return fmt.Errorf("while creating the admin accounts: %w", err)
 	}
-	s.logf("account %s may connect from %s (mysql_native_password; all privileges but %s)",
-		AdminUser, strings.Join(hosts, ", "), adminRevoked)
+	s.logf("account %s may connect from %s (mysql_native_password, %s; all privileges but %s)",
+		AdminUser, strings.Join(hosts, ", "), requireClause(s.c), adminRevoked)
 	if len(stale) > 0 {
 		s.logf("dropped the accounts of %s from %s", AdminUser, strings.Join(stale, ", "))
 	}
@@ -111,7 +111,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 			}
 		}
 	}
-	if _, err := s.sql(ctx, a, s.n, accountScript(sstUser, "localhost", nativeHash(pw), sstPrivileges)); err != nil {
+	if _, err := s.sql(ctx, a, s.n, accountScript(sstUser, "localhost", nativeHash(pw), sstPrivileges, "")); err != nil {
 		return fmt.Errorf("while creating the state transfer account: %w", err)
 	}
 	set := fmt.Sprintf("SET GLOBAL wsrep_sst_auth = %s;\n", quoteLiteral(auth))
