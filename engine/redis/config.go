@@ -58,9 +58,8 @@ func renderConf(n node, memoryMB int64, vcpus int) ([]byte, error) {
 func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 	c := n.cluster
 	sized := dbplane.EngineSettings(dbplane.EngineRedis, memoryMB, vcpus)
-	s := []setting{
-		{"bind", n.Address},
-		{"port", strconv.Itoa(n.Port)},
+	s := append([]setting{{"bind", n.Address}}, listenSettings(n)...)
+	s = append(s, []setting{
 		{"protected-mode", "yes"},
 		{"daemonize", "no"},
 		{"supervised", "no"},
@@ -88,7 +87,7 @@ func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
 		// transfer gets the next, which starts as soon as that one ends, so
 		// replicas that come together cost at most two transfers.
 		{"repl-diskless-sync-delay", "0"},
-	}
+	}...)
 	persist, err := persistenceSettings(c.Spec.Persistence)
 	if err != nil {
 		return nil, err

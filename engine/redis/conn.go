@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -20,8 +21,9 @@ type conn interface {
 	Close() error
 }
 
-// connectFunc opens a connection to the node at addr (host:port).
-type connectFunc func(ctx context.Context, addr, user, password string) (conn, error)
+// connectFunc opens a connection to the node at addr (host:port), over
+// TLS with tlsConf unless it is nil.
+type connectFunc func(ctx context.Context, addr, user, password string, tlsConf *tls.Config) (conn, error)
 
 // Timeouts of one connection to a node: a step polls, so each command
 // fails fast and the next poll tries again.
@@ -33,12 +35,27 @@ const (
 // goredisConnect opens a go-redis client of one connection to addr. It
 // speaks RESP2 and sends nothing but dbplane's commands: no client
 // identification and no maintenance notifications, which Redis 7.0 does not
-// know. It dials at once, so that a node that does not listen yet fails
-// the call at once: go-redis would retry the dial for half a second, log
-// each failure and then dial only once a second.
-func goredisConnect(ctx context.Context, addr, user, password string) (conn, error) {
+// know. It dials (and shakes hands) at once, so that a node that does not
+// listen yet, or presents a certificate tlsConf refuses, fails the call at
+// once: go-redis would retry the dial for half a second, log each failure
+// and then dial only once a second.
+func goredisConnect(ctx context.Context, addr, user, password string, tlsConf *tls.Config) (conn, error) {
 	d := &net.Dialer{Timeout: dialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil || tlsConf == nil {
+			return nc, err
+		}
+		tc := tls.Client(nc, tlsConf)
+		hctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	nc, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +68,7 @@ func goredisConnect(ctx context.Context, addr, user, password string) (conn, err
 			if c := first.take(); c != nil {
 				return c, nil
 			}
-			return d.DialContext(ctx, network, addr)
+			return dial(ctx, network, addr)
 		},
 		DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
 		ContextTimeoutEnabled: true,
@@ -99,11 +116,15 @@ func (s *step) open(ctx context.Context, n node) (conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsConf, err := s.tlsConfig(n)
+	if err != nil {
+		return nil, err
+	}
 	connect := s.e.connect
 	if connect == nil {
 		connect = goredisConnect
 	}
-	c, err := connect(ctx, n.hostPort(), AdminUser, pw)
+	c, err := connect(ctx, n.hostPort(), AdminUser, pw, tlsConf)
 	if err != nil {
 		return nil, fmt.Errorf("while connecting to node %d at %s: %w", n.Ordinal, n.hostPort(), err)
 	}

@@ -20,7 +20,7 @@ func TestGoredisConnect(t *testing.T) {
 		addr := l.Addr().String()
 		l.Close()
 		start := time.Now()
-		c, err := redis.GoredisConnect(ctx, addr, "admin", "pw")
+		c, err := redis.GoredisConnect(ctx, addr, "admin", "pw", nil)
 		if err == nil {
 			c.Close()
 			t.Fatalf("connecting to %s, where nothing listens, succeeded", addr)
@@ -36,7 +36,7 @@ func TestGoredisConnect(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		c, err := redis.GoredisConnect(ctx, l.Addr().String(), "admin", "pw")
+		c, err := redis.GoredisConnect(ctx, l.Addr().String(), "admin", "pw", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

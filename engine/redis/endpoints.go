@@ -15,6 +15,10 @@ import (
 // cluster client learns the rest of the cluster from any seed. The URI
 // names the admin user; it never holds the password. Nil before the nodes
 // are placed.
+//
+// With SSL on, the URI's scheme is rediss:// (TLS) and CACert holds the CA
+// certificate, which clients verify the nodes' certificates and addresses
+// with.
 func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if len(c.Nodes) == 0 {
 		return nil
@@ -34,6 +38,12 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	}
 	ep.Primary = primaries[0]
 	u := url.URL{Scheme: "redis", User: url.User(AdminUser), Host: primaries[0]}
+	if c.Spec.SSL {
+		u.Scheme = "rediss"
+		if e.CA != nil {
+			ep.CACert = string(e.CA.CertPEM())
+		}
+	}
 	if c.Topology == dbplane.TopologyRedisCluster && len(primaries) > 1 {
 		seeds := make([]string, 0, len(primaries)-1)
 		for _, hp := range primaries[1:] {

@@ -44,7 +44,11 @@ type Engine struct {
 	// Catalog gives the packages of each version and the size of each
 	// flavor; the zero value means dbplane.DefaultCatalog().
 	Catalog dbplane.Catalog
-	Logger  *slog.Logger
+	// CA issues the server certificates of clusters with SSL on, and
+	// verifies them when the engine talks to their nodes; such a cluster
+	// fails to build without it.
+	CA     dbplane.CertIssuer
+	Logger *slog.Logger
 
 	// connect opens a connection to a node; nil means go-redis. Tests
 	// replace it with a fake Redis.
@@ -56,6 +60,7 @@ const (
 	HandlerPrecheck      = "redis.precheck_host"
 	HandlerInstall       = "redis.install_packages"
 	HandlerPrepare       = "redis.prepare_directories"
+	HandlerTLS           = "redis.write_tls"
 	HandlerCreateUsers   = "redis.create_users"
 	HandlerConfigure     = "redis.configure_node"
 	HandlerStart         = "redis.start_node"
@@ -90,6 +95,7 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerPrecheck:      e.precheck,
 		HandlerInstall:       e.install,
 		HandlerPrepare:       e.prepare,
+		HandlerTLS:           e.writeTLS,
 		HandlerCreateUsers:   e.createUsers,
 		HandlerConfigure:     e.configure,
 		HandlerStart:         e.start,

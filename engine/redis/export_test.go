@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 )
@@ -11,7 +12,7 @@ type Conn = conn
 
 // SetConnect makes the engine reach nodes through connect instead of
 // go-redis.
-func (e *Engine) SetConnect(connect func(ctx context.Context, addr, user, password string) (Conn, error)) {
+func (e *Engine) SetConnect(connect func(ctx context.Context, addr, user, password string, tlsConf *tls.Config) (Conn, error)) {
 	e.connect = connect
 }
 

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,7 @@ type fakeRedis struct {
 type fakeNode struct {
 	addr      string
 	running   bool
+	tls       bool // it serves TLS only (tls-port), as redis.conf says
 	cluster   bool
 	id        string
 	epoch     int
@@ -69,7 +71,11 @@ func (r *fakeRedis) start(conf string) (string, error) {
 			d[k] = v
 		}
 	}
-	addr := net.JoinHostPort(d["bind"], d["port"])
+	port, tlsOnly := d["port"], false
+	if d["tls-port"] != "" && port == "0" {
+		port, tlsOnly = d["tls-port"], true
+	}
+	addr := net.JoinHostPort(d["bind"], port)
 	n := r.nodes[addr]
 	if n == nil {
 		r.nextID++
@@ -77,6 +83,7 @@ func (r *fakeRedis) start(conf string) (string, error) {
 		r.nodes[addr] = n
 	}
 	n.running = true
+	n.tls = tlsOnly
 	n.cluster = d["cluster-enabled"] == "yes"
 	n.replicaof = ""
 	if host, port, ok := strings.Cut(d["replicaof"], " "); ok {
@@ -98,8 +105,8 @@ func (r *fakeRedis) stop(addr string, forget bool) {
 }
 
 // connect is the engine's way to a node.
-func (r *fakeRedis) connect(_ context.Context, addr, user, password string) (redis.Conn, error) {
-	return &fakeConn{r: r, addr: addr, user: user, password: password}, nil
+func (r *fakeRedis) connect(_ context.Context, addr, user, password string, tlsConf *tls.Config) (redis.Conn, error) {
+	return &fakeConn{r: r, addr: addr, user: user, password: password, tls: tlsConf}, nil
 }
 
 // count returns how many commands starting with prefix (e.g. "CLUSTER
@@ -126,9 +133,25 @@ func (r *fakeRedis) commands() []sentCommand {
 type fakeConn struct {
 	r                    *fakeRedis
 	addr, user, password string
+	tls                  *tls.Config
 }
 
 func (c *fakeConn) Close() error { return nil }
+
+// checkTLS fails a connection that does not speak what the node serves,
+// or that would not verify the node's certificate and address.
+func (c *fakeConn) checkTLS(n *fakeNode) error {
+	host, _, _ := net.SplitHostPort(c.addr)
+	switch {
+	case n.tls && c.tls == nil:
+		return fmt.Errorf("read tcp %s: connection reset by peer", c.addr)
+	case !n.tls && c.tls != nil:
+		return fmt.Errorf("tls: first record does not look like a TLS handshake (%s)", c.addr)
+	case c.tls != nil && (c.tls.RootCAs == nil || c.tls.ServerName != host || c.tls.InsecureSkipVerify):
+		return fmt.Errorf("the TLS configuration to %s would not verify it: server name %q", c.addr, c.tls.ServerName)
+	}
+	return nil
+}
 
 func (c *fakeConn) Do(_ context.Context, args ...any) (any, error) {
 	r := c.r
@@ -137,6 +160,9 @@ func (c *fakeConn) Do(_ context.Context, args ...any) (any, error) {
 	n := r.nodes[c.addr]
 	if n == nil || !n.running {
 		return nil, fmt.Errorf("dial tcp %s: connect: connection refused", c.addr)
+	}
+	if err := c.checkTLS(n); err != nil {
+		return nil, err
 	}
 	if c.user != redis.AdminUser || c.password != r.password {
 		return nil, errors.New("WRONGPASS invalid username-password pair or user is disabled.")

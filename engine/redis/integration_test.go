@@ -2,6 +2,8 @@ package redis_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +20,7 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/redis"
+	"github.com/dbplane/dbplane/pki"
 )
 
 const realPassword = "Adm1n-pw.secret"
@@ -87,6 +90,7 @@ func TestRealCluster(t *testing.T) {
 type fleet struct {
 	root   string
 	agents fakeDialer
+	ca     *pki.CA // issues the certificates of clusters with SSL on
 	mu     sync.Mutex
 	ports  map[string]bool // host:port taken by a test cluster
 }
@@ -158,6 +162,9 @@ func canListen(addr string, port int) bool {
 func (f *fleet) create(t *testing.T, c *dbplane.Cluster) (*redis.Engine, *stepLog) {
 	t.Helper()
 	e := &redis.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: realPassword}, Dialer: f.agents}
+	if f.ca != nil {
+		e.CA = f.ca
+	}
 	log := &stepLog{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -404,4 +411,156 @@ func processesOf(t *testing.T, dataDir string) []string {
 		}
 	}
 	return out
+}
+
+// TestRealClusterSSL builds clusters of real Redis 7 with SSL on: a
+// replication cluster, and a Redis cluster, whose bus asks nodes for
+// certificates of the CA. It checks with go-redis that clients reach the
+// nodes over TLS verified against the control plane's CA and the node's
+// address, that replicas replicate (over TLS, as the nodes serve nothing
+// else), that a client without TLS gets no answer, and that one trusting
+// another CA, or expecting another name, refuses the server.
+func TestRealClusterSSL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Redis clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run redis-server as the redis user")
+	}
+	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
+		t.Skip("redis-server is not installed (apt-get install redis-server redis-tools)")
+	}
+	f := newFleet(t, 6)
+	f.ca = mustCA(t)
+	t.Run("Replication", func(t *testing.T) {
+		t.Parallel()
+		c := f.cluster(t, 4, "rssl", dbplane.TopologyReplication, 2, 0, 0)
+		c.Spec.SSL = true
+		e, log := f.create(t, c)
+		defer f.remove(t, e, c, log, false)
+		checkReplicationTLS(t, c, e.Endpoints(c), f.ca)
+	})
+	t.Run("RedisCluster", func(t *testing.T) {
+		t.Parallel()
+		c := f.cluster(t, 5, "rcssl", dbplane.TopologyRedisCluster, 0, 3, 1)
+		c.Spec.SSL = true
+		e, log := f.create(t, c)
+		defer f.remove(t, e, c, log, false)
+		checkRedisClusterTLS(t, e.Endpoints(c), f.ca)
+	})
+}
+
+// rootsOf returns the pool of the endpoints' CA certificate, after
+// checking it is ca's.
+func rootsOf(t *testing.T, ep *dbplane.Endpoints, ca *pki.CA) *x509.CertPool {
+	t.Helper()
+	if ep.CACert != string(ca.CertPEM()) {
+		t.Fatal("the endpoints' CA certificate is not the CA's")
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(ep.CACert)) {
+		t.Fatal("the endpoints' CA certificate does not parse")
+	}
+	return roots
+}
+
+// checkReplicationTLS checks a replication cluster of a primary and one
+// replica with SSL on, and that clients that do not use TLS or do not
+// verify the primary as the CA's get no answer.
+func checkReplicationTLS(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints, ca *pki.CA) {
+	t.Helper()
+	ctx := context.Background()
+	roots := rootsOf(t, ep, ca)
+	opts, err := goredis.ParseURL(ep.URI)
+	if err != nil || opts.TLSConfig == nil {
+		t.Fatalf("parse URI %s: %v, TLS %v: want rediss://", ep.URI, err, opts.TLSConfig)
+	}
+	opts.TLSConfig.RootCAs = roots
+	opts.Password, opts.Protocol, opts.DisableIdentity, opts.MaxRetries = realPassword, 2, true, -1
+	primary := goredis.NewClient(opts)
+	defer primary.Close()
+	if err := primary.Set(ctx, "probe", "written on the primary", 0).Err(); err != nil {
+		t.Fatalf("write on the primary over TLS: %v", err)
+	}
+	if n, err := primary.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n != 1 {
+		t.Errorf("WAIT 1: %d replicas acknowledged (%v), want 1", n, err)
+	}
+	replicaHost := c.Nodes[1].Address
+	replica := tlsClient(ep.Replicas[0], &tls.Config{RootCAs: roots, ServerName: replicaHost})
+	if got := infoField(t, replica, "replication", "master_link_status"); got != "up" {
+		t.Errorf("the replica reports master_link_status:%s", got)
+	}
+	if got, err := replica.Get(ctx, "probe").Result(); err != nil || got != "written on the primary" {
+		t.Errorf("the replica reads %q (%v)", got, err)
+	}
+	replica.Close()
+
+	for _, tc := range []struct {
+		what string
+		cfg  *tls.Config
+		want string
+	}{
+		{"without TLS", nil, ""},
+		{"trusting another CA", &tls.Config{RootCAs: mustCA(t).Pool(), ServerName: c.Nodes[0].Address}, "certificate signed by unknown authority"},
+		{"expecting another name", &tls.Config{RootCAs: roots, ServerName: replicaHost}, "certificate is valid for " + c.Nodes[0].Address},
+	} {
+		client := tlsClient(ep.Primary, tc.cfg)
+		err := client.Ping(ctx).Err()
+		client.Close()
+		if err == nil {
+			t.Errorf("a client %s got an answer", tc.what)
+		} else if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("a client %s: %v, want %q", tc.what, err, tc.want)
+		}
+	}
+}
+
+// checkRedisClusterTLS writes and reads through a cluster client over TLS.
+// The client leaves the server name empty, so that each node it dials is
+// verified against the address it dialed, not the first seed's.
+func checkRedisClusterTLS(t *testing.T, ep *dbplane.Endpoints, ca *pki.CA) {
+	t.Helper()
+	ctx := context.Background()
+	opts, err := goredis.ParseClusterURL(ep.URI)
+	if err != nil || opts.TLSConfig == nil || len(opts.Addrs) != 3 {
+		t.Fatalf("parse URI %s: %v, TLS %v, seeds %v: want rediss:// and 3 seeds", ep.URI, err, opts.TLSConfig, opts.Addrs)
+	}
+	opts.TLSConfig.RootCAs, opts.TLSConfig.ServerName = rootsOf(t, ep, ca), ""
+	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
+	cc := goredis.NewClusterClient(opts)
+	defer cc.Close()
+	for i := range 100 {
+		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("cluster write %d over TLS: %v", i, err)
+		}
+	}
+	if got, err := cc.Get(ctx, "key:42").Result(); err != nil || got != "42" {
+		t.Errorf("cluster read key:42 = %q (%v)", got, err)
+	}
+	err = cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
+		ci, err := shard.ClusterInfo(ctx).Result()
+		if err == nil && !strings.Contains(ci, "cluster_state:ok") {
+			err = fmt.Errorf("CLUSTER INFO %q", ci)
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("every node over TLS: %v", err)
+	}
+}
+
+// tlsClient returns a go-redis client of one node as the admin, over TLS
+// with cfg (none if nil).
+func tlsClient(addr string, cfg *tls.Config) *goredis.Client {
+	return goredis.NewClient(&goredis.Options{Addr: addr, Username: redis.AdminUser, Password: realPassword, TLSConfig: cfg,
+		Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: 2 * time.Second})
+}
+
+func mustCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }

@@ -20,8 +20,8 @@ const (
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes:
-// per host (in parallel) precheck, install packages, prepare directories
-// and write the node's configuration; once every host is prepared, the
+// per host (in parallel) precheck, install packages, prepare directories,
+// (with SSL) write the node's certificate and write its configuration; once every host is prepared, the
 // users of every node; then every node starts (in parallel, but a replica
 // after its primary). A replication cluster then verifies each replica's
 // link to the primary; a Redis cluster is joined ("Create cluster": slots
@@ -41,9 +41,16 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 				fmt.Sprintf("Install or verify the Redis %s packages on %s", c.Version, on), k("precheck")),
 			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, shortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by redis, on %s", n.DataDir, on), k("install"))),
-			newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
-				configureDesc(c, n), k("prepare")),
 		)
+		configAfter := k("prepare")
+		if c.Spec.SSL {
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n.Ordinal, shortTimeout,
+				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
+				k("prepare")))
+			configAfter = k("tls")
+		}
+		steps = append(steps, newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
+			configureDesc(c, n), configAfter))
 		prepared = append(prepared, k("prepare"))
 	}
 	steps = append(steps, newStep("redis-users", "Create users", HandlerCreateUsers, 0, shortTimeout,
@@ -124,6 +131,9 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 // configureDesc describes the configuration of node n.
 func configureDesc(c *dbplane.Cluster, n dbplane.Node) string {
 	desc := fmt.Sprintf("Write redis.conf of node %d: bind its address, protected mode, ACL file, %s persistence", n.Ordinal, persistence(c))
+	if c.Spec.SSL {
+		desc += ", TLS only (clients, replication and cluster bus)"
+	}
 	switch {
 	case c.Topology == dbplane.TopologyRedisCluster:
 		desc += ", cluster mode with the bus on port+10000"
