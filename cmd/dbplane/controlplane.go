@@ -64,9 +64,9 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	cp.engine = taskengine.New(db, taskengine.Config{
 		Workers: cfg.Workers, Lease: cfg.LeaseTTL, Grace: cfg.ShutdownGrace, Logger: log})
 	catalog := dbplane.DefaultCatalog()
-	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
-	maria := &mysql.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
-	rd := &redis.Engine{Store: db, Dialer: dialer, Catalog: catalog, Logger: log}
+	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
+	maria := &mysql.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
+	rd := &redis.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
 	pg.Register(cp.engine)
 	maria.Register(cp.engine)
 	rd.Register(cp.engine)
