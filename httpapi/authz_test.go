@@ -47,6 +47,7 @@ const (
 // service package, with two projects A and B, a cluster and its task in B,
 // and users with different roles.
 type matrix struct {
+	db     *sqlstore.DB
 	ts     *httptest.Server
 	srv    *httpapi.Server
 	params map[string]string        // path parameter values, by name
@@ -71,7 +72,7 @@ func newMatrix(t *testing.T) *matrix {
 	auth := &service.Auth{Store: db, Lockout: noLockout}
 	identity := &service.Identity{Store: db}
 	sys := service.SystemContext(ctx)
-	m := &matrix{tokens: map[string]string{}, users: map[string]*dbplane.User{}}
+	m := &matrix{db: db, tokens: map[string]string{}, users: map[string]*dbplane.User{}}
 
 	projA := &dbplane.Project{Name: "alpha-project"}
 	projB := &dbplane.Project{Name: projectBName}
@@ -152,7 +153,8 @@ func newMatrix(t *testing.T) *matrix {
 	svc := &service.Service{Store: db, Catalog: dbplane.DefaultCatalog()}
 	m.srv = &httpapi.Server{
 		Clusters: svc, Tasks: svc, Hosts: &service.Hosts{Store: db}, Auth: auth,
-		Identity: identity, Audit: &service.Audit{Store: db}, Catalog: dbplane.DefaultCatalog(),
+		Identity: identity, Audit: &service.Audit{Store: db}, AuditRecorder: &service.Audit{Store: db},
+		Catalog: dbplane.DefaultCatalog(),
 		// The per-source limit of failed authentications would refuse
 		// most of the matrix with 429; it is tested on its own.
 		Security: frontdoor.Config{FailureLimit: frontdoor.Off},
@@ -311,6 +313,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"ViewerMutating", bearer(m.tokens["victor-viewer-b"]), false, true, false},
 	}
 	checked := 0
+	audited := map[string]int{} // mutating calls sent, by action
+	actions := m.srv.Actions()
 	for _, pattern := range patterns {
 		if slices.Contains(publicRoutes, pattern) {
 			continue
@@ -345,12 +349,62 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 			checked++
+			if frontdoor.Mutating(method) {
+				audited[actions[pattern]]++
+			}
 		}
 	}
 	if checked < 4*len(patterns) {
 		t.Fatalf("only %d checks for %d routes", checked, len(patterns))
 	}
+	t.Run("Audited", func(t *testing.T) { m.audited(t, audited) })
 	t.Run("Control", func(t *testing.T) { m.control(t, patterns) })
+}
+
+// audited checks that every refused change was recorded by the real
+// recorder, once, with its action and the error's code.
+func (m *matrix) audited(t *testing.T, sent map[string]int) {
+	want := 0
+	for _, n := range sent {
+		want += n
+	}
+	// An event is recorded after its answer is written, so the last ones
+	// may land just after the client read them.
+	var (
+		events []*dbplane.AuditEvent
+		total  int
+		err    error
+	)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		events, total, err = m.db.FindAuditEvents(context.Background(), dbplane.AuditFilter{Limit: dbplane.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total >= want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if total > len(events) {
+		t.Fatalf("%d events, more than a page: raise the limit", total)
+	}
+	got := map[string]int{}
+	for _, e := range events {
+		got[e.Action]++
+		if e.Result == dbplane.AuditResultSuccess || e.Status < 400 || e.FrontDoor != httpapi.FrontDoorName || e.Source != "127.0.0.1" {
+			t.Errorf("event %+v: want a refusal from 127.0.0.1 through v1", e)
+		}
+		if (e.Result == "unauthorized") != (e.User == "") {
+			t.Errorf("event %+v: a user is recorded exactly when one authenticated", e)
+		}
+	}
+	for action, n := range sent {
+		if got[action] != n {
+			t.Errorf("action %s: %d events recorded, %d calls sent", action, got[action], n)
+		}
+	}
+	if len(got) != len(sent) {
+		t.Errorf("events of actions %v, calls of %v", got, sent)
+	}
 }
 
 // control proves that the matrix could fail: the global admin reads every

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -243,4 +244,15 @@ func (r *recorder) all() []dbplane.AuditEvent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]dbplane.AuditEvent(nil), r.events...)
+}
+
+// wait returns the events once there are n, or after a second: an event is
+// recorded after its answer is written, so it may land just after the
+// client has read the answer.
+func (r *recorder) wait(n int) []dbplane.AuditEvent {
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if ev := r.all(); len(ev) >= n || time.Now().After(deadline) {
+			return ev
+		}
+	}
 }

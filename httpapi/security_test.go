@@ -61,7 +61,7 @@ func TestAuditRecorded(t *testing.T) {
 		{Action: "cluster.delete", Result: "unauthorized", Status: 401, RequestID: "req-anon"},
 		{Action: "cluster.delete", Result: "unauthorized", Status: 401, RequestID: "req-stolen"},
 	}
-	got := e.recorder.all()
+	got := e.recorder.wait(len(want))
 	if len(got) != len(want) {
 		t.Fatalf("%d events recorded, want %d: %+v", len(got), len(want), got)
 	}
@@ -102,7 +102,7 @@ func TestTokenRateLimit(t *testing.T) {
 	if _, err := e.client.Whoami(t.Context()); err != nil {
 		t.Errorf("whoami: %v", err)
 	}
-	ev := e.recorder.all()
+	ev := e.recorder.wait(4)
 	if len(ev) != 4 || ev[0].Action != "auth.token" || ev[0].Result != "unauthorized" || ev[2].Result != "too_many_requests" || ev[2].Status != 429 {
 		t.Errorf("events %+v", ev)
 	}
@@ -128,7 +128,7 @@ func TestLockout(t *testing.T) {
 	if _, err := httpapi.NewClient(e.ts.URL).IssueToken(t.Context(), "ann", "pw"); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.recorder.all()
+	ev := e.recorder.wait(2)
 	if len(ev) != 2 || ev[0].User != "" || ev[0].Result != "too_many_requests" ||
 		ev[1].User != "ann" || ev[1].UserID != 5 || ev[1].Via != "password" || ev[1].Target != "token/12" || ev[1].Status != 201 {
 		t.Errorf("events %+v", ev)
@@ -193,7 +193,7 @@ func TestSignedRequests(t *testing.T) {
 	if _, _, err := c.CreateCluster(t.Context(), sampleSpec(), false); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.recorder.all(); len(ev) != 1 || ev[0].Via != "access-key" || ev[0].Status != 202 {
+	if ev := e.recorder.wait(1); len(ev) != 1 || ev[0].Via != "access-key" || ev[0].Status != 202 {
 		t.Errorf("events %+v", ev)
 	}
 	c.SecretKey = "wrong"
