@@ -163,7 +163,16 @@ func signed(t *testing.T, method, body, ak, sk string, now time.Time) *http.Requ
 func TestAuthenticate(t *testing.T) {
 	d, clk, _ := newDoor(frontdoor.Config{})
 	basic := &frontdoor.Door{Auth: &authService{}, Basic: true, WriteError: writeError, Now: clk.Now}
-	h, hb := d.Authenticate(whoHandler), basic.Authenticate(whoHandler)
+	huawei := &frontdoor.Door{Auth: &authService{}, TokenHeader: "X-Auth-Token", WriteError: writeError, Now: clk.Now}
+	h, hb, hh := d.Authenticate(whoHandler), basic.Authenticate(whoHandler), huawei.Authenticate(whoHandler)
+	twice := request("GET", "Bearer "+goodToken)
+	twice.Header.Add("Authorization", "Bearer "+goodToken)
+	xauth := request("GET", "")
+	xauth.Header.Set("X-Auth-Token", goodToken)
+	xauthBad := request("GET", "")
+	xauthBad.Header.Set("X-Auth-Token", "dbp good")
+	tooLarge := signed(t, "POST", strings.Repeat("x", 100), goodAK, goodSK, clk.Now())
+	tooLarge.Body = http.MaxBytesReader(httptest.NewRecorder(), tooLarge.Body, 10)
 	tampered := signed(t, "POST", `{"a":1}`, goodAK, goodSK, clk.Now())
 	tampered.Body = http.NoBody // the body no longer matches the signature
 	for _, tc := range []struct {
@@ -190,6 +199,11 @@ func TestAuthenticate(t *testing.T) {
 		{"SignedUnknownKey", h, signed(t, "GET", "", "AKIDUNKNOWN", goodSK, clk.Now()), 401, "signature does not match", ""},
 		{"SignedTampered", h, tampered, 401, "", ""},
 		{"SignedStale", h, signed(t, "GET", "", goodAK, goodSK, clk.Now().Add(-time.Hour)), 401, "", ""},
+		{"SignedTooLarge", h, tooLarge, 413, "exceeds 10 bytes", ""},
+		{"TwoAuthorizations", h, twice, 401, "sent more than once", ""},
+		{"TokenHeader", hh, xauth, 200, "alice token", ""},
+		{"TokenHeaderMalformed", hh, xauthBad, 401, "malformed X-Auth-Token", ""},
+		{"TokenHeaderMissing", hh, request("GET", ""), 401, "a token in X-Auth-Token", `Bearer`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := serve(tc.h, tc.r)
