@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/httpapi"
@@ -29,14 +32,65 @@ const (
 	hostIDFile = "host_id"
 )
 
-// Join makes the agent a member of the control plane at controlPlaneURL,
-// once: it makes a key and a certificate request, sends the request with
-// the one-time join token, the host's facts and the port of its API, and
-// saves the key, the signed certificate, the CA certificate and its host
-// id in stateDir. An agent that has joined before (after a restart) keeps
-// its identity and calls nothing: it returns the saved host id, and token
-// may then be empty.
-func Join(ctx context.Context, controlPlaneURL, token string, facts dbplane.HostFacts, agentPort int, stateDir string) (int64, error) {
+// JoinTrust says how Join verifies the control plane before it sends the
+// join token: an impostor that got the token could join in the agent's
+// place, and hand the agent its own CA.
+type JoinTrust struct {
+	// CASHA256 pins the control plane's CA by the SHA-256 fingerprint of
+	// its certificate, in hex (see pki.ParseFingerprint): the control
+	// plane's TLS chain must hold that CA, and its certificate must chain
+	// to it. `dbplane host join-token create` prints it.
+	CASHA256 string
+	// CAPEM holds the CA certificates to verify the control plane with
+	// instead, for one serving a certificate of another CA.
+	CAPEM []byte
+	// InsecureSkipVerify accepts any server. Only for tests and labs.
+	InsecureSkipVerify bool
+}
+
+// tlsConfig returns the TLS configuration that verifies the control plane
+// as t says. Exactly one way must be chosen.
+func (t JoinTrust) tlsConfig() (*tls.Config, error) {
+	n := 0
+	for _, set := range []bool{t.CASHA256 != "", len(t.CAPEM) > 0, t.InsecureSkipVerify} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, dbplane.Errorf(dbplane.KindInvalid, "the control plane's CA is not pinned: "+
+			"give its fingerprint with --ca-sha256 (dbplane host join-token create prints it) or a CA file with --ca-file")
+	case n > 1:
+		return nil, dbplane.Errorf(dbplane.KindInvalid, "give one of --ca-sha256, --ca-file and --insecure-skip-ca-pin")
+	case t.CASHA256 != "":
+		pin, err := pki.ParseFingerprint(t.CASHA256)
+		if err != nil {
+			return nil, err
+		}
+		return pki.PinnedTLSConfig(pin), nil
+	case len(t.CAPEM) > 0:
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(t.CAPEM) {
+			return nil, dbplane.Invalid(dbplane.FieldError{Field: "ca_file", Message: "holds no PEM certificate"})
+		}
+		return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}, nil
+}
+
+// joinTimeout bounds a join: it is a single quick call.
+const joinTimeout = 30 * time.Second
+
+// Join makes the agent a member of the control plane at controlPlaneURL
+// (https://…), once: it makes a key and a certificate request, verifies the
+// control plane as trust says, sends it the request with the one-time join
+// token, the host's facts and the port of its API, and saves the key, the
+// signed certificate, the CA certificate and its host id in stateDir. An
+// agent that has joined before (after a restart) keeps its identity and
+// calls nothing: it returns the saved host id, and token and trust may then
+// be empty.
+func Join(ctx context.Context, controlPlaneURL, token string, trust JoinTrust, facts dbplane.HostFacts, agentPort int, stateDir string) (int64, error) {
 	const op = "agent.Join"
 	if cert, _, id, err := LoadIdentity(stateDir); err == nil {
 		if err := coversAddress(cert.Leaf, facts.Address, stateDir); err != nil {
@@ -50,6 +104,14 @@ func Join(ctx context.Context, controlPlaneURL, token string, facts dbplane.Host
 		return 0, dbplane.E(op, dbplane.Errorf(dbplane.KindInvalid,
 			"the agent has not joined a control plane yet: a join token is required (dbplane host join-token create)"))
 	}
+	if u, err := url.Parse(controlPlaneURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return 0, dbplane.E(op, dbplane.Invalid(dbplane.FieldError{Field: "join",
+			Message: fmt.Sprintf("must be the control plane's https:// URL, so the join token does not travel in clear; got %q", controlPlaneURL)}))
+	}
+	tlsCfg, err := trust.tlsConfig()
+	if err != nil {
+		return 0, dbplane.E(op, err)
+	}
 	ip := net.ParseIP(facts.Address)
 	if ip == nil {
 		return 0, dbplane.E(op, dbplane.Invalid(dbplane.FieldError{Field: "facts.address",
@@ -59,7 +121,10 @@ func Join(ctx context.Context, controlPlaneURL, token string, facts dbplane.Host
 	if err != nil {
 		return 0, dbplane.E(op, err)
 	}
-	resp, err := httpapi.NewClient(controlPlaneURL).Join(ctx, dbplane.JoinRequest{
+	client := httpapi.NewClient(controlPlaneURL)
+	client.HTTPClient = &http.Client{Timeout: joinTimeout, Transport: &http.Transport{
+		TLSClientConfig: tlsCfg, TLSHandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}}
+	resp, err := client.Join(ctx, dbplane.JoinRequest{
 		Token: token, CSR: string(csrPEM), Facts: facts, AgentPort: agentPort,
 	})
 	if err != nil {

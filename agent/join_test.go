@@ -3,6 +3,8 @@ package agent_test
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"log"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -25,6 +27,7 @@ type joinControlPlane struct {
 	url   string
 	ca    *pki.CA
 	hosts *service.Hosts
+	trust agent.JoinTrust // pins ca
 }
 
 func newJoinControlPlane(t *testing.T) *joinControlPlane {
@@ -40,14 +43,23 @@ func newJoinControlPlane(t *testing.T) *joinControlPlane {
 	}
 	hosts := &service.Hosts{Store: db, CA: ca}
 	srv := &httpapi.Server{Hosts: hosts, Auth: &service.Auth{Store: db}}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	cert, err := ca.IssueServerTLS("dbplane API", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	// Refused handshakes are what some tests are about, not news.
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	return &joinControlPlane{url: ts.URL, ca: ca, hosts: hosts}
+	return &joinControlPlane{url: ts.URL, ca: ca, hosts: hosts,
+		trust: agent.JoinTrust{CASHA256: pki.Fingerprint(ca.Cert)}}
 }
 
 func (cp *joinControlPlane) mustToken(t *testing.T) string {
 	t.Helper()
-	tok, err := cp.hosts.CreateJoinToken(context.Background(), time.Hour)
+	tok, err := cp.hosts.CreateJoinToken(service.SystemContext(context.Background()), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +74,8 @@ func joinFacts(address string) dbplane.HostFacts {
 func TestJoin(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := filepath.Join(t.TempDir(), "state")
-	bg := context.Background()
-	id, err := agent.Join(bg, cp.url, cp.mustToken(t), joinFacts("127.0.0.11"), 7070, stateDir)
+	bg := service.SystemContext(context.Background())
+	id, err := agent.Join(bg, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +113,13 @@ func TestJoin(t *testing.T) {
 	t.Run("Restart", func(t *testing.T) {
 		// No token and no reachable control plane: the saved identity is
 		// used as is.
-		again, err := agent.Join(bg, "http://127.0.0.1:1", "", joinFacts("127.0.0.11"), 7070, stateDir)
+		again, err := agent.Join(bg, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.11"), 7070, stateDir)
 		if err != nil || again != id {
 			t.Fatalf("Join after a restart = %d, %v; want %d", again, err, id)
 		}
 	})
 	t.Run("RestartOnAnotherAddress", func(t *testing.T) {
-		_, err := agent.Join(bg, "http://127.0.0.1:1", "", joinFacts("127.0.0.12"), 7070, stateDir)
+		_, err := agent.Join(bg, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.12"), 7070, stateDir)
 		if dbplane.ErrorKind(err) != dbplane.KindInvalid || !strings.Contains(err.Error(), "is for 127.0.0.11, not 127.0.0.12") {
 			t.Fatalf("err = %v, want a refusal naming both addresses", err)
 		}
@@ -127,7 +139,7 @@ func TestJoin_Refused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := filepath.Join(t.TempDir(), "state")
-			_, err := agent.Join(bg, cp.url, tt.token, joinFacts("127.0.0.11"), 7070, stateDir)
+			_, err := agent.Join(bg, cp.url, tt.token, cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
 			if dbplane.ErrorKind(err) != tt.kind {
 				t.Fatalf("err = %v, want %v", err, tt.kind)
 			}
@@ -138,12 +150,64 @@ func TestJoin_Refused(t *testing.T) {
 	}
 	t.Run("ReusedToken", func(t *testing.T) {
 		tok := cp.mustToken(t)
-		if _, err := agent.Join(bg, cp.url, tok, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
+		if _, err := agent.Join(bg, cp.url, tok, cp.trust, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
 			t.Fatal(err)
 		}
-		_, err := agent.Join(bg, cp.url, tok, joinFacts("127.0.0.12"), 7070, t.TempDir())
+		_, err := agent.Join(bg, cp.url, tok, cp.trust, joinFacts("127.0.0.12"), 7070, t.TempDir())
 		if dbplane.ErrorKind(err) != dbplane.KindUnauthorized || !strings.Contains(dbplane.ErrorMessage(err), "already used") {
 			t.Fatalf("err = %v, want unauthorized: already used", err)
+		}
+	})
+}
+
+// TestJoin_Trust: an agent sends its token only to a control plane it
+// verified. A refused control plane never sees the token, which then still
+// works.
+func TestJoin_Trust(t *testing.T) {
+	cp := newJoinControlPlane(t)
+	bg := context.Background()
+	rogue, err := pki.NewCA("rogue CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := cp.mustToken(t)
+	for _, tt := range []struct {
+		name    string
+		url     string
+		trust   agent.JoinTrust
+		kind    dbplane.Kind
+		message string
+	}{
+		{"WrongPin", cp.url, agent.JoinTrust{CASHA256: pki.Fingerprint(rogue.Cert)}, dbplane.KindUnavailable,
+			"no CA of fingerprint " + pki.Fingerprint(rogue.Cert)},
+		{"MalformedPin", cp.url, agent.JoinTrust{CASHA256: "12:34"}, dbplane.KindInvalid, "SHA-256 fingerprint"},
+		{"NoPin", cp.url, agent.JoinTrust{}, dbplane.KindInvalid, "--ca-sha256"},
+		{"PinAndCAFile", cp.url, agent.JoinTrust{CASHA256: pki.Fingerprint(cp.ca.Cert), CAPEM: cp.ca.CertPEM()},
+			dbplane.KindInvalid, "give one of"},
+		{"OtherCAFile", cp.url, agent.JoinTrust{CAPEM: rogue.CertPEM()}, dbplane.KindUnavailable, "certificate"},
+		{"PlainHTTP", strings.Replace(cp.url, "https://", "http://", 1), agent.JoinTrust{InsecureSkipVerify: true},
+			dbplane.KindInvalid, "https://"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stateDir := t.TempDir()
+			_, err := agent.Join(bg, tt.url, tok, tt.trust, joinFacts("127.0.0.11"), 7070, stateDir)
+			if dbplane.ErrorKind(err) != tt.kind || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("err = %v (%v), want %v saying %q", err, dbplane.ErrorKind(err), tt.kind, tt.message)
+			}
+			if _, _, _, err := agent.LoadIdentity(stateDir); dbplane.ErrorKind(err) != dbplane.KindNotFound {
+				t.Fatalf("LoadIdentity after a refused join: %v, want not found", err)
+			}
+		})
+	}
+	t.Run("CAFile", func(t *testing.T) {
+		if _, err := agent.Join(bg, cp.url, tok, agent.JoinTrust{CAPEM: cp.ca.CertPEM()}, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
+			t.Fatalf("the token refused after refused joins, or the CA file is: %v", err)
+		}
+	})
+	t.Run("InsecureSkipVerify", func(t *testing.T) {
+		insecure := agent.JoinTrust{InsecureSkipVerify: true}
+		if _, err := agent.Join(bg, cp.url, cp.mustToken(t), insecure, joinFacts("127.0.0.12"), 7070, t.TempDir()); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -151,7 +215,7 @@ func TestJoin_Refused(t *testing.T) {
 func TestLoadIdentity_Incomplete(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.11"), 7070, stateDir); err != nil {
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(stateDir, "cert.pem")); err != nil {
@@ -170,7 +234,7 @@ func TestLoadIdentity_Incomplete(t *testing.T) {
 func TestJoinedAgentMutualTLS(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.1"), 7070, stateDir); err != nil {
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.1"), 7070, stateDir); err != nil {
 		t.Fatal(err)
 	}
 	cert, pool, _, err := agent.LoadIdentity(stateDir)
@@ -214,7 +278,7 @@ func TestJoinedAgentMutualTLS(t *testing.T) {
 		t.Fatal("a certificate of another CA is accepted")
 	}
 	otherAgent := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), joinFacts("127.0.0.2"), 7070, otherAgent); err != nil {
+	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.2"), 7070, otherAgent); err != nil {
 		t.Fatal(err)
 	}
 	peer, _, _, err := agent.LoadIdentity(otherAgent)
