@@ -32,8 +32,13 @@ type agentServer struct {
 // startServer serves host over mTLS with a certificate of a fresh CA.
 func startServer(t *testing.T, host dbplane.HostAgent) *agentServer {
 	t.Helper()
-	ca := newThrowawayCA(t, "dbplane test CA")
-	cert := ca.issue(t, "127.0.0.1", serverAuth, loopback)
+	return serveWithCert(t, host, newThrowawayCA(t, "dbplane test CA"), pki.AgentCN("test-host"))
+}
+
+// serveWithCert serves host over mTLS with a certificate of ca named cn.
+func serveWithCert(t *testing.T, host dbplane.HostAgent, ca *throwawayCA, cn string) *agentServer {
+	t.Helper()
+	cert := ca.issue(t, cn, serverAuth, loopback)
 	srv := agent.NewServer(host, agent.ServerTLSConfig(cert, ca.pool), testLogger(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -136,6 +141,15 @@ func TestServerRefuses(t *testing.T) {
 		impostor := startServer(t, &fakeHost{})
 		cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
 		c := agent.NewClient(impostor.url, agent.ClientTLSConfig(cert, srv.ca.pool))
+		_, err := c.Facts(ctx(t))
+		wantKind(t, err, dbplane.KindUnavailable, false, "cannot be reached")
+	})
+	t.Run("DatabaseServerAsAgent", func(t *testing.T) {
+		// The CA also signs database servers' certificates for the same
+		// addresses; one of them must not pass for the host's agent.
+		db := serveWithCert(t, &fakeHost{}, srv.ca, "orders-db")
+		cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
+		c := agent.NewClient(db.url, agent.ClientTLSConfig(cert, srv.ca.pool))
 		_, err := c.Facts(ctx(t))
 		wantKind(t, err, dbplane.KindUnavailable, false, "cannot be reached")
 	})
@@ -334,7 +348,7 @@ func TestDialer(t *testing.T) {
 // client certificates still gets them required.
 func TestServerHardensLaxConfig(t *testing.T) {
 	ca := newThrowawayCA(t, "dbplane test CA")
-	lax := &tls.Config{Certificates: []tls.Certificate{ca.issue(t, "127.0.0.1", serverAuth, loopback)}, ClientCAs: ca.pool, ClientAuth: tls.NoClientCert}
+	lax := &tls.Config{Certificates: []tls.Certificate{ca.issue(t, pki.AgentCN("test-host"), serverAuth, loopback)}, ClientCAs: ca.pool, ClientAuth: tls.NoClientCert}
 	srv := agent.NewServer(&fakeHost{}, lax, testLogger(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,17 +25,27 @@ type agentOptions struct {
 	Region   string
 	Zone     string
 	Rack     string
+	// CASHA256 pins the control plane's CA for the join; CAFile is the
+	// alternative, a PEM file of CAs; InsecureSkipCAPin trusts any server.
+	CASHA256          string
+	CAFile            string
+	InsecureSkipCAPin bool
 }
 
 // newAgentCmd returns `dbplane agent`.
 func newAgentCmd(cfg *Config) *cobra.Command {
 	o := agentOptions{}
 	cmd := &cobra.Command{
-		Use:   "agent --join URL --token TOKEN --listen IP:PORT",
+		Use:   "agent --join URL --ca-sha256 FINGERPRINT --token TOKEN --listen IP:PORT",
 		Short: "Run the agent of this host",
 		Long: `Run the agent of this host: it joins the control plane at --join with a
 one-time token (dbplane host join-token create), then serves the control plane
 over mutual TLS on --listen and supervises the host's database processes.
+
+Before it sends the token, the agent verifies the control plane: its TLS
+certificate must chain to the CA whose SHA-256 fingerprint --ca-sha256 gives
+(dbplane host join-token create prints the whole command), or to a CA of
+--ca-file. It refuses to join without either, unless --insecure-skip-ca-pin.
 
 The IP of --listen is the address the host's databases listen on. Once
 joined, the agent keeps its identity in --state-dir and restarts without a
@@ -58,6 +68,9 @@ agent re-adopts them. The token may also come from DBPLANE_JOIN_TOKEN.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Join, "join", "", "URL of the control plane to join")
 	f.StringVar(&o.Token, "token", "", "one-time join token (default $DBPLANE_JOIN_TOKEN)")
+	f.StringVar(&o.CASHA256, "ca-sha256", "", "SHA-256 fingerprint of the control plane's CA certificate, to verify it when joining")
+	f.StringVar(&o.CAFile, "ca-file", "", "PEM CA certificates to verify the control plane with when joining, instead of --ca-sha256")
+	f.BoolVar(&o.InsecureSkipCAPin, "insecure-skip-ca-pin", false, "join without verifying the control plane (an impostor could take the token)")
 	f.StringVar(&o.Listen, "listen", "", "IP:PORT of the agent's API; the IP is the host's address (required)")
 	f.StringVar(&o.DataRoot, "data-root", "/var/lib/dbplane-agent/data", "where the host's database instances keep their data")
 	f.StringVar(&o.StateDir, "state-dir", "/var/lib/dbplane-agent/state", "where the agent keeps its identity and supervised instances")
@@ -95,7 +108,12 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (*running
 		host.Close()
 		return nil, err
 	}
-	if _, err := agent.Join(ctx, o.Join, o.Token, facts, port, o.StateDir); err != nil {
+	trust, err := o.joinTrust()
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
+	if _, err := agent.Join(ctx, o.Join, o.Token, trust, facts, port, o.StateDir); err != nil {
 		host.Close()
 		return nil, fmt.Errorf("while joining %s: %w", o.Join, err)
 	}
@@ -114,6 +132,18 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (*running
 	go func() { a.done <- a.server.Serve(ln) }()
 	log.Info("agent running", "host_id", hostID, "listen", o.Listen, "data_root", o.DataRoot)
 	return a, nil
+}
+
+// joinTrust returns how the agent verifies the control plane it joins.
+func (o agentOptions) joinTrust() (agent.JoinTrust, error) {
+	t := agent.JoinTrust{CASHA256: o.CASHA256, InsecureSkipVerify: o.InsecureSkipCAPin}
+	if o.CAFile != "" {
+		var err error
+		if t.CAPEM, err = os.ReadFile(o.CAFile); err != nil {
+			return t, usageErrorf("--ca-file: %v", err)
+		}
+	}
+	return t, nil
 }
 
 // stop stops serving and supervising. The database processes keep running:

@@ -30,7 +30,7 @@ func BenchmarkListClustersHTTP(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				start := time.Now()
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := cp.http.Do(req)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,8 +33,9 @@ type api interface {
 }
 
 // connectFunc returns a client of the control plane at server that sends
-// token (none when empty).
-type connectFunc func(server, token string) api
+// token (none when empty) and verifies the server with tlsConfig (the
+// system's roots when nil).
+type connectFunc func(server, token string, tlsConfig *tls.Config) api
 
 // client returns a client authenticated as the configuration says: the
 // configured token, else the token saved by `dbplane login`, else a token
@@ -49,13 +51,17 @@ func (c *cli) client(ctx context.Context) (api, error) {
 		token = saved
 	}
 	if token == "" && c.cfg.Password != "" {
-		t, err := c.connect(c.cfg.Server, "").IssueToken(ctx, c.cfg.User, c.cfg.Password)
+		anon, err := c.dial("")
+		if err != nil {
+			return nil, err
+		}
+		t, err := anon.IssueToken(ctx, c.cfg.User, c.cfg.Password)
 		if err != nil {
 			return nil, err
 		}
 		token = t.Secret
 	}
-	return c.connect(c.cfg.Server, token), nil
+	return c.dial(token)
 }
 
 // tokenPath is where `dbplane login` saves the token.

@@ -136,7 +136,7 @@ func TestPostgresClusterLifecycle(t *testing.T) {
 			t.Errorf("host %s still has ports %v allocated", l.Host.Address, l.Ports)
 		}
 	}
-	metrics := mustGet(t, cp.URL+"/metrics")
+	metrics := mustGet(t, cp.http, cp.URL+"/metrics")
 	for _, want := range []string{
 		`dbplane_task_duration_seconds_count{operation="EXECUTE",status="SUCCESSFUL"}`,
 		`dbplane_subtask_run_duration_seconds_count{outcome="successful"}`,

@@ -46,6 +46,12 @@ type Config struct {
 	LogLevel string
 	// LogFormat is text (for people) or json (for log collectors).
 	LogFormat string
+	// TLSCertFile and TLSKeyFile are the PEM certificate (with its chain)
+	// and key the API serves. When both are empty the control plane serves
+	// a certificate of its own CA, which clients verify with
+	// <DataDir>/ca.pem.
+	TLSCertFile string
+	TLSKeyFile  string
 	// AdminPassword is the bootstrap admin's password, used only when the
 	// admin user is first created. It is taken from the environment or the
 	// file, never from a flag, so it does not show in ps.
@@ -53,6 +59,11 @@ type Config struct {
 
 	// Server is the base URL of the control plane the CLI talks to.
 	Server string
+	// CAFile is the PEM file of the CA certificates the CLI verifies the
+	// server with: the control plane's <data dir>/ca.pem when it serves a
+	// certificate of its own CA. Empty means the CA saved by `dbplane
+	// login`, else the system's roots.
+	CAFile string
 	// Token is the bearer token the CLI sends. When empty the CLI uses the
 	// token saved by `dbplane login`, then exchanges User and Password.
 	Token string
@@ -77,7 +88,7 @@ func DefaultConfig() *Config {
 		MaxBodyBytes:  1 << 20,
 		LogLevel:      "info",
 		LogFormat:     "text",
-		Server:        "http://127.0.0.1:8080",
+		Server:        "https://127.0.0.1:8080",
 		User:          dbplane.AdminUser,
 		Output:        outputText,
 	}
@@ -195,6 +206,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file", "tls_cert_file and tls_key_file must be set together")
 	}
 	if c.Workers < 1 || c.Workers > 4096 {
 		bad("workers", "must be between 1 and 4096, got %d", c.Workers)

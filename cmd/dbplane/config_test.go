@@ -74,14 +74,17 @@ workers = 4                  # file, then env
 lease_ttl = "20s"            # file, env, then flag
 server = "http://file:8080"  # file, then flag
 log_format = "json"          # file, env left empty
+tls_cert_file = "/etc/dbplane/api.crt"  # file only
 `)
 	env := mapEnv(map[string]string{
-		"DBPLANE_WORKERS":    "8",
-		"DBPLANE_LEASE_TTL":  "25s",
-		"DBPLANE_USER":       "ops", // env only
-		"DBPLANE_LOG_FORMAT": "",    // empty: does not override
+		"DBPLANE_WORKERS":      "8",
+		"DBPLANE_LEASE_TTL":    "25s",
+		"DBPLANE_USER":         "ops", // env only
+		"DBPLANE_LOG_FORMAT":   "",    // empty: does not override
+		"DBPLANE_TLS_KEY_FILE": "/etc/dbplane/api.key",
+		"DBPLANE_CA_FILE":      "/env/ca.pem", // env, then flag
 	})
-	fs := serverFlags(t, "--lease-ttl=30s", "--server=http://flag:8080")
+	fs := serverFlags(t, "--lease-ttl=30s", "--server=http://flag:8080", "--ca-file=/flag/ca.pem")
 	c, err := ResolveConfig(file, env, fs)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +96,8 @@ log_format = "json"          # file, env left empty
 	want.Server = "http://flag:8080"
 	want.LogFormat = "json"
 	want.User = "ops"
+	want.TLSCertFile, want.TLSKeyFile = "/etc/dbplane/api.crt", "/etc/dbplane/api.key"
+	want.CAFile = "/flag/ca.pem"
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("resolved config (-want +got):\n%s", diff)
 	}
@@ -215,6 +220,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"listen", func(c *Config) { c.Listen = "8080" }},
 		{"data_dir", func(c *Config) { c.DataDir = "" }},
+		{"tls_cert_file", func(c *Config) { c.TLSCertFile = "/etc/dbplane/api.crt" }},
+		{"tls_cert_file", func(c *Config) { c.TLSKeyFile = "/etc/dbplane/api.key" }},
 		{"workers", func(c *Config) { c.Workers = 0 }},
 		{"lease_ttl", func(c *Config) { c.LeaseTTL = 10 * time.Millisecond }},
 		{"shutdown_grace", func(c *Config) { c.ShutdownGrace = -time.Second }},

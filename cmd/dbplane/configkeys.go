@@ -42,10 +42,16 @@ var configKeys = []configKey{
 		field: func(c *Config) any { return &c.LogLevel }},
 	{name: "log_format", env: "DBPLANE_LOG_FORMAT", flag: "log-format", usage: "text or json",
 		field: func(c *Config) any { return &c.LogFormat }},
+	{name: "tls_cert_file", env: "DBPLANE_TLS_CERT_FILE", flag: "tls-cert-file", usage: "PEM certificate chain the API serves (default: one issued by the control plane's CA)",
+		field: func(c *Config) any { return &c.TLSCertFile }},
+	{name: "tls_key_file", env: "DBPLANE_TLS_KEY_FILE", flag: "tls-key-file", usage: "PEM key of --tls-cert-file",
+		field: func(c *Config) any { return &c.TLSKeyFile }},
 	{name: "admin_password", env: "DBPLANE_ADMIN_PASSWORD",
 		field: func(c *Config) any { return &c.AdminPassword }},
 	{name: "server", env: "DBPLANE_SERVER", flag: "server", usage: "URL of the dbplane control plane",
 		field: func(c *Config) any { return &c.Server }},
+	{name: "ca_file", env: "DBPLANE_CA_FILE", flag: "ca-file", usage: "PEM CA certificates to verify the server with (default: the CA saved by dbplane login, else the system's)",
+		field: func(c *Config) any { return &c.CAFile }},
 	{name: "token", env: "DBPLANE_TOKEN", flag: "token", usage: "bearer token (default: the one saved by dbplane login)",
 		field: func(c *Config) any { return &c.Token }},
 	{name: "user", env: "DBPLANE_USER", flag: "user", usage: "user to log in as",
@@ -59,9 +65,10 @@ var configKeys = []configKey{
 // Key groups for bindConfigFlags.
 var (
 	// serverFlagKeys are the flags of commands that run a control plane.
-	serverFlagKeys = []string{"listen", "data_dir", "store", "workers", "lease_ttl", "shutdown_grace", "max_body_bytes", "log_level", "log_format"}
+	serverFlagKeys = []string{"listen", "data_dir", "store", "workers", "lease_ttl", "shutdown_grace", "max_body_bytes",
+		"tls_cert_file", "tls_key_file", "log_level", "log_format"}
 	// globalFlagKeys are the root's persistent flags.
-	globalFlagKeys = []string{"server", "token", "output"}
+	globalFlagKeys = []string{"server", "ca_file", "token", "output"}
 )
 
 var (

@@ -16,6 +16,7 @@ import (
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/engine/redis"
+	"github.com/dbplane/dbplane/frontdoor"
 	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/pki"
 	"github.com/dbplane/dbplane/service"
@@ -35,17 +36,28 @@ type controlPlane struct {
 	health *service.HealthMonitor
 	server *http.Server
 	ln     net.Listener
-	// URL is the base URL the API is served at.
+	ca     *pki.CA
+	// URL is the base URL the API is served at, over TLS.
 	URL string
+	// CAFile is where the CA certificate was written, for clients.
+	CAFile string
+	// CAFingerprint is the CA certificate's SHA-256 fingerprint, with
+	// which agents pin the control plane when they join.
+	CAFingerprint string
 	// GeneratedAdminPassword is set when the admin user was created with a
 	// generated password, which the caller shows once.
 	GeneratedAdminPassword string
 }
 
-// openControlPlane opens the store (migrating it), makes sure the admin
-// user exists, wires the engine and services, and binds the listener.
+// openControlPlane opens the store (migrating it) with the secret keys,
+// makes sure the admin user exists, wires the engine and services, and
+// binds the TLS listener.
 func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*controlPlane, error) {
-	db, err := sqlstore.Open(ctx, cfg.StoreDSN())
+	kr, err := pki.LoadKeyring(os.Getenv, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.Open(ctx, cfg.StoreDSN(), sqlstore.WithSecretBox(kr))
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +68,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		db.Close()
 		return nil, fmt.Errorf("while creating the admin user: %w", err)
 	}
-	dialer, err := cp.openFleet(ctx)
+	dialer, err := cp.openFleet(ctx, kr)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -74,34 +86,57 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		Engines: map[string]service.ClusterEngine{
 			dbplane.EnginePostgreSQL: pg, dbplane.EngineMySQL: maria, dbplane.EngineRedis: rd}}
 	service.RegisterHandlers(cp.engine, db)
+	audit := &service.Audit{Store: db, Logger: log}
 	api := &httpapi.Server{
 		Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
-		Catalog:      catalog,
-		Ready:        func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
-		Logger:       log,
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		Identity:      &service.Identity{Store: db, Logger: log},
+		Audit:         audit,
+		AuditRecorder: audit,
+		Security:      frontdoor.DefaultConfig(),
+		Catalog:       catalog,
+		Ready:         func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+		Logger:        log,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
 	}
-	if cp.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if err := cp.listen(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("while listening on %s: %w", cfg.Listen, err)
+		return nil, err
 	}
-	cp.URL = "http://" + cp.ln.Addr().String()
-	cp.server = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	cp.server.Handler = api.Handler()
 	return cp, nil
+}
+
+// listen writes the CA certificate for clients, binds the API's address
+// and sets up its TLS.
+func (cp *controlPlane) listen() error {
+	var err error
+	if cp.CAFile, err = writeCAFile(cp.cfg.DataDir, cp.ca.CertPEM()); err != nil {
+		return err
+	}
+	cp.CAFingerprint = pki.Fingerprint(cp.ca.Cert)
+	if cp.ln, err = net.Listen("tcp", cp.cfg.Listen); err != nil {
+		return fmt.Errorf("while listening on %s: %w", cp.cfg.Listen, err)
+	}
+	tc, err := serverTLS(cp.cfg, cp.ca, cp.ln.Addr(), cp.log)
+	if err != nil {
+		cp.ln.Close()
+		return err
+	}
+	cp.URL = apiURL(cp.ln.Addr())
+	cp.server = &http.Server{TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(cp.log.Handler(), slog.LevelWarn)}
+	return nil
 }
 
 // openFleet loads the control plane's CA (its key decrypted with the
 // keyring), sets up joining and health checks of hosts, and returns the
 // dialer that reaches agents over mTLS with the control plane's certificate.
-func (cp *controlPlane) openFleet(ctx context.Context) (dbplane.AgentDialer, error) {
-	kr, err := pki.LoadKeyring(os.Getenv, cp.cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
+func (cp *controlPlane) openFleet(ctx context.Context, kr *pki.Keyring) (dbplane.AgentDialer, error) {
 	ca, err := pki.LoadOrCreate(ctx, cp.db, kr)
 	if err != nil {
 		return nil, err
 	}
+	cp.ca = ca
 	cert, err := ca.IssueControlPlaneCert()
 	if err != nil {
 		return nil, err
@@ -135,11 +170,13 @@ func (cp *controlPlane) run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := cp.server.Serve(cp.ln); !errors.Is(err, http.ErrServerClosed) {
+		// The certificate is in TLSConfig, so no files are named here.
+		if err := cp.server.ServeTLS(cp.ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	cp.log.Info("control plane running", "url", cp.URL, "store", cp.db.Dialect(), "executor", cp.engine.Executor())
+	cp.log.Info("control plane running", "url", cp.URL, "store", cp.db.Dialect(), "executor", cp.engine.Executor(),
+		"ca_file", cp.CAFile, "ca_sha256", cp.CAFingerprint)
 
 	select {
 	case <-ctx.Done():

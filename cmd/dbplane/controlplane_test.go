@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,6 +24,33 @@ const testAdminPassword = "Test-Passw0rd"
 type testControlPlane struct {
 	*controlPlane
 	client *httpapi.Client
+	// http is an HTTP client that trusts the control plane's CA.
+	http *http.Client
+}
+
+// mustTLSClient returns an HTTP client that verifies servers with the CA
+// certificates in caFile only.
+func mustTLSClient(tb testing.TB, caFile string) *http.Client {
+	tb.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		tb.Fatalf("%s holds no certificate", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool}
+	return &http.Client{Transport: t}
+}
+
+// newAPIClient returns a client of the API at url that verifies it with
+// hc.
+func newAPIClient(url string, hc *http.Client) *httpapi.Client {
+	c := httpapi.NewClient(url)
+	c.HTTPClient = hc
+	return c
 }
 
 // mustRunControlPlane runs a wired control plane on a loopback port with a
@@ -30,6 +59,14 @@ type testControlPlane struct {
 // the test ends, and the test fails if it does not stop cleanly.
 func mustRunControlPlane(tb testing.TB) *testControlPlane {
 	tb.Helper()
+	return mustRunControlPlaneWith(tb, nil)
+}
+
+// mustRunControlPlaneWith is mustRunControlPlane with the configuration
+// edited by edit (if not nil). A client is logged in only when the
+// control plane serves a certificate of its own CA.
+func mustRunControlPlaneWith(tb testing.TB, edit func(*Config)) *testControlPlane {
+	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
@@ -37,6 +74,9 @@ func mustRunControlPlane(tb testing.TB) *testControlPlane {
 	cfg.LeaseTTL = 3 * time.Second
 	cfg.ShutdownGrace = 5 * time.Second
 	cfg.MaxBodyBytes = 64 << 10
+	if edit != nil {
+		edit(cfg)
+	}
 	log := cfg.NewLogger(io.Discard)
 	if testing.Verbose() {
 		log = cfg.NewLogger(os.Stderr)
@@ -60,13 +100,17 @@ func mustRunControlPlane(tb testing.TB) *testControlPlane {
 			tb.Errorf("control plane did not stop within 30s")
 		}
 	})
-	c := httpapi.NewClient(cp.URL)
+	if cfg.TLSCertFile != "" {
+		return &testControlPlane{controlPlane: cp}
+	}
+	hc := mustTLSClient(tb, cp.CAFile)
+	c := newAPIClient(cp.URL, hc)
 	tok, err := c.IssueToken(ctx, dbplane.AdminUser, testAdminPassword)
 	if err != nil {
 		tb.Fatalf("IssueToken: %v", err)
 	}
 	c.Token = tok.Secret
-	return &testControlPlane{controlPlane: cp, client: c}
+	return &testControlPlane{controlPlane: cp, client: c, http: hc}
 }
 
 func validSpec(name string) dbplane.ClusterSpec {
@@ -96,9 +140,9 @@ func waitTask(tb testing.TB, c *httpapi.Client, id int64) *dbplane.Task {
 	return t
 }
 
-func mustGet(tb testing.TB, url string) string {
+func mustGet(tb testing.TB, hc *http.Client, url string) string {
 	tb.Helper()
-	resp, err := http.Get(url)
+	resp, err := hc.Get(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -140,7 +184,7 @@ func TestInvalidRequestsWriteNothing(t *testing.T) {
 			req, _ := http.NewRequest("POST", cp.URL+"/v1/clusters", bytes.NewBufferString(tc.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+cp.client.Token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := cp.http.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

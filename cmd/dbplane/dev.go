@@ -44,11 +44,28 @@ func runDev(ctx context.Context, cfg *Config, out io.Writer, n int) error {
 		stop()
 		return errors.Join(err, stopAgents(agents), <-done)
 	}
-	fmt.Fprintf(out, "\ndbplane dev is running at %s with %d host(s)\n\n  export DBPLANE_SERVER=%s DBPLANE_USER=admin DBPLANE_PASSWORD='%s'\n\ndata dir: %s\n\n",
-		cp.URL, n, cp.URL, cfg.AdminPassword, cfg.DataDir)
+	fmt.Fprint(out, devBanner(cp, n, cfg))
 	<-ctx.Done()
 	stop()
 	return errors.Join(stopAgents(agents), <-done)
+}
+
+// devBanner tells how to use a running dev control plane: the CLI's
+// settings, curl's, and how an agent of another machine joins.
+func devBanner(cp *controlPlane, n int, cfg *Config) string {
+	return fmt.Sprintf(`
+dbplane dev is running at %[1]s with %[2]d host(s)
+
+  export DBPLANE_SERVER=%[1]s DBPLANE_CA_FILE=%[3]s DBPLANE_USER=admin DBPLANE_PASSWORD='%[4]s'
+
+The API serves a certificate of the control plane's CA, %[3]s:
+  curl --cacert %[3]s %[1]s/healthz
+An agent on another machine joins with the CA's fingerprint:
+  dbplane agent --join %[1]s --ca-sha256 %[5]s --token TOKEN --listen IP:7070
+
+data dir: %[6]s
+
+`, cp.URL, n, cp.CAFile, cfg.AdminPassword, cp.CAFingerprint, cfg.DataDir)
 }
 
 // devAgentOptions returns the options of dev's agent i of n: one agent on
@@ -69,6 +86,7 @@ func startDevAgents(ctx context.Context, cp *controlPlane, dataDir string, n int
 	var agents []*runningAgent
 	for i := range n {
 		o := devAgentOptions(cp.URL, dataDir, i, n)
+		o.CASHA256 = cp.CAFingerprint
 		if _, _, _, err := agent.LoadIdentity(o.StateDir); err != nil {
 			tok, err := cp.hosts.CreateJoinToken(service.SystemContext(ctx), 0)
 			if err != nil {

@@ -74,6 +74,7 @@ func mustStartAgents(tb testing.TB, cp *testControlPlane, root string, n int) []
 	var agents []*runningAgent
 	for i := range n {
 		o := devAgentOptions(cp.URL, root, i, max(n, 2))
+		o.CASHA256 = cp.CAFingerprint
 		tok, err := cp.hosts.CreateJoinToken(service.SystemContext(ctx), 0)
 		if err != nil {
 			tb.Fatal(err)

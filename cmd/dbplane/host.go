@@ -217,6 +217,18 @@ stay where they are. --undo reverses it. Both are idempotent.`,
 	return cmd
 }
 
+// agentJoinCommand returns the command that joins an agent to the server,
+// pinning the CA the CLI verifies the server with. Without exactly one CA
+// certificate to pin (the system's roots verified the server), the agent
+// is told to verify with a CA file instead.
+func (c *cli) agentJoinCommand() string {
+	trust := "--ca-file CA-BUNDLE.pem"
+	if fp := c.caFingerprint(); fp != "" {
+		trust = "--ca-sha256 " + fp
+	}
+	return fmt.Sprintf("dbplane agent --join %s %s --token TOKEN --listen IP:7070", c.cfg.Server, trust)
+}
+
 // hostJoinTokenCmd returns `dbplane host join-token`.
 func (c *cli) hostJoinTokenCmd() *cobra.Command {
 	return groupCmd("join-token", "Create tokens with which agents join", c.hostJoinTokenCreateCmd())
@@ -230,10 +242,12 @@ func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
 		Short: "Create a one-time join token for an agent",
 		Long: `Create a one-time token with which one agent joins the control plane:
 
-  dbplane agent --join URL --token TOKEN
+  dbplane agent --join URL --ca-sha256 FINGERPRINT --token TOKEN --listen IP:7070
 
 The token is printed on stdout, once: the control plane keeps only its hash.
-It expires after --ttl (at most 168h) and works for one join.`,
+It expires after --ttl (at most 168h) and works for one join. The command is
+printed on stderr, with the fingerprint of the CA this CLI verifies the
+server with (--ca-file), which the agent pins to verify the control plane.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
@@ -252,8 +266,8 @@ It expires after --ttl (at most 168h) and works for one join.`,
 			}
 			fmt.Fprintln(c.stdout, tok.Secret)
 			// The secret is not repeated here: stderr often ends up in logs.
-			c.infof("join token %d, valid for one join until %s; on the host, run:\n  dbplane agent --join %s --token TOKEN",
-				tok.ID, fmtTime(tok.ExpiresAt), c.cfg.Server)
+			c.infof("join token %d, valid for one join until %s; on the host, run:\n  %s",
+				tok.ID, fmtTime(tok.ExpiresAt), c.agentJoinCommand())
 			return nil
 		},
 	}

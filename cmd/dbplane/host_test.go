@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +61,8 @@ func runHostCLI(t *testing.T, f *fakeHostAdmin, args ...string) result {
 	vars := map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir()}
 	var stdout, stderr bytes.Buffer
 	e := envOf(f.fakeAPI, vars, "", &stdout, &stderr)
-	e.connect = func(server, token string) api {
-		f.fakeAPI.connect(server, token)
+	e.connect = func(server, token string, tc *tls.Config) api {
+		f.fakeAPI.connect(server, token, tc)
 		return f
 	}
 	code := run(t.Context(), args, e)
@@ -170,7 +171,7 @@ func TestHostJoinTokenCreate(t *testing.T) {
 	if r.stdout != "dbpj_s3cret\n" {
 		t.Errorf("stdout = %q, want the token alone", r.stdout)
 	}
-	if strings.Contains(r.stderr, "dbpj_s3cret") || !strings.Contains(r.stderr, "dbplane agent --join http://127.0.0.1:8080 --token TOKEN") {
+	if strings.Contains(r.stderr, "dbpj_s3cret") || !strings.Contains(r.stderr, "dbplane agent --join https://127.0.0.1:8080 --ca-file CA-BUNDLE.pem --token TOKEN --listen IP:7070") {
 		t.Errorf("stderr = %q, want the join command without the secret", r.stderr)
 	}
 
@@ -203,7 +204,7 @@ func TestHostListDrained(t *testing.T) {
 // TestHTTPClientAdministersHosts: the host commands rely on the real client
 // offering more than the api interface names.
 func TestHTTPClientAdministersHosts(t *testing.T) {
-	if _, ok := httpConnect("http://127.0.0.1:1", "").(dbplane.HostAdminService); !ok {
+	if _, ok := httpConnect("https://127.0.0.1:1", "", nil).(dbplane.HostAdminService); !ok {
 		t.Fatal("the HTTP client does not implement dbplane.HostAdminService")
 	}
 }

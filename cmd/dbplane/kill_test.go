@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/pki"
 	"github.com/dbplane/dbplane/service"
 )
 
@@ -94,16 +95,32 @@ func freePort(tb testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startAgentProcess runs `dbplane agent` for dev host i of a test fleet.
-func startAgentProcess(tb testing.TB, cpURL, root, token string, i int) *process {
+// startAgentProcess runs `dbplane agent` for dev host i of a test fleet,
+// joining the control plane whose CA has the fingerprint caSHA256.
+func startAgentProcess(tb testing.TB, cpURL, caSHA256, root, token string, i int) *process {
 	o := devAgentOptions(cpURL, root, i, 3)
 	p := &process{tb: tb, log: filepath.Join(root, fmt.Sprintf("agent-%d.log", i)),
 		env: []string{"DBPLANE_JOIN_TOKEN=" + token},
-		args: []string{"agent", "--join", cpURL, "--listen", o.Listen, "--data-root", o.DataRoot,
+		args: []string{"agent", "--join", cpURL, "--ca-sha256", caSHA256, "--listen", o.Listen, "--data-root", o.DataRoot,
 			"--state-dir", o.StateDir, "--zone", o.Zone, "--log-level", "debug"}}
 	p.start()
 	tb.Cleanup(func() { p.kill(); p.dumpLogOnFailure() })
 	return p
+}
+
+// mustFingerprint returns the SHA-256 fingerprint of the certificate in a
+// PEM file.
+func mustFingerprint(tb testing.TB, path string) string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := pki.ParseCertPEM(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pki.Fingerprint(cert)
 }
 
 // postmasterPID returns the pid in a node's postmaster.pid, or 0.
@@ -155,7 +172,7 @@ func TestAgentKilledDuringCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		agents[i] = startAgentProcess(t, cp.URL, root, tok.Secret, i)
+		agents[i] = startAgentProcess(t, cp.URL, cp.CAFingerprint, root, tok.Secret, i)
 	}
 	waitFor(t, "3 ONLINE hosts", func() (bool, error) {
 		online := dbplane.HostOnline
@@ -210,15 +227,20 @@ func deleteCluster(tb testing.TB, c *httpapi.Client, id int64) {
 func TestControlPlaneKilledDuringCreate(t *testing.T) {
 	root := mustFleetRoot(t)
 	dataDir := t.TempDir()
-	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	url := fmt.Sprintf("https://127.0.0.1:%d", freePort(t))
 	serve := &process{tb: t, log: filepath.Join(dataDir, "serve.log"),
 		env:  []string{"DBPLANE_ADMIN_PASSWORD=" + testAdminPassword},
-		args: []string{"serve", "--listen", strings.TrimPrefix(url, "http://"), "--data-dir", dataDir, "--lease-ttl", "2s"}}
+		args: []string{"serve", "--listen", strings.TrimPrefix(url, "https://"), "--data-dir", dataDir, "--lease-ttl", "2s"}}
 	serve.start()
 	t.Cleanup(func() { serve.kill(); serve.dumpLogOnFailure() })
 
 	ctx := context.Background()
-	client := httpapi.NewClient(url)
+	caFile := filepath.Join(dataDir, CAFileName)
+	waitFor(t, "the control plane to write its CA", func() (bool, error) {
+		_, err := os.Stat(caFile)
+		return err == nil, err
+	})
+	client := newAPIClient(url, mustTLSClient(t, caFile))
 	waitFor(t, "the control plane to answer", func() (bool, error) {
 		tok, err := client.IssueToken(ctx, dbplane.AdminUser, testAdminPassword)
 		if err == nil {
@@ -226,12 +248,13 @@ func TestControlPlaneKilledDuringCreate(t *testing.T) {
 		}
 		return err == nil, err
 	})
+	caSHA256 := mustFingerprint(t, caFile)
 	for i := range 3 {
 		tok, err := client.CreateJoinToken(ctx, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		startAgentProcess(t, url, root, tok.Secret, i)
+		startAgentProcess(t, url, caSHA256, root, tok.Secret, i)
 	}
 	waitFor(t, "3 ONLINE hosts", func() (bool, error) {
 		online := dbplane.HostOnline

@@ -16,8 +16,11 @@ func (c *cli) loginCmd() *cobra.Command {
 		Short: "Exchange a user's password for a token and save it for later commands",
 		Long: `Exchange a user's password for a bearer token and save the token in
 $XDG_CONFIG_HOME/dbplane/token (mode 0600), where later commands find it
-when no token is configured. The password comes from --password-stdin, else
-$DBPLANE_PASSWORD, else a prompt when stdin is a terminal.`,
+when no token is configured. The CA certificates that verified the server
+(--ca-file) are saved beside it, in ca.pem, and later commands verify the
+server with them when no CA file is configured. The password comes from
+--password-stdin, else $DBPLANE_PASSWORD, else a prompt when stdin is a
+terminal.`,
 		Example: `  dbplane login --user admin --password-stdin <admin-password.txt`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -25,7 +28,11 @@ $DBPLANE_PASSWORD, else a prompt when stdin is a terminal.`,
 			if err != nil {
 				return err
 			}
-			tok, err := c.connect(c.cfg.Server, "").IssueToken(cmd.Context(), c.cfg.User, password)
+			anon, err := c.dial("")
+			if err != nil {
+				return err
+			}
+			tok, err := anon.IssueToken(cmd.Context(), c.cfg.User, password)
 			if err != nil {
 				return err
 			}
@@ -33,8 +40,15 @@ $DBPLANE_PASSWORD, else a prompt when stdin is a terminal.`,
 			if err != nil {
 				return err
 			}
+			caPath, err := c.saveCA()
+			if err != nil {
+				return err
+			}
 			c.infof("logged in to %s as %s; token saved to %s, valid until %s",
 				c.cfg.Server, c.cfg.User, path, fmtTime(tok.ExpiresAt))
+			if caPath != "" {
+				c.infof("the CA that verified the server is saved to %s for later commands", caPath)
+			}
 			if c.jsonOut() {
 				shown := *tok
 				shown.Secret = "" // saved to the file; stdout may be a log

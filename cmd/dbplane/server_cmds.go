@@ -15,12 +15,17 @@ import (
 )
 
 // addServerCommands adds the commands that run dbplane itself rather than
-// talk to it: serve and dev.
+// talk to it: serve, dev, agent, and secrets, which works on the server's
+// data directory and store.
 func addServerCommands(root *cobra.Command, cfg *Config) {
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the control plane",
 		Long: `Run the control plane: the REST API, the task engine and the metadata store.
+
+The API speaks HTTPS only: with the certificate and key of --tls-cert-file and
+--tls-key-file, else with a certificate of the control plane's own CA, which
+is written to <data-dir>/ca.pem for clients (--ca-file, DBPLANE_CA_FILE).
 
 The admin user's password comes from DBPLANE_ADMIN_PASSWORD (or admin_password
 in the config file). When the admin user does not exist yet and no password is
@@ -42,7 +47,8 @@ metadata in a data directory (default ` + devDataDir + `), the API on
 127.0.0.11, 127.0.0.12, … in zones zone-1, zone-2, …, each with its own data
 root, so that a replicated cluster spans "hosts" on one machine.
 
-It prints the URL and the admin credentials. Without DBPLANE_ADMIN_PASSWORD
+It prints the URL, the CA file clients verify the API with, and the admin
+credentials. Without DBPLANE_ADMIN_PASSWORD
 the password is generated once and kept in <data-dir>/admin.password, so
 restarts keep the same credentials. Database processes keep running when dev
 stops; the next dev re-adopts them. Run it as root: agents run databases as
@@ -60,7 +66,7 @@ their own OS users.`,
 	}
 	bindConfigFlags(dev.Flags(), serverFlagKeys...)
 	dev.Flags().IntVar(&hosts, "hosts", 1, "number of local agents (hosts) to start")
-	root.AddCommand(serve, dev, newAgentCmd(cfg))
+	root.AddCommand(serve, dev, newAgentCmd(cfg), newSecretsCmd(cfg))
 }
 
 // devDataDir is dev's data directory. It lies outside any home directory
