@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +37,9 @@ type fakeAPI struct {
 	CatalogFlavorsFn  func(engine string) ([]httpapi.FlavorInfo, error)
 	CatalogFlavorFn   func(code string) (*httpapi.FlavorInfo, error)
 
-	mu     sync.Mutex
-	tokens []string // the token of every connect, in order
+	mu         sync.Mutex
+	tokens     []string      // the token of every connect, in order
+	tlsConfigs []*tls.Config // the TLS configuration of every connect
 }
 
 var _ api = (*fakeAPI)(nil)
@@ -46,11 +48,13 @@ func unexpected(method string) error {
 	return dbplane.Errorf(dbplane.KindInternal, "unexpected call to %s", method)
 }
 
-// connect is a connectFunc that returns f and records the token.
-func (f *fakeAPI) connect(_, token string) api {
+// connect is a connectFunc that returns f and records the token and the
+// TLS configuration.
+func (f *fakeAPI) connect(_, token string, tc *tls.Config) api {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokens = append(f.tokens, token)
+	f.tlsConfigs = append(f.tlsConfigs, tc)
 	return f
 }
 

@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/httpapi"
+	"github.com/dbplane/dbplane/pki"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -24,20 +30,49 @@ func runHTTP(t *testing.T, f *fakeAPI, stdin string, args ...string) result {
 		}
 		return &dbplane.User{ID: 1, Name: "admin", Role: dbplane.RoleAdmin}, nil
 	}
-	srv := httptest.NewServer((&httpapi.Server{Clusters: f, Tasks: f, Hosts: f, Auth: f}).Handler())
-	t.Cleanup(srv.Close)
+	srv, caFile := mustServeTLS(t, (&httpapi.Server{Clusters: f, Tasks: f, Hosts: f, Auth: f}).Handler())
+	return runHTTPEnv(t, map[string]string{
+		"DBPLANE_SERVER": srv.URL, "DBPLANE_TOKEN": "good", "DBPLANE_CA_FILE": caFile,
+		"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir(),
+	}, stdin, args...)
+}
+
+// runHTTPEnv runs the CLI with its real HTTP client and the environment
+// vars.
+func runHTTPEnv(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	e := env{
 		stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
-		getenv: mapEnv(map[string]string{
-			"DBPLANE_SERVER": srv.URL, "DBPLANE_TOKEN": "good",
-			"XDG_CONFIG_HOME": t.TempDir(), "HOME": t.TempDir(),
-		}),
+		getenv:  mapEnv(vars),
 		connect: httpConnect,
 		now:     func() time.Time { return at(100) },
 	}
 	code := run(t.Context(), args, e)
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// mustServeTLS serves h over TLS with a certificate of a new CA for
+// 127.0.0.1 and returns the server and the path of the CA's PEM file.
+func mustServeTLS(t *testing.T, h http.Handler) (*httptest.Server, string) {
+	t.Helper()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServerTLS("test API", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return srv, caFile
 }
 
 func TestHTTPFieldErrors(t *testing.T) {
