@@ -228,6 +228,9 @@ type IdentityService interface {
 	BindRole(ctx context.Context, b *RoleBinding) error
 	// UnbindRole removes a user's binding on a project.
 	UnbindRole(ctx context.Context, userID, projectID int64) error
+	// FindMembers returns the bindings on a project, or the global ones
+	// for GlobalScope, by user id.
+	FindMembers(ctx context.Context, projectID int64) ([]RoleBinding, error)
 
 	// FindTokens lists a user's unexpired tokens, without secrets.
 	FindTokens(ctx context.Context, userID int64) ([]*Token, error)

@@ -237,6 +237,9 @@ type ProjectStore interface {
 	BindRole(ctx context.Context, b *RoleBinding) error
 	// UnbindRole removes a binding. KindNotFound if missing.
 	UnbindRole(ctx context.Context, userID, projectID int64) error
+	// FindRoleBindings returns the bindings on a project, or the global
+	// ones for GlobalScope, by user id.
+	FindRoleBindings(ctx context.Context, projectID int64) ([]RoleBinding, error)
 }
 
 // ClusterOutcome says what a task's end means for its cluster: the status

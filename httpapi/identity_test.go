@@ -97,17 +97,15 @@ func TestMembers(t *testing.T) {
 		}
 		return sampleProject, nil
 	}
-	// Three pages of users: the listing must walk them all.
-	e.identity.FindUsersFn = func(ctx context.Context, f dbplane.UserFilter) ([]*dbplane.User, int, error) {
-		all := []*dbplane.User{
-			{ID: 1, Name: "ann", Bindings: []dbplane.RoleBinding{{ProjectID: 4, Role: "admin"}, {ProjectID: 0, Role: "viewer"}}},
-			{ID: 2, Name: "bob", Bindings: []dbplane.RoleBinding{{ProjectID: 5, Role: "admin"}}},
-			{ID: 3, Name: "cat", Bindings: []dbplane.RoleBinding{{ProjectID: 4, Role: "viewer"}}},
+	e.identity.FindMembersFn = func(ctx context.Context, project int64) ([]dbplane.RoleBinding, error) {
+		switch project {
+		case 4:
+			return []dbplane.RoleBinding{{UserID: 1, UserName: "ann", ProjectID: 4, Role: "admin"},
+				{UserID: 3, UserName: "cat", ProjectID: 4, Role: "viewer"}}, nil
+		case dbplane.GlobalScope:
+			return []dbplane.RoleBinding{{UserID: 1, UserName: "ann", ProjectID: 0, Role: "viewer"}}, nil
 		}
-		if f.Offset >= len(all) {
-			return nil, len(all), nil
-		}
-		return all[f.Offset : f.Offset+1], len(all), nil
+		return nil, dbplane.Errorf(dbplane.KindNotFound, "project %d not found", project)
 	}
 	var bound *dbplane.RoleBinding
 	e.identity.BindRoleFn = func(ctx context.Context, b *dbplane.RoleBinding) error {

@@ -141,6 +141,7 @@ type identityService struct {
 	DeleteUserFn      func(ctx context.Context, id int64) error
 	BindRoleFn        func(ctx context.Context, b *dbplane.RoleBinding) error
 	UnbindRoleFn      func(ctx context.Context, userID, projectID int64) error
+	FindMembersFn     func(ctx context.Context, projectID int64) ([]dbplane.RoleBinding, error)
 	FindTokensFn      func(ctx context.Context, userID int64) ([]*dbplane.Token, error)
 	RevokeTokenFn     func(ctx context.Context, id int64) error
 	CreateAccessKeyFn func(ctx context.Context, userID int64, description string) (*dbplane.AccessKey, error)
@@ -196,6 +197,10 @@ func (s *identityService) BindRole(ctx context.Context, b *dbplane.RoleBinding) 
 
 func (s *identityService) UnbindRole(ctx context.Context, userID, projectID int64) error {
 	return s.UnbindRoleFn(ctx, userID, projectID)
+}
+
+func (s *identityService) FindMembers(ctx context.Context, projectID int64) ([]dbplane.RoleBinding, error) {
+	return s.FindMembersFn(ctx, projectID)
 }
 
 func (s *identityService) FindTokens(ctx context.Context, userID int64) ([]*dbplane.Token, error) {

@@ -169,34 +169,9 @@ func (s *Server) handleMemberIndex(sc scope) handlerFunc {
 	}
 }
 
-// members returns the bindings on project, gathered from the users' own:
-// the project is looked up first, so that a project the caller may not
-// see answers as a missing one, whatever listing users would say.
+// members returns the bindings on project, or the global ones.
 func (s *Server) members(ctx context.Context, project int64) ([]dbplane.RoleBinding, error) {
-	if project != dbplane.GlobalScope {
-		if _, err := s.Identity.FindProjectByID(ctx, project); err != nil {
-			return nil, err
-		}
-	}
-	var out []dbplane.RoleBinding
-	for offset := 0; ; {
-		us, total, err := s.Identity.FindUsers(ctx, dbplane.UserFilter{Offset: offset, Limit: dbplane.MaxPageSize})
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range us {
-			for _, b := range u.Bindings {
-				if b.ProjectID == project {
-					b.UserID, b.UserName = u.ID, u.Name
-					out = append(out, b)
-				}
-			}
-		}
-		offset += len(us)
-		if len(us) == 0 || offset >= total {
-			return out, nil
-		}
-	}
+	return s.Identity.FindMembers(ctx, project)
 }
 
 // handleMemberBind handles PUT /v1/projects/{project_id}/members/{user_id}

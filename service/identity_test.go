@@ -272,6 +272,30 @@ func TestBindings(t *testing.T) {
 		wantKind(t, bindAs(nil, w.alpha.ID, dbplane.RoleViewer), dbplane.KindUnauthorized, "")
 	})
 
+	t.Run("FindMembers", func(t *testing.T) {
+		ms, err := w.id.FindMembers(as(w.betaAdm), w.beta.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, m := range ms {
+			if m.ProjectID != w.beta.ID {
+				t.Errorf("member %+v is not of beta", m)
+			}
+			found = found || m.UserID == w.betaAdm.User.ID
+		}
+		if !found {
+			t.Errorf("beta's admin is missing from beta's members %+v", ms)
+		}
+		_, err = w.id.FindMembers(as(w.betaAdm), w.alpha.ID)
+		wantKind(t, err, dbplane.KindNotFound, fmt.Sprintf("project %d not found", w.alpha.ID))
+		_, err = w.id.FindMembers(as(w.betaAdm), dbplane.GlobalScope)
+		wantKind(t, err, dbplane.KindForbidden, "")
+		if _, err := w.id.FindMembers(as(w.gviewer), dbplane.GlobalScope); err != nil {
+			t.Fatalf("a global viewer lists global members: %v", err)
+		}
+	})
+
 	t.Run("LastGlobalAdmin", func(t *testing.T) {
 		root := w.admin.User.ID
 		const msg = "it holds the last global admin binding"

@@ -140,6 +140,26 @@ func (s *Identity) BindRole(ctx context.Context, b *dbplane.RoleBinding) error {
 	return nil
 }
 
+// FindMembers returns the bindings on a project to those who can read the
+// project (others get the project's not-found error), or the global ones to
+// global readers.
+func (s *Identity) FindMembers(ctx context.Context, projectID int64) ([]dbplane.RoleBinding, error) {
+	if projectID < dbplane.GlobalScope {
+		return nil, notFound("project %d not found", projectID)
+	}
+	_, err := authorize(ctx, dbplane.ActionRead,
+		resource{project: projectID, hidden: notFound("project %d not found", projectID)})
+	if err != nil {
+		return nil, err
+	}
+	if projectID != dbplane.GlobalScope {
+		if _, err := s.Store.FindProjectByID(ctx, projectID); err != nil {
+			return nil, orNotFound(err, notFound("project %d not found", projectID))
+		}
+	}
+	return s.Store.FindRoleBindings(ctx, projectID)
+}
+
 // UnbindRole removes a user's binding on a project, or its global one.
 // Authorized as BindRole; the last global admin binding stays.
 func (s *Identity) UnbindRole(ctx context.Context, userID, projectID int64) error {

@@ -38,6 +38,21 @@ func (db *DB) UnbindRole(ctx context.Context, userID, projectID int64) error {
 	return dbplane.E("sqlstore.UnbindRole", err)
 }
 
+// FindRoleBindings returns the bindings on a project, or the global ones
+// for GlobalScope, by user id.
+func (db *DB) FindRoleBindings(ctx context.Context, projectID int64) ([]dbplane.RoleBinding, error) {
+	var bs []dbplane.RoleBinding
+	err := db.read(ctx, func(tx *Tx) error {
+		var err error
+		bs, err = findBindings(ctx, tx, `COALESCE(b.project_id, 0) = ?`, projectID)
+		return err
+	})
+	if err != nil {
+		return nil, dbplane.E("sqlstore.FindRoleBindings", err)
+	}
+	return bs, nil
+}
+
 // upsertBinding stores b, replacing the role of an existing binding of the
 // same user and scope, and reads it back with its names.
 func upsertBinding(ctx context.Context, tx *Tx, b *dbplane.RoleBinding) error {

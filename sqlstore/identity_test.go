@@ -62,6 +62,28 @@ func TestRoleBindings(t *testing.T) {
 			}
 		})
 
+		t.Run("FindRoleBindings", func(t *testing.T) {
+			bob := mustUser(t, db, "bob-"+p.Name, dbplane.RoleBinding{ProjectID: p.ID, Role: dbplane.RoleViewer})
+			got, err := db.FindRoleBindings(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantP := []dbplane.RoleBinding{want[1], bob.Bindings[0]}
+			if diff := cmp.Diff(wantP, got); diff != "" {
+				t.Fatalf("bindings on the project (-want +got):\n%s", diff)
+			}
+			got, err = db.FindRoleBindings(ctx, dbplane.GlobalScope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]dbplane.RoleBinding{want[0]}, got); diff != "" {
+				t.Fatalf("global bindings (-want +got):\n%s", diff)
+			}
+			if err := db.DeleteUser(ctx, bob.ID); err != nil {
+				t.Fatal(err)
+			}
+		})
+
 		t.Run("CreateUser/ErrProjectMissing", func(t *testing.T) {
 			err := db.CreateUser(ctx, &dbplane.User{Name: "bob", Bindings: []dbplane.RoleBinding{{ProjectID: 9999, Role: "viewer"}}}, "h")
 			assertError(t, err, dbplane.KindNotFound, "project 9999 not found")
