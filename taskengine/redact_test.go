@@ -19,7 +19,7 @@ func TestRunRedactsSecrets(t *testing.T) {
 	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
 		e := taskengine.New(db, fastConfig(t, "e1"))
 		e.Register("leaky", func(ctx context.Context, run *taskengine.Run) error {
-			run.Redact(secret, "")
+			taskengine.Redact(ctx, secret, "")
 			run.Logf(ctx, "running redis-cli -a %s ping", secret)
 			return dbplane.Permanent(fmt.Errorf("AUTH %s failed", secret))
 		})

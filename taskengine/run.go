@@ -32,6 +32,17 @@ func (r *Run) Redact(secrets ...string) {
 	}
 }
 
+type runCtxKey struct{}
+
+// Redact registers secrets with the run of ctx, as Run.Redact does, for
+// code that the handler calls with its context but not its Run. Outside a
+// run it does nothing.
+func Redact(ctx context.Context, secrets ...string) {
+	if r, ok := ctx.Value(runCtxKey{}).(*Run); ok {
+		r.Redact(secrets...)
+	}
+}
+
 // redact replaces the registered secrets in s.
 func (r *Run) redact(s string) string {
 	for _, secret := range r.secrets {
@@ -135,7 +146,7 @@ func (e *Engine) invoke(ctx context.Context, s *dbplane.Subtask, log *slog.Logge
 		}
 	}()
 	run := &Run{Subtask: s, store: e.store, log: log}
-	err = h(ctx, run)
+	err = h(context.WithValue(ctx, runCtxKey{}, run), run)
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 	}

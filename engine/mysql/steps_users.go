@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/taskengine"
 )
 
 // createUsers creates the admin accounts on the primary (for galera: the
@@ -17,6 +18,7 @@ import (
 // allowed, and draws a new state transfer password everywhere.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	password, err := e.Store.ClusterPassword(ctx, s.c.ID)
+	taskengine.Redact(ctx, password)
 	if err != nil {
 		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
 	}

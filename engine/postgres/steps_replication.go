@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Roles dbplane creates in every cluster.
@@ -29,6 +30,7 @@ const streamTimeout = 90 * time.Second
 // way leaves nothing inconsistent behind.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	password, err := e.Store.ClusterPassword(ctx, s.c.ID)
+	taskengine.Redact(ctx, password)
 	if err != nil {
 		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
 	}

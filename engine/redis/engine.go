@@ -183,6 +183,7 @@ func (s *step) adminPassword(ctx context.Context) (string, error) {
 		return s.password, nil
 	}
 	pw, err := s.e.Store.ClusterPassword(ctx, s.c.ID)
+	taskengine.Redact(ctx, pw)
 	if err != nil {
 		return "", fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
 	}
