@@ -20,7 +20,10 @@ type api interface {
 	dbplane.ClusterService
 	dbplane.TaskService
 	dbplane.HostService
-	dbplane.AuthService
+	// IssueToken trades a user's password for a bearer token.
+	IssueToken(ctx context.Context, user, password string) (*dbplane.Token, error)
+	// Whoami returns the caller's user with its role bindings.
+	Whoami(ctx context.Context) (*dbplane.User, error)
 	// Catalog lists the engine versions and flavors that can be created.
 	Catalog(ctx context.Context) (*dbplane.Catalog, error)
 	// CatalogEngines lists the engine versions, of one engine unless "".

@@ -31,7 +31,8 @@ type fakeAPI struct {
 	WatchTaskFn       func(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error)
 	FindHostsFn       func(f dbplane.HostFilter) ([]*dbplane.Host, int, error)
 	IssueTokenFn      func(user, password string) (*dbplane.Token, error)
-	AuthenticateFn    func(token string) (*dbplane.User, error)
+	AuthenticateFn    func(token string) (*dbplane.Principal, error)
+	WhoamiFn          func() (*dbplane.User, error)
 	CatalogFn         func() (*dbplane.Catalog, error)
 	CatalogEnginesFn  func(engine string) ([]dbplane.EngineVersion, error)
 	CatalogFlavorsFn  func(engine string) ([]httpapi.FlavorInfo, error)
@@ -173,11 +174,26 @@ func (f *fakeAPI) IssueToken(_ context.Context, user, password string) (*dbplane
 	return f.IssueTokenFn(user, password)
 }
 
-func (f *fakeAPI) Authenticate(_ context.Context, token string) (*dbplane.User, error) {
+func (f *fakeAPI) Authenticate(_ context.Context, token string) (*dbplane.Principal, error) {
 	if f.AuthenticateFn == nil {
 		return nil, unexpected("Authenticate")
 	}
 	return f.AuthenticateFn(token)
+}
+
+func (f *fakeAPI) AuthenticatePassword(context.Context, string, string) (*dbplane.Principal, error) {
+	return nil, unexpected("AuthenticatePassword")
+}
+
+func (f *fakeAPI) AuthenticateSignature(context.Context, string, func(string) error) (*dbplane.Principal, error) {
+	return nil, unexpected("AuthenticateSignature")
+}
+
+func (f *fakeAPI) Whoami(context.Context) (*dbplane.User, error) {
+	if f.WhoamiFn == nil {
+		return nil, unexpected("Whoami")
+	}
+	return f.WhoamiFn()
 }
 
 func (f *fakeAPI) Catalog(context.Context) (*dbplane.Catalog, error) {

@@ -24,11 +24,12 @@ import (
 // stream make the round trip.
 func runHTTP(t *testing.T, f *fakeAPI, stdin string, args ...string) result {
 	t.Helper()
-	f.AuthenticateFn = func(token string) (*dbplane.User, error) {
+	f.AuthenticateFn = func(token string) (*dbplane.Principal, error) {
 		if token != "good" {
 			return nil, dbplane.Errorf(dbplane.KindUnauthorized, "invalid token")
 		}
-		return &dbplane.User{ID: 1, Name: "admin", Role: dbplane.RoleAdmin}, nil
+		return &dbplane.Principal{Via: dbplane.ViaToken, User: &dbplane.User{ID: 1, Name: "admin",
+			Bindings: []dbplane.RoleBinding{{ProjectID: dbplane.GlobalScope, Role: dbplane.RoleAdmin}}}}, nil
 	}
 	srv, caFile := mustServeTLS(t, (&httpapi.Server{Clusters: f, Tasks: f, Hosts: f, Auth: f}).Handler())
 	return runHTTPEnv(t, map[string]string{

@@ -72,7 +72,8 @@ progress and messages go to stderr.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(c.clusterCmd(), c.taskCmd(), c.hostCmd(), c.catalogCmd(), c.loginCmd())
+	root.AddCommand(c.clusterCmd(), c.taskCmd(), c.hostCmd(), c.catalogCmd(), c.loginCmd(),
+		c.projectCmd(), c.userCmd(), c.tokenCmd(), c.accessKeyCmd(), c.auditCmd())
 	addServerCommands(root, cfg)
 	return root
 }
