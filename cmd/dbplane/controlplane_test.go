@@ -67,6 +67,14 @@ func mustRunControlPlane(tb testing.TB) *testControlPlane {
 // control plane serves a certificate of its own CA.
 func mustRunControlPlaneWith(tb testing.TB, edit func(*Config)) *testControlPlane {
 	tb.Helper()
+	return mustRunControlPlaneLogged(tb, edit, nil)
+}
+
+// mustRunControlPlaneLogged is mustRunControlPlaneWith with the logs of the
+// control plane (and of agents started with it) written to logs, if not
+// nil.
+func mustRunControlPlaneLogged(tb testing.TB, edit func(*Config), logs io.Writer) *testControlPlane {
+	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
@@ -77,10 +85,14 @@ func mustRunControlPlaneWith(tb testing.TB, edit func(*Config)) *testControlPlan
 	if edit != nil {
 		edit(cfg)
 	}
-	log := cfg.NewLogger(io.Discard)
-	if testing.Verbose() {
-		log = cfg.NewLogger(os.Stderr)
+	switch {
+	case logs != nil:
+	case testing.Verbose():
+		logs = os.Stderr
+	default:
+		logs = io.Discard
 	}
+	log := cfg.NewLogger(logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	cp, err := openControlPlane(ctx, cfg, log)
 	if err != nil {
