@@ -223,9 +223,9 @@ func TestClusterList(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		r := runCLI(t, f, nil, "", "cluster", "list", "--engine", "postgresql", "--limit", "2")
 		r.check(t, exitOK)
-		want := `ID  NAME    ENGINE      VERSION  TOPOLOGY     NODES  STATUS    CREATED
-12  orders  postgresql  16       replication  2      creating  2026-11-22T10:00:00Z
-13  cache   redis       7        standalone   0      running   2026-11-22T10:00:00Z
+		want := `ID  NAME    PROJECT  ENGINE      VERSION  TOPOLOGY     NODES  STATUS    CREATED
+12  orders  -        postgresql  16       replication  2      creating  2026-11-22T10:00:00Z
+13  cache   -        redis       7        standalone   0      running   2026-11-22T10:00:00Z
 `
 		if diff := cmp.Diff(want, r.stdout); diff != "" {
 			t.Errorf("stdout (-want +got):\n%s", diff)
@@ -282,6 +282,7 @@ func TestClusterShow(t *testing.T) {
 		r.check(t, exitOK)
 		want := `ID:           12
 Name:         orders
+Project:      -
 Engine:       postgresql 16
 Topology:     replication
 Status:       creating

@@ -17,7 +17,7 @@ func (c *cli) clusterCmd() *cobra.Command {
 
 // clusterListCmd returns `dbplane cluster list`.
 func (c *cli) clusterListCmd() *cobra.Command {
-	var name, engine, status string
+	var name, engine, status, project string
 	var offset, limit int
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -34,6 +34,17 @@ func (c *cli) clusterListCmd() *cobra.Command {
 			if status != "" {
 				s := dbplane.ClusterStatus(status)
 				f.Status = &s
+			}
+			if project != "" {
+				id, err := c.identity(cmd.Context())
+				if err != nil {
+					return err
+				}
+				pid, err := resolveProject(cmd.Context(), id, project, false)
+				if err != nil {
+					return err
+				}
+				f.ProjectID = &pid
 			}
 			a, err := c.client(cmd.Context())
 			if err != nil {
@@ -54,6 +65,7 @@ func (c *cli) clusterListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "only the cluster with this exact name")
 	cmd.Flags().StringVar(&engine, "engine", "", "only clusters of this engine")
 	cmd.Flags().StringVar(&status, "status", "", "only clusters in this status")
+	cmd.Flags().StringVar(&project, "project", "", "only clusters of this project (id or name)")
 	pageFlags(cmd, &offset, &limit)
 	return cmd
 }
@@ -93,9 +105,9 @@ func (c *cli) pageNote(offset, n, total int) {
 // printClusters prints clusters as a table.
 func printClusters(w io.Writer, clusters []*dbplane.Cluster) {
 	tw := newTable(w)
-	row(tw, "ID", "NAME", "ENGINE", "VERSION", "TOPOLOGY", "NODES", "STATUS", "CREATED")
+	row(tw, "ID", "NAME", "PROJECT", "ENGINE", "VERSION", "TOPOLOGY", "NODES", "STATUS", "CREATED")
 	for _, cl := range clusters {
-		row(tw, itoa(cl.ID), cl.Name, cl.Engine, cl.Version, cl.Topology, itoa(len(cl.Nodes)), string(cl.Status), fmtTime(cl.CreatedAt))
+		row(tw, itoa(cl.ID), cl.Name, orDash(cl.Project), cl.Engine, cl.Version, cl.Topology, itoa(len(cl.Nodes)), string(cl.Status), fmtTime(cl.CreatedAt))
 	}
 	tw.Flush()
 }
@@ -133,6 +145,7 @@ func printCluster(w io.Writer, cl *dbplane.Cluster) {
 	tw := newTable(w)
 	row(tw, "ID:", itoa(cl.ID))
 	row(tw, "Name:", cl.Name)
+	row(tw, "Project:", orDash(cl.Project))
 	row(tw, "Engine:", cl.Engine+" "+cl.Version)
 	row(tw, "Topology:", cl.Topology)
 	row(tw, "Status:", string(cl.Status))

@@ -32,6 +32,9 @@ var specFlags = map[string]string{
 	"parameters":         "param",
 	"allowlist":          "allowlist",
 	"labels":             "label",
+	"project":            "project",
+	"persistence":        "persistence",
+	"ssl":                "ssl",
 }
 
 // clusterPasswordEnv names the environment variable that may carry the new
@@ -94,6 +97,9 @@ or $` + clusterPasswordEnv + `; it is never a flag value.`,
 	fs := cmd.Flags()
 	fs.StringVarP(&file, "file", "f", "", "JSON cluster spec file, - for stdin (excludes the spec flags)")
 	fs.StringVar(&spec.Name, "name", "", "cluster name")
+	fs.StringVar(&spec.Project, "project", "", "project that owns the cluster (default: default)")
+	fs.StringVar(&spec.Persistence, "persistence", "", "redis persistence: rdb or aof")
+	fs.BoolVar(&spec.SSL, "ssl", false, "serve clients over TLS with certificates of the control plane's CA")
 	fs.StringVar(&spec.Engine, "engine", "", "engine: postgresql, mysql or redis (see dbplane catalog)")
 	fs.StringVar(&spec.Version, "version", "", "engine version (see dbplane catalog)")
 	fs.StringVar(&spec.Topology, "topology", "", "standalone, replication, galera or redis-cluster")
