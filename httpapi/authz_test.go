@@ -30,6 +30,7 @@ var publicRoutes = []string{
 	"GET /readyz",
 	"GET /metrics",
 	"GET /v1/openapi.json",
+	"GET /v1/ca",
 	"POST /v1/auth/token",
 	"POST /v1/agents/join",
 }

@@ -23,6 +23,19 @@ func (s *Server) registerHealthRoutes() {
 	s.publicRoute("GET /readyz", "health.ready", s.wrap(s.handleReadyz))
 	s.publicRoute("GET /metrics", "metrics.get", promhttp.Handler())
 	s.publicRoute("GET /v1/openapi.json", "openapi.get", http.HandlerFunc(serveOpenAPI))
+	s.publicRoute("GET /v1/ca", "ca.get", http.HandlerFunc(s.serveCA))
+}
+
+// serveCA handles GET /v1/ca: the CA certificate in PEM.
+func (s *Server) serveCA(w http.ResponseWriter, r *http.Request) {
+	if len(s.CACert) == 0 {
+		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "this control plane serves no CA certificate"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-pem-file")
+	h.Set("Content-Length", strconv.Itoa(len(s.CACert)))
+	w.Write(s.CACert)
 }
 
 // statusResponse is the body of the health endpoints.

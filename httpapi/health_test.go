@@ -67,3 +67,17 @@ func TestMetrics(t *testing.T) {
 		t.Error("a metric is labelled with a concrete path, not the route pattern")
 	}
 }
+
+// TestCA: the CA certificate is served without credentials, and a control
+// plane without one says so.
+func TestCA(t *testing.T) {
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	e := newEnv(t, func(s *httpapi.Server) { s.CACert = []byte(pem) })
+	resp, data := e.request(t, "GET", "/v1/ca", "", "Authorization", "")
+	if resp.StatusCode != http.StatusOK || string(data) != pem || resp.Header.Get("Content-Type") != "application/x-pem-file" {
+		t.Errorf("GET /v1/ca = %d %q %s", resp.StatusCode, data, resp.Header.Get("Content-Type"))
+	}
+	e = newEnv(t)
+	resp, data = e.request(t, "GET", "/v1/ca", "", "Authorization", "")
+	mustErrorBody(t, resp, data, http.StatusNotFound)
+}

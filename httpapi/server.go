@@ -60,6 +60,11 @@ type Server struct {
 	Security frontdoor.Config
 	// Catalog is served read-only at /v1/catalog.
 	Catalog dbplane.Catalog
+	// CACert is the PEM certificate of the control plane's CA, served at
+	// /v1/ca without credentials: it is public, and clients and agents
+	// need it (or its fingerprint) before they can trust anything else.
+	// Nil answers 404.
+	CACert []byte
 	// Ready reports readiness for /readyz (e.g. a store ping); nil means
 	// always ready.
 	Ready func(ctx context.Context) error

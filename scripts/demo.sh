@@ -11,7 +11,10 @@ BIN=${BIN:-bin/dbplane}
 DATA=${DBPLANE_DEMO_DIR:-/var/lib/dbplane-dev}
 LISTEN=${DBPLANE_DEMO_LISTEN:-127.0.0.1:8080}
 export DBPLANE_ADMIN_PASSWORD=${DBPLANE_ADMIN_PASSWORD:-Demo-Passw0rd}
-export DBPLANE_SERVER="http://$LISTEN" DBPLANE_USER=admin DBPLANE_PASSWORD="$DBPLANE_ADMIN_PASSWORD"
+# The API speaks TLS with a certificate of dev's own CA, which dev writes to
+# $DATA/ca.pem: the CLI verifies the server with it.
+export DBPLANE_SERVER="https://$LISTEN" DBPLANE_CA_FILE="$DATA/ca.pem"
+export DBPLANE_USER=admin DBPLANE_PASSWORD="$DBPLANE_ADMIN_PASSWORD"
 export DBPLANE_CLUSTER_PASSWORD=${DBPLANE_CLUSTER_PASSWORD:-Orders-Passw0rd}
 
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (the agents run PostgreSQL as the postgres user)"; exit 1; }
@@ -45,12 +48,14 @@ done
 echo "dbplane dev is running at $DBPLANE_SERVER (log: $DATA/dev.log)"
 
 step "The fleet: three hosts on one machine" "$BIN" host list
+"$BIN" project show shop >/dev/null 2>&1 ||
+	step "A project with a quota, to hold the cluster" "$BIN" project create shop --max-clusters 3 --max-nodes 9
 name="orders-$(date +%H%M%S)"
 step "Plan a 3-node PostgreSQL cluster (dry run: nothing is stored)" \
-	"$BIN" cluster create --name "$name" --engine postgresql --version 15 --topology replication \
+	"$BIN" cluster create --name "$name" --project shop --engine postgresql --version 15 --topology replication \
 	--nodes 3 --replication-mode sync --flavor dbp.c2.m4 --volume-gb 20 --dry-run
 step "Create it and watch the task live" \
-	"$BIN" cluster create --name "$name" --engine postgresql --version 15 --topology replication \
+	"$BIN" cluster create --name "$name" --project shop --engine postgresql --version 15 --topology replication \
 	--nodes 3 --replication-mode sync --flavor dbp.c2.m4 --volume-gb 20 --wait
 cluster=$name
 step "The cluster" "$BIN" cluster show "$name"
@@ -63,6 +68,8 @@ CREATE TABLE IF NOT EXISTS demo (id serial PRIMARY KEY, at timestamptz DEFAULT n
 INSERT INTO demo DEFAULT VALUES;
 SELECT application_name AS replica, state, sync_state FROM pg_stat_replication ORDER BY 1;
 SQL
+
+step "Who did what: the audit log" "$BIN" audit list --limit 5
 
 printf '\nThe cluster keeps running; connect with:\n  PGPASSWORD=%s psql "%s"\nPress Ctrl-C to delete it and stop dbplane dev.\n' "$DBPLANE_CLUSTER_PASSWORD" "$uri"
 wait "$pid"

@@ -94,6 +94,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		AuditRecorder: audit,
 		Security:      frontdoor.DefaultConfig(),
 		Catalog:       catalog,
+		CACert:        cp.hosts.CA.CertPEM(),
 		Ready:         func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
 		Logger:        log,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
