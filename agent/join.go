@@ -50,7 +50,7 @@ type JoinTrust struct {
 
 // tlsConfig returns the TLS configuration that verifies the control plane
 // as t says. Exactly one way must be chosen.
-func (t JoinTrust) tlsConfig() (*tls.Config, error) {
+func (t JoinTrust) tlsConfig(host string) (*tls.Config, error) {
 	n := 0
 	for _, set := range []bool{t.CASHA256 != "", len(t.CAPEM) > 0, t.InsecureSkipVerify} {
 		if set {
@@ -68,7 +68,7 @@ func (t JoinTrust) tlsConfig() (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		return pki.PinnedTLSConfig(pin), nil
+		return pki.PinnedTLSConfig(pin, host), nil
 	case len(t.CAPEM) > 0:
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(t.CAPEM) {
@@ -104,11 +104,12 @@ func Join(ctx context.Context, controlPlaneURL, token string, trust JoinTrust, f
 		return 0, dbplane.E(op, dbplane.Errorf(dbplane.KindInvalid,
 			"the agent has not joined a control plane yet: a join token is required (dbplane host join-token create)"))
 	}
-	if u, err := url.Parse(controlPlaneURL); err != nil || u.Scheme != "https" || u.Host == "" {
+	u, err := url.Parse(controlPlaneURL)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
 		return 0, dbplane.E(op, dbplane.Invalid(dbplane.FieldError{Field: "join",
 			Message: fmt.Sprintf("must be the control plane's https:// URL, so the join token does not travel in clear; got %q", controlPlaneURL)}))
 	}
-	tlsCfg, err := trust.tlsConfig()
+	tlsCfg, err := trust.tlsConfig(u.Hostname())
 	if err != nil {
 		return 0, dbplane.E(op, err)
 	}

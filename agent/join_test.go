@@ -44,7 +44,7 @@ func newJoinControlPlane(t *testing.T) *joinControlPlane {
 	hosts := &service.Hosts{Store: db, CA: ca}
 	srv := &httpapi.Server{Hosts: hosts, Auth: &service.Auth{Store: db}}
 	ts := httptest.NewUnstartedServer(srv.Handler())
-	cert, err := ca.IssueServerTLS("dbplane API", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+	cert, err := ca.IssueServerTLS(pki.APICN, []net.IP{net.ParseIP("127.0.0.1")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,13 +36,21 @@ func ParseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
+// APICN is the common name of the API certificate that the control plane
+// issues itself from its CA. A pinned client requires it: the same CA also
+// signs agents' and database servers' certificates, which name addresses
+// too, and none of them may pass for the control plane.
+const APICN = "dbplane control plane API"
+
 // PinnedTLSConfig returns a client TLS configuration that trusts one CA,
 // known only by the SHA-256 fingerprint of its certificate: the server must
 // send that certificate in its chain, and its own certificate must chain to
-// it and name the host dialed. Nothing else is trusted, not even the
-// system's roots, so a client given the fingerprint out of band (say, in the
-// command that joins an agent) needs no CA file.
-func PinnedTLSConfig(fingerprint []byte) *tls.Config {
+// it, be named APICN and be valid for host, the host name or IP address
+// dialed. Host is given rather than read from the handshake because TLS
+// sends no server name for IP addresses. Nothing else is trusted, not even
+// the system's roots, so a client given the fingerprint out of band (say, in
+// the command that joins an agent) needs no CA file.
+func PinnedTLSConfig(fingerprint []byte, host string) *tls.Config {
 	pin := bytes.Clone(fingerprint)
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -51,7 +59,7 @@ func PinnedTLSConfig(fingerprint []byte) *tls.Config {
 		// which runs even so.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPinned(cs, pin)
+			return verifyPinned(cs, pin, host)
 		},
 	}
 }
@@ -59,8 +67,8 @@ func PinnedTLSConfig(fingerprint []byte) *tls.Config {
 var errNoPeerCert = errors.New("the server sent no certificate")
 
 // verifyPinned checks that the chain a server sent holds the CA of pin and
-// that the server's certificate chains to it for the server's name.
-func verifyPinned(cs tls.ConnectionState, pin []byte) error {
+// that the server's certificate is the API's and chains to it for host.
+func verifyPinned(cs tls.ConnectionState, pin []byte, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errNoPeerCert
 	}
@@ -81,8 +89,15 @@ func verifyPinned(cs tls.ConnectionState, pin []byte) error {
 		return fmt.Errorf("the server's certificate chain holds no CA of fingerprint %x (it sent %s): "+
 			"the pin is wrong, or this is not the control plane", pin, strings.Join(sent, ", "))
 	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		DNSName: cs.ServerName, Roots: roots, Intermediates: inter,
+	leaf := cs.PeerCertificates[0]
+	if leaf.Subject.CommonName != APICN {
+		return fmt.Errorf("the server's certificate is %q, not the control plane API's", leaf.Subject.CommonName)
+	}
+	if host == "" {
+		return errors.New("no host to verify the server's certificate for")
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{
+		DNSName: host, Roots: roots, Intermediates: inter,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	})
 	if err != nil {

@@ -44,7 +44,7 @@ func dialWith(addr, serverName string, cfg *tls.Config) error {
 
 func TestIssueServerTLS(t *testing.T) {
 	ca := mustCA(t)
-	cert, err := ca.IssueServerTLS("dbplane API", []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"})
+	cert, err := ca.IssueServerTLS(pki.APICN, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestIssueServerTLS(t *testing.T) {
 
 func TestPinnedTLSConfig(t *testing.T) {
 	ca := mustCA(t)
-	cert, err := ca.IssueServerTLS("dbplane API", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+	cert, err := ca.IssueServerTLS(pki.APICN, []net.IP{net.ParseIP("127.0.0.1")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,24 +81,44 @@ func TestPinnedTLSConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(pin)); err != nil {
+	if err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(pin, "127.0.0.1")); err != nil {
 		t.Fatalf("the right pin is refused: %v", err)
 	}
 	t.Run("WrongPin", func(t *testing.T) {
 		wrong, _ := pki.ParseFingerprint(pki.Fingerprint(mustCA(t).Cert))
-		err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(wrong))
+		err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(wrong, "127.0.0.1"))
 		if err == nil || !strings.Contains(err.Error(), "no CA of fingerprint "+hex.EncodeToString(wrong)) {
 			t.Fatalf("err = %v, want a refusal naming the pin", err)
 		}
 	})
 	t.Run("WrongName", func(t *testing.T) {
-		if err := dialWith(addr, "db.example", pki.PinnedTLSConfig(pin)); err == nil {
+		if err := dialWith(addr, "db.example", pki.PinnedTLSConfig(pin, "db.example")); err == nil {
 			t.Fatal("a certificate for 127.0.0.1 is accepted for db.example")
+		}
+	})
+	t.Run("OtherAddress", func(t *testing.T) {
+		// TLS sends no server name for an IP address: the host dialed must
+		// be checked all the same.
+		other, err := ca.IssueServerTLS(pki.APICN, []net.IP{net.ParseIP("10.9.9.9")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dialWith(serveTLS(t, other), "127.0.0.1", pki.PinnedTLSConfig(pin, "127.0.0.1")); err == nil {
+			t.Fatal("a certificate for 10.9.9.9 is accepted for 127.0.0.1")
+		}
+	})
+	t.Run("DatabaseCertificateOfTheSameCA", func(t *testing.T) {
+		db, err := ca.IssueServerTLS("orders", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dialWith(serveTLS(t, db), "127.0.0.1", pki.PinnedTLSConfig(pin, "127.0.0.1")); err == nil {
+			t.Fatal("a database server's certificate passes for the control plane")
 		}
 	})
 	t.Run("LeafPinnedInsteadOfCA", func(t *testing.T) {
 		leafPin, _ := pki.ParseFingerprint(pki.Fingerprint(cert.Leaf))
-		if err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(leafPin)); err == nil {
+		if err := dialWith(addr, "127.0.0.1", pki.PinnedTLSConfig(leafPin, "127.0.0.1")); err == nil {
 			t.Fatal("pinning the server's own certificate, which is no CA, is accepted")
 		}
 	})
@@ -106,19 +126,19 @@ func TestPinnedTLSConfig(t *testing.T) {
 		// An impostor can send the real CA's certificate, but cannot make
 		// its own certificate chain to it.
 		rogue := mustCA(t)
-		impostor, err := rogue.IssueServerTLS("dbplane API", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+		impostor, err := rogue.IssueServerTLS(pki.APICN, []net.IP{net.ParseIP("127.0.0.1")}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		impostor.Certificate = [][]byte{impostor.Certificate[0], ca.Cert.Raw}
-		if err := dialWith(serveTLS(t, impostor), "127.0.0.1", pki.PinnedTLSConfig(pin)); err == nil {
+		if err := dialWith(serveTLS(t, impostor), "127.0.0.1", pki.PinnedTLSConfig(pin, "127.0.0.1")); err == nil {
 			t.Fatal("a certificate of another CA is accepted next to the pinned CA")
 		}
 	})
 	t.Run("ChainWithoutTheCA", func(t *testing.T) {
 		alone := cert
 		alone.Certificate = alone.Certificate[:1]
-		if err := dialWith(serveTLS(t, alone), "127.0.0.1", pki.PinnedTLSConfig(pin)); err == nil {
+		if err := dialWith(serveTLS(t, alone), "127.0.0.1", pki.PinnedTLSConfig(pin, "127.0.0.1")); err == nil {
 			t.Fatal("a server that does not send the pinned CA is accepted")
 		}
 	})

@@ -25,7 +25,7 @@ var certCheckInterval = 10 * time.Second
 
 // apiCertName is the common name of the API's certificate when the
 // control plane issues it from its own CA.
-const apiCertName = "dbplane control plane API"
+const apiCertName = pki.APICN
 
 // serverTLS returns the TLS configuration of the API: the configured
 // certificate and key files, re-read when they change so that a renewed
