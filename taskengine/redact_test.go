@@ -23,9 +23,16 @@ func TestRunRedactsSecrets(t *testing.T) {
 			run.Logf(ctx, "running redis-cli -a %s ping", secret)
 			return dbplane.Permanent(fmt.Errorf("AUTH %s failed", secret))
 		})
+		e.Register("panicky", func(ctx context.Context, run *taskengine.Run) error {
+			run.Redact(secret)
+			panic("bad password " + secret)
+		})
 		start(t, e)
-		task := mustCreate(t, db, 0, step("leaky", "leaky"))
+		task := mustCreate(t, db, 0, step("leaky", "leaky"), step("panicky", "panicky"))
 		task = waitTask(t, db, task.ID, dbplane.TaskFailed)
+		if p := byName(t, task, "panicky"); strings.Contains(p.Error, secret) || !strings.Contains(p.Error, "panicked") {
+			t.Errorf("panicking subtask's error %q: want the panic with the secret redacted", p.Error)
+		}
 		s := byName(t, task, "leaky")
 		if strings.Contains(s.Error, secret) || !strings.Contains(s.Error, "AUTH "+dbplane.Redacted+" failed") {
 			t.Errorf("subtask error %q: want the secret redacted", s.Error)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -18,13 +19,17 @@ type Run struct {
 	Subtask *dbplane.Subtask
 	store   dbplane.TaskStore
 	log     *slog.Logger
-	secrets []string // redacted from the log and the outcome
+
+	mu      sync.Mutex // handlers may log from several goroutines
+	secrets []string   // redacted from the log and the outcome
 }
 
 // Redact registers secrets the handler holds (a cluster's password, say),
 // so that they are replaced by dbplane.Redacted in the subtask's log and in
 // its error, wherever a command line or a driver's message quotes them.
 func (r *Run) Redact(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range secrets {
 		if s != "" {
 			r.secrets = append(r.secrets, s)
@@ -45,6 +50,8 @@ func Redact(ctx context.Context, secrets ...string) {
 
 // redact replaces the registered secrets in s.
 func (r *Run) redact(s string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, secret := range r.secrets {
 		s = strings.ReplaceAll(s, secret, dbplane.Redacted)
 	}
@@ -139,21 +146,24 @@ func (e *Engine) invoke(ctx context.Context, s *dbplane.Subtask, log *slog.Logge
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
+	run := &Run{Subtask: s, store: e.store, log: log}
+	// Deferred first, so it runs last: a panic's error is redacted too.
+	defer func() {
+		if err != nil {
+			if msg := run.redact(err.Error()); msg != err.Error() {
+				err = &redactedError{msg: msg, err: err}
+			}
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("subtask handler panicked", "panic", p, "stack", string(debug.Stack()))
+			log.Error("subtask handler panicked", "panic", run.redact(fmt.Sprint(p)), "stack", string(debug.Stack()))
 			err = dbplane.Permanent(fmt.Errorf("handler %q panicked: %v", s.RunHandler(), p))
 		}
 	}()
-	run := &Run{Subtask: s, store: e.store, log: log}
 	err = h(context.WithValue(ctx, runCtxKey{}, run), run)
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
-	}
-	if err != nil && len(run.secrets) > 0 {
-		if msg := run.redact(err.Error()); msg != err.Error() {
-			err = &redactedError{msg: msg, err: err}
-		}
 	}
 	return err
 }
