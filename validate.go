@@ -105,6 +105,11 @@ func nameProblems(name string) []string {
 	if !isIdentifier(name) {
 		p = append(p, "may contain only letters, digits, '-' and '_'")
 	}
+	// The CA names the control plane and agents "dbplane-…"; a node's
+	// certificate, named after its cluster, must never look like theirs.
+	if strings.HasPrefix(strings.ToLower(name), "dbplane-") {
+		p = append(p, `must not start with "dbplane-", which dbplane keeps for its own certificates`)
+	}
 	return p
 }
 

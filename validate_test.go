@@ -67,6 +67,7 @@ func TestValidateClusterSpec(t *testing.T) {
 		{"NameStartsWithDigit", func(s *dbplane.ClusterSpec) { s.Name = "1abcd" }, []string{"name"}},
 		{"NameStartsWithDash", func(s *dbplane.ClusterSpec) { s.Name = "-abcd" }, []string{"name"}},
 		{"NameTooShort", func(s *dbplane.ClusterSpec) { s.Name = "abc" }, []string{"name"}},
+		{"NameReserved", func(s *dbplane.ClusterSpec) { s.Name = "dbplane-agent-db1" }, []string{"name"}},
 		{"NameTooLong", func(s *dbplane.ClusterSpec) { s.Name = "a" + strings.Repeat("b", 64) }, []string{"name"}},
 		{"NameSpace", func(s *dbplane.ClusterSpec) { s.Name = "ab cd" }, []string{"name"}},
 		{"NameDot", func(s *dbplane.ClusterSpec) { s.Name = "ab.cd" }, []string{"name"}},
