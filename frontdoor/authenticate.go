@@ -15,7 +15,8 @@ import (
 // its principal in the context (dbplane.WithPrincipal) and in the call's
 // audit event. It refuses with KindUnauthorized a request without one, or
 // with a wrong one, and with KindTooManyRequests a source that failed too
-// often (Config.FailureLimit), a locked-out user or key (as Auth says), or
+// often (Config.FailureLimit; requests without a credential count as
+// failures), a locked-out user or key (as Auth says), or
 // an access key over Config.AccessKeyLimit.
 func (d *Door) Authenticate(next http.Handler) http.Handler {
 	d.init()
@@ -33,10 +34,10 @@ func (d *Door) Authenticate(next http.Handler) http.Handler {
 // it presented.
 func (d *Door) authenticate(r *http.Request) (*dbplane.Principal, credential, error) {
 	cred, err := d.credentials(r)
-	if err == nil && cred.kind == credNone {
-		return nil, cred, unauthorized("authentication required: %s", d.accepted())
-	}
-	src := d.ClientAddr(r)
+	// A request without a credential counts as a failure too: refused
+	// before the limiter, anonymous calls would be free, and each mutating
+	// one costs an audit record. check refuses credNone.
+	src := d.sourceKey(r)
 	if wait := d.failures.wait(src, d.now()); wait > 0 {
 		return nil, cred, tooMany(wait, "failed authentications from this address")
 	}
