@@ -8,7 +8,7 @@ import (
 )
 
 // ClientAddr returns the address of the client of r, for audit events and
-// rate limits: the host of r.RemoteAddr, unless that peer is one of
+// (as sourceKey) rate limits: the host of r.RemoteAddr, unless that peer is one of
 // Config.TrustedProxies. Then X-Forwarded-For is read from the right, each
 // proxy naming the hop before it, and the first address that is not a
 // trusted proxy is the client. Entries left of it were written by the
@@ -41,6 +41,29 @@ func (d *Door) ClientAddr(r *http.Request) string {
 		host = a.String()
 	}
 	return host
+}
+
+// sourceKey returns the key of r's source in the per-source limits: its
+// client address, except that an IPv6 address counts as its /64. One
+// subscriber typically holds a whole /64 and can pick any address in it,
+// so limiting single IPv6 addresses would limit nobody. An IPv4-mapped
+// address is its IPv4 address. The audit keeps the full address.
+func (d *Door) sourceKey(r *http.Request) string {
+	return limitKey(d.ClientAddr(r))
+}
+
+// limitKey maps a client address to its key in the per-source limits.
+// What does not parse as an address (a Unix socket's "@") is its own key.
+func limitKey(src string) string {
+	a, err := netip.ParseAddr(src)
+	if err != nil {
+		return src
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
 // trusted reports whether a is one of the trusted proxies.

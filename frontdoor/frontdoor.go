@@ -73,7 +73,9 @@ type Door struct {
 // take the defaults of DefaultConfig.
 type Config struct {
 	// AuthLimit bounds the requests each source address may send to
-	// authentication endpoints (those wrapped in LimitSource).
+	// authentication endpoints (those wrapped in LimitSource). Here and
+	// in FailureLimit, an IPv6 source is its /64, which one client
+	// usually holds whole.
 	AuthLimit Limit
 	// FailureLimit bounds the failed authentications of each source
 	// address: once it is spent, the source's credentials are refused

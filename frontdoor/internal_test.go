@@ -107,3 +107,21 @@ func FuzzParseBasic(f *testing.F) {
 		}
 	})
 }
+
+// TestLimitKey checks how client addresses map to per-source limit keys.
+func TestLimitKey(t *testing.T) {
+	for src, want := range map[string]string{
+		"192.0.2.1":            "192.0.2.1",
+		"::ffff:192.0.2.1":     "192.0.2.1",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2::":       "2001:db8:1:2::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"::1":                  "::/64",
+		"@":                    "@",
+		"":                     "",
+	} {
+		if got := limitKey(src); got != want {
+			t.Errorf("limitKey(%q) = %q, want %q", src, got, want)
+		}
+	}
+}

@@ -125,13 +125,13 @@ func (s *limiterSet) size() int {
 	return len(s.m)
 }
 
-// LimitSource limits the requests each source address may send to next, by
-// Config.AuthLimit: wrap authentication endpoints (token issuing, login)
+// LimitSource limits the requests each source address (each /64 of IPv6)
+// may send to next, by Config.AuthLimit: wrap authentication endpoints (token issuing, login)
 // in it. Refused requests get KindTooManyRequests with a Retry-After.
 func (d *Door) LimitSource(next http.Handler) http.Handler {
 	d.init()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := d.sources.allow(d.ClientAddr(r), d.now()); wait > 0 {
+		if wait := d.sources.allow(d.sourceKey(r), d.now()); wait > 0 {
 			d.fail(w, r, tooMany(wait, "authentication requests from this address"))
 			return
 		}

@@ -51,3 +51,42 @@ func TestFailureLimitAnonymous(t *testing.T) {
 		t.Fatalf("after the refill: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestLimitsByIPv6Prefix checks that the per-source limits count an IPv6
+// client by its /64, which it can pick addresses from at will, and an
+// IPv4-mapped address as its IPv4 address; the audit still names the full
+// address.
+func TestLimitsByIPv6Prefix(t *testing.T) {
+	d, _, rec := newDoor(frontdoor.Config{
+		FailureLimit: frontdoor.Limit{PerSecond: 0.5, Burst: 2},
+		AuthLimit:    frontdoor.Limit{PerSecond: 0.5, Burst: 2},
+	})
+	h := d.Audit("cluster.create", d.Authenticate(whoHandler))
+	serve(h, from(request("POST", "Bearer dbp_guess"), "[2001:db8:1:2::1]:443"))
+	serve(h, from(request("POST", "Bearer dbp_guess"), "[2001:db8:1:2:ffff:ffff:ffff:fffe]:443"))
+	if w := serve(h, from(request("POST", "Bearer dbp_guess"), "[2001:db8:1:2:abcd::7]:443")); w.Code != 429 {
+		t.Fatalf("third guess from the same /64: %d %s", w.Code, w.Body)
+	}
+	if w := serve(h, from(request("POST", "Bearer "+goodToken), "[2001:db8:1:3::1]:443")); w.Code != 200 {
+		t.Fatalf("next /64: %d %s", w.Code, w.Body)
+	}
+	if ev := rec.all(); ev[2].Source != "2001:db8:1:2:abcd::7" {
+		t.Errorf("audit source %q, want the full address", ev[2].Source)
+	}
+
+	serve(h, from(request("POST", "Bearer dbp_guess"), "192.0.2.7:1"))
+	serve(h, from(request("POST", "Bearer dbp_guess"), "[::ffff:192.0.2.7]:1"))
+	if w := serve(h, from(request("POST", "Bearer "+goodToken), "192.0.2.7:2")); w.Code != 429 {
+		t.Fatalf("IPv4 after guesses from its mapped address: %d %s", w.Code, w.Body)
+	}
+	if w := serve(h, from(request("POST", "Bearer "+goodToken), "192.0.2.8:2")); w.Code != 200 {
+		t.Fatalf("IPv4 neighbour: %d %s", w.Code, w.Body)
+	}
+
+	login := d.LimitSource(whoHandler)
+	serve(login, from(request("POST", ""), "[2001:db8:9:9::1]:443"))
+	serve(login, from(request("POST", ""), "[2001:db8:9:9::2]:443"))
+	if w := serve(login, from(request("POST", ""), "[2001:db8:9:9::3]:443")); w.Code != 429 {
+		t.Fatalf("LimitSource, third address of a /64: %d %s", w.Code, w.Body)
+	}
+}
