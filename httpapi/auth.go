@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dbplane/dbplane"
 )
@@ -37,15 +39,8 @@ func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request) (any, 
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	var missing []dbplane.FieldError
-	if req.User == "" {
-		missing = append(missing, dbplane.FieldError{Field: "user", Message: "required"})
-	}
-	if req.Password == "" {
-		missing = append(missing, dbplane.FieldError{Field: "password", Message: "required"})
-	}
-	if len(missing) > 0 {
-		return nil, dbplane.Invalid(missing...)
+	if fes := tokenRequestProblems(req); len(fes) > 0 {
+		return nil, dbplane.Invalid(fes...)
 	}
 	tok, err := s.Auth.IssueToken(r.Context(), req.User, req.Password)
 	if err != nil {
@@ -59,6 +54,34 @@ func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request) (any, 
 	}
 	w.Header().Set("Cache-Control", "no-store") // a secret: no cache may keep it
 	return reply{http.StatusCreated, tokenResponse{ID: tok.ID, Token: tok.Secret, ExpiresAt: tok.ExpiresAt}}, nil
+}
+
+// Bounds of a token request's fields, as long as any user name or password
+// can be (service.maxUserName, service.maxUserPassword). Checked before the
+// lookup, they keep clients from making the service hash huge passwords or
+// keep lockout records under huge names.
+const (
+	maxTokenUser     = 64
+	maxTokenPassword = 256
+)
+
+// tokenRequestProblems returns what is wrong with a token request. The
+// password's message does not quote it or tell its length.
+func tokenRequestProblems(req tokenRequest) []dbplane.FieldError {
+	var fes []dbplane.FieldError
+	switch {
+	case req.User == "":
+		fes = append(fes, dbplane.FieldError{Field: "user", Message: "required"})
+	case len(req.User) > maxTokenUser:
+		fes = append(fes, dbplane.FieldError{Field: "user", Message: fmt.Sprintf("must be at most %d characters long", maxTokenUser)})
+	}
+	switch {
+	case req.Password == "":
+		fes = append(fes, dbplane.FieldError{Field: "password", Message: "required"})
+	case utf8.RuneCountInString(req.Password) > maxTokenPassword:
+		fes = append(fes, dbplane.FieldError{Field: "password", Message: fmt.Sprintf("must be at most %d characters long", maxTokenPassword)})
+	}
+	return fes
 }
 
 // handleWhoami handles GET /v1/whoami: the caller's user with its role
