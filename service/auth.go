@@ -130,9 +130,17 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*dbplane.Princip
 
 // AuthenticateSignature checks a signed request with the secret of its
 // access key. An unknown key and a bad signature get the same answer, and
-// both count towards the key's lockout.
+// both count towards the key's lockout. An id that is no key id of
+// dbplane's (newAccessKey) gets that answer too, without touching the
+// store: no such key exists, and clients must not be able to fill the
+// lockout table with subjects of their choosing.
 func (a *Auth) AuthenticateSignature(ctx context.Context, accessKeyID string, verify func(secret string) error) (*dbplane.Principal, error) {
 	const op = "service.AuthenticateSignature"
+	if len(accessKeyID) != accessKeyIDLen || !strings.HasPrefix(accessKeyID, AccessKeyPrefix) ||
+		strings.TrimLeft(accessKeyID[len(AccessKeyPrefix):], "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		a.logger().InfoContext(ctx, "signature refused", "reason", "malformed access key")
+		return nil, errBadSignature()
+	}
 	subject := "access-key:" + accessKeyID
 	if err := a.checkLockout(ctx, subject); err != nil {
 		return nil, err
