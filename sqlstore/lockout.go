@@ -16,13 +16,18 @@ import (
 // for policy.LockFor and starts a new count, so that after the lock the
 // subject has its full number of attempts again. A failure while locked
 // changes nothing.
+//
+// A subject's first failure also deletes a batch of rows whose window
+// and lock have both ended, so the table holds little more than the
+// subjects that failed recently, however many names are tried.
 func (db *DB) RecordAuthFailure(ctx context.Context, subject string, now time.Time, policy dbplane.LockoutPolicy) (time.Time, error) {
 	var until time.Time
 	err := db.write(ctx, func(tx *Tx) error {
-		// Make sure the row exists, then lock it on PostgreSQL, so that
-		// concurrent failures are all counted.
+		// Make sure the row exists and lock it on PostgreSQL (the no-op
+		// update does), so that concurrent failures are all counted and
+		// no concurrent prune deletes it under us.
 		if _, err := tx.Exec(ctx, `INSERT INTO auth_failures (subject, failures, window_start) VALUES (?, 0, ?)
-			ON CONFLICT (subject) DO NOTHING`, subject, micros(now)); err != nil {
+			ON CONFLICT (subject) DO UPDATE SET failures = auth_failures.failures`, subject, micros(now)); err != nil {
 			return fmt.Errorf("while recording the failure: %w", err)
 		}
 		var (
@@ -33,6 +38,13 @@ func (db *DB) RecordAuthFailure(ctx context.Context, subject string, now time.Ti
 		if err := tx.QueryRow(ctx, `SELECT failures, window_start, locked_until FROM auth_failures WHERE subject = ?`+
 			db.forUpdate(), subject).Scan(&failures, &start, &locked); err != nil {
 			return fmt.Errorf("while reading the failures: %w", err)
+		}
+		if failures == 0 && !locked.Valid {
+			// Just inserted: every stored row has a failure or a lock.
+			// Only new rows make the table grow, so pruning here bounds it.
+			if err := tx.pruneAuthFailures(ctx, subject, now, policy); err != nil {
+				return err
+			}
 		}
 		if locked.Valid && locked.Int64 > micros(now) {
 			until = fromMicros(locked.Int64)
@@ -89,4 +101,27 @@ func (db *DB) ClearAuthFailures(ctx context.Context, subject string) error {
 		return err
 	})
 	return dbplane.E("sqlstore.ClearAuthFailures", err)
+}
+
+// pruneBatch bounds the rows one failure prunes: more than the one row it
+// may add, so stale rows never pile up, and few enough to keep the
+// failure's transaction short.
+const pruneBatch = 100
+
+// pruneAuthFailures deletes up to pruneBatch rows, other than keep's,
+// whose failure window and lock have both ended at now: they lock nobody
+// and the next failure would start their count afresh. The staleness is
+// checked again outside the subquery, so that on PostgreSQL a row updated
+// meanwhile by a failure of its subject is kept; SKIP LOCKED passes over
+// rows being updated.
+func (tx *Tx) pruneAuthFailures(ctx context.Context, keep string, now time.Time, policy dbplane.LockoutPolicy) error {
+	const stale = `window_start <= ? AND (locked_until IS NULL OR locked_until <= ?)`
+	windowEnd, n := micros(now.Add(-policy.Window)), micros(now)
+	_, err := tx.Exec(ctx, `DELETE FROM auth_failures WHERE `+stale+` AND subject IN (
+		SELECT subject FROM auth_failures WHERE `+stale+` AND subject <> ? LIMIT ?`+tx.db.forUpdateSkipLocked()+`)`,
+		windowEnd, n, windowEnd, n, keep, pruneBatch)
+	if err != nil {
+		return fmt.Errorf("while pruning old failures: %w", err)
+	}
+	return nil
 }
