@@ -218,8 +218,14 @@ type IdentityService interface {
 	CreateUser(ctx context.Context, u *User, password string) error
 	FindUserByID(ctx context.Context, id int64) (*User, error)
 	FindUsers(ctx context.Context, filter UserFilter) ([]*User, int, error)
-	// SetUserPassword replaces a user's password and revokes its tokens.
-	SetUserPassword(ctx context.Context, id int64, password string) error
+	// SetUserPassword replaces a user's password and revokes its tokens;
+	// the user's access keys are kept. A user changing its own password
+	// must give its current one: KindInvalid on field "current_password"
+	// if it is missing or does not match, and a wrong one counts towards
+	// the user's lockout (KindTooManyRequests once locked), so a stolen
+	// token or access key cannot take the account over. A global admin
+	// setting another user's password gives no current one.
+	SetUserPassword(ctx context.Context, id int64, current, password string) error
 	// DeleteUser removes a user with its bindings, tokens and access keys.
 	DeleteUser(ctx context.Context, id int64) error
 

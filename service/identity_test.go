@@ -187,17 +187,17 @@ func TestUsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = w.id.SetUserPassword(as(w.viewer), w.viewer.User.ID, "short")
+		err = w.id.SetUserPassword(as(w.viewer), w.viewer.User.ID, testPassword, "short")
 		wantField(t, err, "password")
-		wantKind(t, w.id.SetUserPassword(as(w.viewer), w.operator.User.ID, "another long phrase"), dbplane.KindForbidden, "")
-		wantKind(t, w.id.SetUserPassword(as(w.betaAdm), w.viewer.User.ID, "another long phrase"), dbplane.KindForbidden, "")
-		if err := w.id.SetUserPassword(as(w.viewer), w.viewer.User.ID, "victor's new phrase"); err != nil {
+		wantKind(t, w.id.SetUserPassword(as(w.viewer), w.operator.User.ID, testPassword, "another long phrase"), dbplane.KindForbidden, "")
+		wantKind(t, w.id.SetUserPassword(as(w.betaAdm), w.viewer.User.ID, testPassword, "another long phrase"), dbplane.KindForbidden, "")
+		if err := w.id.SetUserPassword(as(w.viewer), w.viewer.User.ID, testPassword, "victor's new phrase"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.auth.Authenticate(context.Background(), tok.Secret); dbplane.ErrorKind(err) != dbplane.KindUnauthorized {
 			t.Fatalf("a token survived its password: %v", err)
 		}
-		if err := w.id.SetUserPassword(as(w.admin), w.viewer.User.ID, testPassword); err != nil {
+		if err := w.id.SetUserPassword(as(w.admin), w.viewer.User.ID, "", testPassword); err != nil {
 			t.Fatalf("a global admin resetting a password: %v", err)
 		}
 		if _, err := w.auth.AuthenticatePassword(context.Background(), "victor", testPassword); err != nil {

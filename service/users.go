@@ -65,17 +65,27 @@ func (s *Identity) FindUsers(ctx context.Context, f dbplane.UserFilter) ([]*dbpl
 }
 
 // SetUserPassword replaces a user's password and revokes its tokens, so a
-// stolen token dies with the password it came from. Users change their
-// own; global admins anyone's.
-func (s *Identity) SetUserPassword(ctx context.Context, id int64, password string) error {
+// token issued for the old password stops working. Access keys are kept:
+// they are credentials of their own that automation relies on, and are
+// deleted one by one with DeleteAccessKey. Users change their own password
+// and must give the current one, so that a stolen token or access key
+// cannot take the account over for good; global admins set anyone else's
+// without it.
+func (s *Identity) SetUserPassword(ctx context.Context, id int64, current, password string) error {
 	const op = "service.SetUserPassword"
 	dbplane.AuditTarget(ctx, target("user", id), dbplane.GlobalScope)
-	if _, err := authorize(ctx, dbplane.ActionManage, resource{project: dbplane.GlobalScope, owner: id}); err != nil {
+	p, err := authorize(ctx, dbplane.ActionManage, resource{project: dbplane.GlobalScope, owner: id})
+	if err != nil {
 		return err
 	}
 	u, err := s.Store.FindUserByID(ctx, id)
 	if err != nil {
 		return orNotFound(err, notFound("user %d not found", id))
+	}
+	if p.User.ID == id {
+		if err := s.checkCurrentPassword(ctx, u.Name, current); err != nil {
+			return err
+		}
 	}
 	if msg := userPasswordProblem(u.Name, password); msg != "" {
 		return dbplane.Invalid(dbplane.FieldError{Field: "password", Message: msg})
@@ -87,8 +97,49 @@ func (s *Identity) SetUserPassword(ctx context.Context, id int64, password strin
 	if err := s.Store.SetUserPassword(ctx, id, hash, s.now()); err != nil {
 		return err
 	}
-	s.logger().InfoContext(ctx, "user password changed; its tokens revoked", "user_id", id, "by", userName(ctx))
+	s.logger().InfoContext(ctx, "user password changed; its tokens revoked, its access keys kept",
+		"user_id", id, "by", userName(ctx))
 	return nil
+}
+
+// checkCurrentPassword verifies the current password of a user changing
+// its own. A wrong one counts towards the user's lockout, under the same
+// subject as a failed login, so this is no side door for guessing it.
+func (s *Identity) checkCurrentPassword(ctx context.Context, name, current string) error {
+	const op = "service.SetUserPassword"
+	if current == "" {
+		return dbplane.Invalid(dbplane.FieldError{Field: "current_password", Message: "required"})
+	}
+	subject := "user:" + name
+	now := s.now()
+	until, err := s.Store.AuthLockedUntil(ctx, subject, now)
+	if err != nil {
+		return dbplane.E(op, err)
+	}
+	if !until.IsZero() {
+		return errLocked(until, now)
+	}
+	_, hash, err := s.Store.FindUserByName(ctx, name)
+	if err != nil {
+		return dbplane.E(op, err)
+	}
+	ok, err := VerifyPassword(hash, current)
+	if err != nil {
+		return dbplane.E(op, fmt.Errorf("while verifying the current password of user %q: %w", name, err))
+	}
+	if ok {
+		return dbplane.E(op, s.Store.ClearAuthFailures(ctx, subject))
+	}
+	s.logger().InfoContext(ctx, "password change refused", "user", name, "reason", "wrong current password")
+	until, err = s.Store.RecordAuthFailure(ctx, subject, now, dbplane.DefaultLockoutPolicy)
+	if err != nil {
+		return dbplane.E(op, err)
+	}
+	if !until.IsZero() {
+		s.logger().WarnContext(ctx, "locked out after repeated failures", "user", name, "until", until)
+		return errLocked(until, now)
+	}
+	return dbplane.Invalid(dbplane.FieldError{Field: "current_password", Message: "does not match"})
 }
 
 // DeleteUser removes a user with its bindings, tokens and access keys.
