@@ -116,9 +116,23 @@ func (c *Client) FindUsers(ctx context.Context, f dbplane.UserFilter) ([]*dbplan
 }
 
 // SetUserPassword replaces a user's password and revokes its tokens
-// (PUT /v1/users/{user_id}/password).
-func (c *Client) SetUserPassword(ctx context.Context, id int64, password string) error {
-	return c.do(ctx, http.MethodPut, idPath("/v1/users", id, "password"), nil, passwordRequest{Password: password}, nil)
+// (PUT /v1/users/{user_id}/password); current is the caller's current
+// password when it changes its own.
+func (c *Client) SetUserPassword(ctx context.Context, id int64, current, password string) error {
+	_, err := c.ChangeUserPassword(ctx, id, current, password)
+	return err
+}
+
+// ChangeUserPassword is SetUserPassword returning the server's answer,
+// which says how many access keys the user keeps: a password change does
+// not revoke them.
+func (c *Client) ChangeUserPassword(ctx context.Context, id int64, current, password string) (*PasswordChange, error) {
+	var out PasswordChange
+	req := passwordRequest{Password: password, CurrentPassword: current}
+	if err := c.do(ctx, http.MethodPut, idPath("/v1/users", id, "password"), nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // DeleteUser removes a user (DELETE /v1/users/{user_id}).

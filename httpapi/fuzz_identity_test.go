@@ -29,8 +29,11 @@ func fuzzServer() http.Handler {
 			UpdateProjectFn: func(context.Context, *dbplane.Project) error { return nil },
 			CreateUserFn:    func(context.Context, *dbplane.User, string) error { return nil },
 			BindRoleFn:      func(context.Context, *dbplane.RoleBinding) error { return nil },
-			SetUserPasswordFn: func(context.Context, int64, string) error {
+			SetUserPasswordFn: func(context.Context, int64, string, string) error {
 				return nil
+			},
+			FindAccessKeysFn: func(context.Context, int64) ([]*dbplane.AccessKey, error) {
+				return []*dbplane.AccessKey{{ID: "DBPAKX"}}, nil
 			},
 			CreateAccessKeyFn: func(context.Context, int64, string) (*dbplane.AccessKey, error) {
 				return &dbplane.AccessKey{ID: "DBPAKX", Secret: "s"}, nil
@@ -116,8 +119,10 @@ func FuzzUserCreateBody(f *testing.F) {
 }
 
 func FuzzPasswordBody(f *testing.F) {
-	fuzzBody(f, "PUT", "/v1/users/9/password", http.StatusNoContent,
-		`{"password":"Correct-Horse-1"}`, `{"password":""}`, `{"password":null}`, `{"old":"x","password":"y"}`)
+	fuzzBody(f, "PUT", "/v1/users/9/password", http.StatusOK,
+		`{"password":"Correct-Horse-1"}`, `{"password":""}`, `{"password":null}`, `{"old":"x","password":"y"}`,
+		`{"password":"Correct-Horse-1","current_password":"Old-Horse-1"}`, `{"password":"p","current_password":7}`,
+		`{"password":"p","current_password":null}`, `{"current_password":"Old-Horse-1"}`)
 }
 
 func FuzzAccessKeyBody(f *testing.F) {

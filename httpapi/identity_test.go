@@ -183,10 +183,13 @@ func TestUsers(t *testing.T) {
 	e.identity.FindUsersFn = func(ctx context.Context, f dbplane.UserFilter) ([]*dbplane.User, int, error) {
 		return nil, 0, nil
 	}
-	var set [2]string
-	e.identity.SetUserPasswordFn = func(ctx context.Context, id int64, pw string) error {
-		set = [2]string{itoa(id), pw}
+	var set [3]string
+	e.identity.SetUserPasswordFn = func(ctx context.Context, id int64, current, pw string) error {
+		set = [3]string{itoa(id), current, pw}
 		return nil
+	}
+	e.identity.FindAccessKeysFn = func(ctx context.Context, id int64) ([]*dbplane.AccessKey, error) {
+		return nil, nil
 	}
 	e.identity.DeleteUserFn = func(ctx context.Context, id int64) error {
 		return dbplane.Errorf(dbplane.KindNotFound, "user %d not found", id)
@@ -207,7 +210,7 @@ func TestUsers(t *testing.T) {
 	if err != nil || us == nil && total != 0 {
 		t.Errorf("FindUsers = %v, %d, %v", us, total, err)
 	}
-	if err := e.client.SetUserPassword(ctx, 9, "new horse"); err != nil || set != [2]string{"9", "new horse"} {
+	if err := e.client.SetUserPassword(ctx, 9, "old horse", "new horse"); err != nil || set != [3]string{"9", "old horse", "new horse"} {
 		t.Errorf("SetUserPassword: %v, %v", err, set)
 	}
 	mustKind(t, e.client.DeleteUser(ctx, 9), dbplane.KindNotFound)

@@ -137,7 +137,7 @@ type identityService struct {
 	CreateUserFn      func(ctx context.Context, u *dbplane.User, password string) error
 	FindUserByIDFn    func(ctx context.Context, id int64) (*dbplane.User, error)
 	FindUsersFn       func(ctx context.Context, f dbplane.UserFilter) ([]*dbplane.User, int, error)
-	SetUserPasswordFn func(ctx context.Context, id int64, password string) error
+	SetUserPasswordFn func(ctx context.Context, id int64, current, password string) error
 	DeleteUserFn      func(ctx context.Context, id int64) error
 	BindRoleFn        func(ctx context.Context, b *dbplane.RoleBinding) error
 	UnbindRoleFn      func(ctx context.Context, userID, projectID int64) error
@@ -183,8 +183,8 @@ func (s *identityService) FindUsers(ctx context.Context, f dbplane.UserFilter) (
 	return s.FindUsersFn(ctx, f)
 }
 
-func (s *identityService) SetUserPassword(ctx context.Context, id int64, password string) error {
-	return s.SetUserPasswordFn(ctx, id, password)
+func (s *identityService) SetUserPassword(ctx context.Context, id int64, current, password string) error {
+	return s.SetUserPasswordFn(ctx, id, current, password)
 }
 
 func (s *identityService) DeleteUser(ctx context.Context, id int64) error {

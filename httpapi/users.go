@@ -29,9 +29,21 @@ type bindingRequest struct {
 	Role      string `json:"role"`
 }
 
-// passwordRequest is the body of PUT /v1/users/{user_id}/password.
+// passwordRequest is the body of PUT /v1/users/{user_id}/password. A user
+// changing its own password gives the current one too.
 type passwordRequest struct {
-	Password string `json:"password"`
+	Password        string `json:"password"`
+	CurrentPassword string `json:"current_password,omitempty"`
+}
+
+// PasswordChange is the answer of PUT /v1/users/{user_id}/password. A
+// password change revokes the user's tokens but not its access keys, so
+// the answer says how many keys still sign for the user: after a leak,
+// they must be deleted too.
+type PasswordChange struct {
+	UserID int64 `json:"user_id"`
+	// AccessKeys is how many access keys the user still has.
+	AccessKeys int `json:"access_keys"`
 }
 
 // userPage is the answer of GET /v1/users.
@@ -110,8 +122,9 @@ func (s *Server) handleUserDelete(w http.ResponseWriter, r *http.Request) (any, 
 	return noContent, nil
 }
 
-// handleUserPassword handles PUT /v1/users/{user_id}/password: 204. The
-// user's tokens are revoked with the old password.
+// handleUserPassword handles PUT /v1/users/{user_id}/password: 200 with
+// the number of access keys the user keeps. The user's tokens are revoked
+// with the old password.
 func (s *Server) handleUserPassword(w http.ResponseWriter, r *http.Request) (any, error) {
 	id, err := pathID(r, "user_id")
 	if err != nil {
@@ -127,8 +140,14 @@ func (s *Server) handleUserPassword(w http.ResponseWriter, r *http.Request) (any
 	if req.Password == "" {
 		return nil, dbplane.Invalid(dbplane.FieldError{Field: "password", Message: "required"})
 	}
-	if err := s.Identity.SetUserPassword(r.Context(), id, req.Password); err != nil {
+	if err := s.Identity.SetUserPassword(r.Context(), id, req.CurrentPassword, req.Password); err != nil {
 		return nil, err
 	}
-	return noContent, nil
+	// Whoever may set the password may list the keys, and the request's
+	// principal outlives the tokens just revoked.
+	keys, err := s.Identity.FindAccessKeys(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return PasswordChange{UserID: id, AccessKeys: len(keys)}, nil
 }
