@@ -25,6 +25,17 @@ func (c identityCLI) as(user, password string, args ...string) result {
 	}, "", args...)
 }
 
+// in runs the CLI with a token saved by dbplane login in configDir, with
+// password as the configured one, and stdin.
+func (c identityCLI) in(configDir, user, password, stdin string, args ...string) result {
+	c.t.Helper()
+	return runHTTPEnv(c.t, map[string]string{
+		"DBPLANE_SERVER": c.cp.URL, "DBPLANE_CA_FILE": c.cp.CAFile,
+		"DBPLANE_USER": user, "DBPLANE_PASSWORD": password,
+		"XDG_CONFIG_HOME": configDir, "HOME": configDir,
+	}, stdin, args...)
+}
+
 // must fails the test unless r exited 0.
 func must(t *testing.T, r result) result {
 	t.Helper()
@@ -105,10 +116,49 @@ func TestIdentityCommands(t *testing.T) {
 	if r := alice("project", "show", "payments"); r.code != exitError || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("alice after unbind: exit %d, %s", r.code, r.stderr)
 	}
-	must(t, admin("user", "passwd", "alice"))
+	alicePW = selfPasswd(t, cli, "alice", alicePW)
+	alice = func(args ...string) result { t.Helper(); return cli.as("alice", alicePW, args...) }
+	must(t, alice("project", "list"))
+
+	// A global admin sets alice's password without knowing hers.
+	r = must(t, admin("user", "passwd", "alice"))
+	if !strings.Contains(r.stderr, "1 access key is not") || strings.Contains(r.stderr, "your tokens") {
+		t.Errorf("passwd of alice by the admin: %s", r.stderr)
+	}
 	if r := alice("project", "list"); r.code == exitOK {
 		t.Error("alice's old password still works after passwd")
 	}
 	must(t, admin("user", "delete", "alice"))
 	must(t, admin("project", "delete", "payments"))
+}
+
+// selfPasswd changes user's own password through the CLI and returns the
+// new one. Logged in with a token, as a thief of the token would be, the
+// CLI needs the current password: without one it says how to give it, a
+// wrong one is refused, the right one works and the token dies.
+func selfPasswd(t *testing.T, cli identityCLI, user, current string) string {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, cli.in(dir, user, current, "", "login"))
+	if r := cli.in(dir, user, "", "Stolen-Account-1\n", "user", "passwd", user, "--password-stdin"); r.code != exitUsage ||
+		!strings.Contains(r.stderr, "DBPLANE_PASSWORD") {
+		t.Errorf("own passwd without the current password: exit %d, %s", r.code, r.stderr)
+	}
+	if r := cli.in(dir, user, "not-the-password", "Stolen-Account-1\n", "user", "passwd", user, "--password-stdin"); r.code != exitError ||
+		!strings.Contains(r.stderr, "current_password") || !strings.Contains(r.stderr, "does not match") {
+		t.Errorf("own passwd with a wrong current password: exit %d, %s", r.code, r.stderr)
+	}
+	must(t, cli.in(dir, user, "", "", "project", "list")) // the token survived the refusals
+	const next = "Alice-Chose-This-1"
+	r := must(t, cli.in(dir, user, current, next+"\n", "user", "passwd", user, "--password-stdin"))
+	if !strings.Contains(r.stderr, "1 access key is not") || !strings.Contains(r.stderr, "your tokens") || r.stdout != "" {
+		t.Errorf("own passwd: stdout %q, stderr %s", r.stdout, r.stderr)
+	}
+	if r := cli.in(dir, user, "", "", "project", "list"); r.code == exitOK {
+		t.Error("the token survived its password")
+	}
+	if r := cli.as(user, current, "project", "list"); r.code == exitOK {
+		t.Error("the old password still works after passwd")
+	}
+	return next
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/service"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // userCmd returns `dbplane user`.
@@ -171,32 +175,107 @@ func (c *cli) userPasswdCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "passwd USER",
 		Short: "Set a user's password and revoke its tokens; without --password-stdin one is generated",
-		Args:  exactArgs(1),
+		Long: `Set a user's password and revoke the user's tokens. Access keys are not
+revoked: they are credentials of their own, and the command says how many
+the user still has; delete them with dbplane access-key delete.
+
+Changing your own password needs your current one, so that a stolen token
+or access key cannot take your account over: it comes from
+$DBPLANE_PASSWORD (or password in the config file), else a prompt when
+stdin is a terminal. Global admins set other users' passwords without it.`,
+		Example: `  dbplane user passwd alice
+  DBPLANE_PASSWORD=… dbplane user passwd me --password-stdin <new-password.txt`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			uid, err := resolveUser(cmd.Context(), id, args[0])
-			if err != nil {
-				return err
-			}
-			pw, generated, err := c.newUserPassword(passwordStdin)
-			if err != nil {
-				return err
-			}
-			if err := id.SetUserPassword(cmd.Context(), uid, pw); err != nil {
-				return err
-			}
-			c.infof("password of %s changed; its tokens are revoked", args[0])
-			if generated {
-				fmt.Fprintf(c.stdout, "password: %s\n", pw)
-			}
-			return nil
+			return c.userPasswd(cmd.Context(), args[0], passwordStdin)
 		},
 	}
-	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the new password from stdin")
 	return cmd
+}
+
+// passwordChanger sets a password and says how many access keys the user
+// keeps; the HTTP client offers it.
+type passwordChanger interface {
+	ChangeUserPassword(ctx context.Context, id int64, current, password string) (*httpapi.PasswordChange, error)
+}
+
+// userPasswd sets user's password, with the caller's current password when
+// user is the caller.
+func (c *cli) userPasswd(ctx context.Context, user string, passwordStdin bool) error {
+	a, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	id, ok1 := a.(dbplane.IdentityService)
+	changer, ok2 := a.(passwordChanger)
+	if !ok1 || !ok2 {
+		return dbplane.Errorf(dbplane.KindInternal, "this client cannot manage identities")
+	}
+	me, err := a.Whoami(ctx)
+	if err != nil {
+		return err
+	}
+	// Users without a global role may not look users up, not even
+	// themselves: the caller's own name or id needs no lookup.
+	uid := me.ID
+	if user != me.Name && user != itoa(me.ID) {
+		if uid, err = resolveUser(ctx, id, user); err != nil {
+			return err
+		}
+	}
+	var current string
+	if me.ID == uid {
+		if current, err = c.currentPassword(me.Name, passwordStdin); err != nil {
+			return err
+		}
+	}
+	pw, generated, err := c.newUserPassword(passwordStdin)
+	if err != nil {
+		return err
+	}
+	ch, err := changer.ChangeUserPassword(ctx, uid, current, pw)
+	if err != nil {
+		return err
+	}
+	c.infof("password of %s changed; its tokens are revoked, its %s not (delete them with dbplane access-key delete)",
+		user, accessKeysText(ch.AccessKeys))
+	if me.ID == uid {
+		c.infof("your tokens are revoked: log in again with the new password (dbplane login, or DBPLANE_PASSWORD)")
+	}
+	if generated {
+		fmt.Fprintf(c.stdout, "password: %s\n", pw)
+	}
+	return nil
+}
+
+// currentPassword returns the caller's current password, to change its
+// own: the configured password, else one typed at a terminal prompt.
+// stdin is not a prompt when it holds the new password.
+func (c *cli) currentPassword(user string, stdinTaken bool) (string, error) {
+	if c.cfg.Password != "" {
+		return c.cfg.Password, nil
+	}
+	f, ok := c.stdin.(*os.File)
+	if stdinTaken || !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usageErrorf("changing your own password needs your current one: " +
+			"set DBPLANE_PASSWORD (or password in the config file), or run in a terminal to be prompted")
+	}
+	fmt.Fprintf(c.stderr, "Current password for %s: ", user)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(c.stderr)
+	if err != nil {
+		return "", fmt.Errorf("while reading the current password: %w", err)
+	}
+	return string(pw), nil
+}
+
+// accessKeysText says how many access keys a user keeps.
+func accessKeysText(n int) string {
+	if n == 1 {
+		return "1 access key is"
+	}
+	return fmt.Sprintf("%d access keys are", n)
 }
 
 func (c *cli) userDeleteCmd() *cobra.Command {
