@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -286,12 +287,72 @@ func targetless(pattern string) bool {
 	return true
 }
 
+// hiddenNames are the path parameters and request fields that name a thing
+// of a project (a cluster, its tasks, the project) or of a user (its
+// tokens and access keys, the user whose credentials are listed or made).
+// To a caller who may not see it, it does not exist: 404, never 403.
+var hiddenNames = []string{"cluster_id", "task_id", "subtask_id", "project_id", "project", "token_id", "access_key_id", "user_id"}
+
+// fleetCollections are the collections of the fleet itself, under /v1/:
+// only global roles reach them, and a refusal comes before any lookup, so
+// it can be 403 without revealing anything.
+var fleetCollections = []string{"hosts", "users", "global", "audit"}
+
+// outsiderStatus is the answer of pattern, aimed at B by the fixtures, to a
+// caller without any role in B. It is derived from the route's path and
+// its request body, so that new routes are classified without being
+// listed:
+//
+//   - a route of the fleet's own collections, or a change of a project's
+//     own record (its quota, its existence: fleet resources, see
+//     service/authz.go), is for global roles only: 403;
+//   - a route whose path or body names a thing of B's or of B's admin
+//     (hiddenNames): 404;
+//   - a read that names nothing in its path (a list, the caller's own
+//     view, the catalog) is scoped to the caller: 0 means 2xx without B's
+//     data, or 404 when its filter names what the caller cannot see;
+//   - any other change (creating a project) is the fleet's: 403.
+func (m *matrix) outsiderStatus(t *testing.T, pattern string) int {
+	method, path, _ := strings.Cut(pattern, " ")
+	collection, _, _ := strings.Cut(strings.TrimPrefix(path, "/v1/"), "/")
+	if slices.Contains(fleetCollections, collection) {
+		return http.StatusForbidden
+	}
+	record, isItem := strings.CutPrefix(path, "/v1/projects/")
+	if isItem && frontdoor.Mutating(method) && pathParam.MatchString(record) && !strings.Contains(record, "/") {
+		return http.StatusForbidden
+	}
+	var named []string
+	for _, p := range pathParam.FindAllStringSubmatch(path, -1) {
+		named = append(named, strings.TrimSuffix(p[1], "..."))
+	}
+	if b, ok := m.bodies[pattern]; ok {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(b), &fields); err != nil {
+			t.Fatalf("body of %s: %v", pattern, err)
+		}
+		for f := range fields {
+			named = append(named, f)
+		}
+	}
+	for _, n := range named {
+		if slices.Contains(hiddenNames, n) {
+			return http.StatusNotFound
+		}
+	}
+	if targetless(pattern) {
+		return 0
+	}
+	return http.StatusForbidden
+}
+
 // TestAuthorizationMatrix walks every route of the router against the real
 // services: without credentials, with an expired, a revoked or a forged
 // credential, as an operator of project A reaching into project B, and as
 // a viewer of B trying to change it. Every answer is 401, 403 or 404 and
 // none carries B's data; only caller-scoped reads may answer 2xx, and then
-// without B's data.
+// without B's data. The operator of A gets exactly the answer of
+// outsiderStatus: 404 for B's things, 403 for the fleet's.
 func TestAuthorizationMatrix(t *testing.T) {
 	m := newMatrix(t)
 	patterns := m.srv.Patterns()
@@ -304,7 +365,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		auth          func(*testing.T, *http.Request)
 		badCredential bool // the answer must be 401
 		mutatingOnly  bool
-		scopedReads   bool // targetless reads may answer 2xx
+		outsider      bool // the answer must be outsiderStatus's
 	}{
 		{"NoCredentials", nil, true, false, false},
 		{"ExpiredToken", bearer(m.tokens["expired"]), true, false, false},
@@ -313,6 +374,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"WrongProject", bearer(m.tokens["olga-operator-a"]), false, false, true},
 		{"ViewerMutating", bearer(m.tokens["victor-viewer-b"]), false, true, false},
 	}
+	outsider := map[int]int{} // routes, by the outsider's expected answer
 	checked := 0
 	audited := map[string]int{} // mutating calls sent, by action
 	actions := m.srv.Actions()
@@ -342,7 +404,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 				}
 				refused := status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound
-				if !refused && !(tc.scopedReads && targetless(pattern) && status < 300) {
+				if tc.outsider {
+					want := m.outsiderStatus(t, pattern)
+					outsider[want]++
+					if want == 0 && !(status < 300 || status == http.StatusNotFound) {
+						t.Fatalf("answer %d to a caller-scoped read, want 2xx or 404: %s", status, body)
+					}
+					if want != 0 && status != want {
+						t.Fatalf("answer %d, want %d: %s", status, want, body)
+					}
+				} else if !refused {
 					t.Fatalf("answer %d, want 401, 403 or 404: %s", status, body)
 				}
 				if tc.badCredential && status != http.StatusUnauthorized {
@@ -357,6 +428,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	if checked < 4*len(patterns) {
 		t.Fatalf("only %d checks for %d routes", checked, len(patterns))
+	}
+	if outsider[http.StatusNotFound] == 0 || outsider[http.StatusForbidden] == 0 || outsider[0] == 0 {
+		t.Fatalf("outsider answers %v: every kind of route should occur", outsider)
 	}
 	t.Run("Audited", func(t *testing.T) { m.audited(t, audited) })
 	t.Run("Control", func(t *testing.T) { m.control(t, patterns) })
