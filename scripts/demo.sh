@@ -14,7 +14,8 @@ export DBPLANE_ADMIN_PASSWORD=${DBPLANE_ADMIN_PASSWORD:-Demo-Passw0rd}
 # The API speaks TLS with a certificate of dev's own CA, which dev writes to
 # $DATA/ca.pem: the CLI verifies the server with it.
 export DBPLANE_SERVER="https://$LISTEN" DBPLANE_CA_FILE="$DATA/ca.pem"
-export DBPLANE_USER=admin DBPLANE_PASSWORD="$DBPLANE_ADMIN_PASSWORD"
+# One login; later commands use the token it saves under $XDG_CONFIG_HOME.
+export DBPLANE_USER=admin XDG_CONFIG_HOME="$DATA/cli"
 export DBPLANE_CLUSTER_PASSWORD=${DBPLANE_CLUSTER_PASSWORD:-Orders-Passw0rd}
 
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (the agents run PostgreSQL as the postgres user)"; exit 1; }
@@ -40,8 +41,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
+logged_in=""
 for _ in $(seq 100); do
-	"$BIN" host list -o json 2>/dev/null | grep -q '"ONLINE"' && break
+	[ -n "$logged_in" ] || { "$BIN" login --password-stdin <<<"$DBPLANE_ADMIN_PASSWORD" >/dev/null 2>&1 && logged_in=1; }
+	[ -n "$logged_in" ] && "$BIN" host list -o json 2>/dev/null | grep -q '"ONLINE"' && break
 	kill -0 "$pid" 2>/dev/null || { cat "$DATA/dev.log"; exit 1; }
 	sleep 0.2
 done
