@@ -40,6 +40,12 @@ const (
 	ClusterDeleting     ClusterStatus = "deleting"
 	ClusterFailed       ClusterStatus = "failed"
 	ClusterDataDiskFull ClusterStatus = "data_disk_full"
+	// ClusterStopping, ClusterStarting and ClusterRestarting hold while a
+	// stop, start or restart task runs (OCP's STOPPING, STARTING and
+	// RESTARTING).
+	ClusterStopping   ClusterStatus = "stopping"
+	ClusterStarting   ClusterStatus = "starting"
+	ClusterRestarting ClusterStatus = "restarting"
 )
 
 // ClusterSpec is what a user asks for. Every front door translates its
@@ -161,4 +167,15 @@ type ClusterService interface {
 	// DeleteCluster starts the delete task of a cluster. Returns
 	// KindNotFound, or KindConflict if it is already being deleted.
 	DeleteCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
+	// StopCluster starts the task that stops every node of a running,
+	// degraded or abnormal cluster; the cluster ends stopped. Returns
+	// KindNotFound, or KindConflict naming the cluster's status otherwise.
+	StopCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
+	// StartCluster starts the task that starts every node of a stopped
+	// cluster; the cluster ends running. KindConflict unless it is stopped.
+	StartCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
+	// RestartCluster starts the task that restarts the nodes of a running,
+	// degraded or abnormal cluster one at a time, keeping it available.
+	// KindConflict in any other status.
+	RestartCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
 }

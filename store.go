@@ -269,6 +269,32 @@ func ClusterOutcome(kind string, status TaskStatus, op Operation) (next ClusterS
 		case TaskRunning:
 			return ClusterDeleting, false, true
 		}
+	case TaskKindClusterStop, TaskKindClusterStart, TaskKindClusterRestart:
+		return powerOutcome(kind, status)
+	}
+	return "", false, false
+}
+
+// powerOutcome is ClusterOutcome for stop, start and restart tasks: the
+// cluster is stopping, starting or restarting while the task runs (again
+// after a retry), stopped or running when it succeeds, and abnormal when
+// it fails, some of its nodes possibly down. These tasks prohibit
+// rollback, so the operation does not matter.
+func powerOutcome(kind string, status TaskStatus) (next ClusterStatus, remove, ok bool) {
+	running, done := ClusterRestarting, ClusterRunning
+	switch kind {
+	case TaskKindClusterStop:
+		running, done = ClusterStopping, ClusterStopped
+	case TaskKindClusterStart:
+		running = ClusterStarting
+	}
+	switch status {
+	case TaskSuccessful:
+		return done, false, true
+	case TaskFailed:
+		return ClusterAbnormal, false, true
+	case TaskRunning:
+		return running, false, true
 	}
 	return "", false, false
 }

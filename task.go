@@ -54,6 +54,12 @@ const (
 const (
 	TaskKindClusterCreate = "cluster.create"
 	TaskKindClusterDelete = "cluster.delete"
+	// Stop, start and restart keep the cluster's data and nodes; their
+	// tasks prohibit rollback (retry them instead: every step is
+	// idempotent).
+	TaskKindClusterStop    = "cluster.stop"
+	TaskKindClusterStart   = "cluster.start"
+	TaskKindClusterRestart = "cluster.restart"
 )
 
 // Task is a durable DAG of subtasks that performs one change.

@@ -15,6 +15,7 @@ func RegisterHandlers(e *taskengine.Engine, store dbplane.Store) {
 	h := handlers{store: store}
 	e.Register(HandlerMarkRunning, h.markRunning)
 	e.Register(HandlerReleaseNodes, h.releaseNodes)
+	e.Register(HandlerMarkStopped, h.markStopped)
 }
 
 type handlers struct {
@@ -61,5 +62,20 @@ func (h handlers) releaseNodes(ctx context.Context, run *taskengine.Run) error {
 		return err
 	}
 	run.Logf(ctx, "released %d nodes of cluster %s", len(c.Nodes), c.Name)
+	return nil
+}
+
+// markStopped records every node of the cluster stopped once the engine
+// stopped them. The task's success then marks the cluster stopped, in the
+// same transaction.
+func (h handlers) markStopped(ctx context.Context, run *taskengine.Run) error {
+	c, err := h.cluster(ctx, run)
+	if err != nil {
+		return err
+	}
+	if err := h.store.SetNodesStatus(ctx, c.ID, "stopped"); err != nil {
+		return err
+	}
+	run.Logf(ctx, "the %d nodes of cluster %s are stopped", len(c.Nodes), c.Name)
 	return nil
 }
