@@ -58,6 +58,32 @@ func (c *Client) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbp
 	return out.Task, nil
 }
 
+// StopCluster starts the task that stops a cluster's nodes (POST
+// /v1/clusters/{id}/stop), or plans it when dryRun is set.
+func (c *Client) StopCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return c.clusterTask(ctx, id, "stop", dryRun)
+}
+
+// StartCluster starts the task that starts a stopped cluster's nodes (POST
+// /v1/clusters/{id}/start), or plans it when dryRun is set.
+func (c *Client) StartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return c.clusterTask(ctx, id, "start", dryRun)
+}
+
+// RestartCluster starts the task that restarts a cluster's nodes one at a
+// time (POST /v1/clusters/{id}/restart), or plans it when dryRun is set.
+func (c *Client) RestartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return c.clusterTask(ctx, id, "restart", dryRun)
+}
+
+func (c *Client) clusterTask(ctx context.Context, id int64, verb string, dryRun bool) (*dbplane.Task, error) {
+	var out taskResponse
+	if err := c.do(ctx, http.MethodPost, idPath("/v1/clusters", id, verb), dryRunQuery(dryRun), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Task, nil
+}
+
 func dryRunQuery(dryRun bool) url.Values {
 	if !dryRun {
 		return nil

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -12,6 +13,9 @@ func (s *Server) registerClusterRoutes() {
 	s.route("GET /v1/clusters", "cluster.list", s.wrap(s.handleClusterIndex))
 	s.route("GET /v1/clusters/{cluster_id}", "cluster.get", s.wrap(s.handleClusterView))
 	s.route("DELETE /v1/clusters/{cluster_id}", "cluster.delete", s.wrap(s.handleClusterDelete))
+	s.route("POST /v1/clusters/{cluster_id}/stop", "cluster.stop", s.wrap(s.clusterTask(dbplane.ClusterService.StopCluster)))
+	s.route("POST /v1/clusters/{cluster_id}/start", "cluster.start", s.wrap(s.clusterTask(dbplane.ClusterService.StartCluster)))
+	s.route("POST /v1/clusters/{cluster_id}/restart", "cluster.restart", s.wrap(s.clusterTask(dbplane.ClusterService.RestartCluster)))
 }
 
 // clusterTaskResponse is the answer of a cluster creation: the cluster and
@@ -37,7 +41,8 @@ type clusterPage struct {
 var clusterStatuses = []string{
 	string(dbplane.ClusterCreating), string(dbplane.ClusterRunning), string(dbplane.ClusterAbnormal),
 	string(dbplane.ClusterDegraded), string(dbplane.ClusterStopped), string(dbplane.ClusterDeleting),
-	string(dbplane.ClusterFailed), string(dbplane.ClusterDataDiskFull),
+	string(dbplane.ClusterFailed), string(dbplane.ClusterDataDiskFull), string(dbplane.ClusterStopping),
+	string(dbplane.ClusterStarting), string(dbplane.ClusterRestarting),
 }
 
 // handleClusterCreate handles POST /v1/clusters: 202 with the cluster and
@@ -121,4 +126,26 @@ func (s *Server) handleClusterDelete(w http.ResponseWriter, r *http.Request) (an
 		return nil, err
 	}
 	return accepted(w, dryRun, task, taskResponse{Task: task}), nil
+}
+
+// clusterTask returns the handler of POST /v1/clusters/{cluster_id}/stop,
+// start and restart: 202 with the task that call starts, or 200 with the
+// planned task on a dry run, like DELETE.
+func (s *Server) clusterTask(call func(dbplane.ClusterService, context.Context, int64, bool) (*dbplane.Task, error)) func(http.ResponseWriter, *http.Request) (any, error) {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		id, err := pathID(r, "cluster_id")
+		if err != nil {
+			return nil, err
+		}
+		q := parseQuery(r, "dry_run")
+		dryRun := q.bool("dry_run")
+		if err := q.err(); err != nil {
+			return nil, err
+		}
+		task, err := call(s.Clusters, r.Context(), id, dryRun)
+		if err != nil {
+			return nil, err
+		}
+		return accepted(w, dryRun, task, taskResponse{Task: task}), nil
+	}
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -280,5 +281,61 @@ func TestDeleteCluster(t *testing.T) {
 	}
 	if diff := cmp.Diff([]bool{false, false, true, true}, gotDry); diff != "" {
 		t.Errorf("dryRun passed (-want +got):\n%s", diff)
+	}
+}
+
+// TestClusterPower: stop, start and restart answer 202 with the task and
+// its Location, or 200 with the planned task on a dry run, through the
+// client too; a refused status is a 409.
+func TestClusterPower(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	op := func(kind string) func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+		return func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+			got = append(got, fmt.Sprintf("%s %d %v", kind, id, dryRun))
+			if id == 9 {
+				return nil, dbplane.Errorf(dbplane.KindConflict, "cluster 9 is creating")
+			}
+			task := sampleTask(12)
+			task.Kind = kind
+			if dryRun {
+				task.ID = 0
+			}
+			return task, nil
+		}
+	}
+	e.clusters.StopClusterFn = op(dbplane.TaskKindClusterStop)
+	e.clusters.StartClusterFn = op(dbplane.TaskKindClusterStart)
+	e.clusters.RestartClusterFn = op(dbplane.TaskKindClusterRestart)
+	calls := map[string]func(context.Context, int64, bool) (*dbplane.Task, error){
+		"stop": e.client.StopCluster, "start": e.client.StartCluster, "restart": e.client.RestartCluster,
+	}
+	for verb, call := range calls {
+		kind := "cluster." + verb
+		task, err := call(t.Context(), 5, false)
+		if err != nil || task.ID != 12 || task.Kind != kind {
+			t.Errorf("%s: %+v, %v; want task 12 %s", verb, task, err, kind)
+		}
+		if task, err = call(t.Context(), 5, true); err != nil || task.ID != 0 {
+			t.Errorf("%s dry run: %+v, %v; want the planned task", verb, task, err)
+		}
+		if _, err = call(t.Context(), 9, false); dbplane.ErrorKind(err) != dbplane.KindConflict {
+			t.Errorf("%s of a creating cluster: %v; want a conflict", verb, err)
+		}
+		resp, data := e.request(t, "POST", "/v1/clusters/5/"+verb, "")
+		if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Location") != "/v1/tasks/12" {
+			t.Errorf("%s: status %d, Location %q: want 202 /v1/tasks/12; %s", verb, resp.StatusCode, resp.Header.Get("Location"), data)
+		}
+		resp, data = e.request(t, "POST", "/v1/clusters/5/"+verb+"?dry_run=true", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s dry run: status %d, want 200; %s", verb, resp.StatusCode, data)
+		}
+		resp, data = e.request(t, "POST", "/v1/clusters/9/"+verb, "")
+		mustErrorBody(t, resp, data, http.StatusConflict)
+		resp, data = e.request(t, "POST", "/v1/clusters/5/"+verb+"?dry_run=maybe", "")
+		mustErrorBody(t, resp, data, http.StatusBadRequest)
+	}
+	if len(got) != 18 {
+		t.Errorf("calls %v; want 6 of each verb", got)
 	}
 }

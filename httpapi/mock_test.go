@@ -18,6 +18,9 @@ type clusterService struct {
 	FindClusterByIDFn func(ctx context.Context, id int64) (*dbplane.Cluster, error)
 	FindClustersFn    func(ctx context.Context, f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error)
 	DeleteClusterFn   func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
+	StopClusterFn     func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
+	StartClusterFn    func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
+	RestartClusterFn  func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
 }
 
 var _ dbplane.ClusterService = (*clusterService)(nil)
@@ -36,6 +39,18 @@ func (s *clusterService) FindClusters(ctx context.Context, f dbplane.ClusterFilt
 
 func (s *clusterService) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
 	return s.DeleteClusterFn(ctx, id, dryRun)
+}
+
+func (s *clusterService) StopCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return s.StopClusterFn(ctx, id, dryRun)
+}
+
+func (s *clusterService) StartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return s.StartClusterFn(ctx, id, dryRun)
+}
+
+func (s *clusterService) RestartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return s.RestartClusterFn(ctx, id, dryRun)
 }
 
 type taskService struct {
