@@ -11,8 +11,9 @@ import (
 
 // clusterCmd returns `dbplane cluster`.
 func (c *cli) clusterCmd() *cobra.Command {
-	return groupCmd("cluster", "Create, list, show and delete database clusters",
-		c.clusterCreateCmd(), c.clusterListCmd(), c.clusterShowCmd(), c.clusterDeleteCmd())
+	return groupCmd("cluster", "Create, list, show, stop, start, restart and delete database clusters",
+		append([]*cobra.Command{c.clusterCreateCmd(), c.clusterListCmd(), c.clusterShowCmd(), c.clusterDeleteCmd()},
+			c.clusterPowerCmds()...)...)
 }
 
 // clusterListCmd returns `dbplane cluster list`.

@@ -20,6 +20,7 @@ type fakeAPI struct {
 	FindClusterByIDFn func(id int64) (*dbplane.Cluster, error)
 	FindClustersFn    func(f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error)
 	DeleteClusterFn   func(id int64, dryRun bool) (*dbplane.Task, error)
+	PowerClusterFn    func(kind string, id int64, dryRun bool) (*dbplane.Task, error)
 	FindTaskByIDFn    func(id int64) (*dbplane.Task, error)
 	FindTasksFn       func(f dbplane.TaskFilter) ([]*dbplane.Task, int, error)
 	RetryTaskFn       func(id int64) (*dbplane.Task, error)
@@ -95,6 +96,27 @@ func (f *fakeAPI) DeleteCluster(_ context.Context, id int64, dryRun bool) (*dbpl
 		return nil, unexpected("DeleteCluster")
 	}
 	return f.DeleteClusterFn(id, dryRun)
+}
+
+func (f *fakeAPI) StopCluster(_ context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(dbplane.TaskKindClusterStop, id, dryRun)
+}
+
+func (f *fakeAPI) StartCluster(_ context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(dbplane.TaskKindClusterStart, id, dryRun)
+}
+
+func (f *fakeAPI) RestartCluster(_ context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(dbplane.TaskKindClusterRestart, id, dryRun)
+}
+
+// power answers stop, start and restart, which tell themselves apart by
+// the task kind they pass.
+func (f *fakeAPI) power(kind string, id int64, dryRun bool) (*dbplane.Task, error) {
+	if f.PowerClusterFn == nil {
+		return nil, unexpected(kind)
+	}
+	return f.PowerClusterFn(kind, id, dryRun)
 }
 
 func (f *fakeAPI) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {

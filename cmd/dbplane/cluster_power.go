@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbplane/dbplane"
+)
+
+// clusterPowerCmds returns `dbplane cluster stop`, `start` and `restart`.
+func (c *cli) clusterPowerCmds() []*cobra.Command {
+	return []*cobra.Command{
+		c.clusterPowerCmd("stop", "Stop every node of a cluster, keeping its data",
+			`Stop a running, degraded or abnormal cluster: start the task that stops
+every node, replicas before their primary (a Galera cluster one member at a
+time, so that it can be bootstrapped again from its most advanced member).
+The cluster is stopped when the task succeeds; its data and ports are kept.`,
+			api.StopCluster),
+		c.clusterPowerCmd("start", "Start a stopped cluster",
+			`Start a stopped cluster: start the task that starts every node in the
+engine's order (the primary first; a Galera cluster bootstrapped from its
+most advanced member, then the others; Redis primaries before replicas) and
+waits until each serves. The cluster is running when the task succeeds.`,
+			api.StartCluster),
+		c.clusterPowerCmd("restart", "Restart a cluster's nodes one at a time",
+			`Restart a running, degraded or abnormal cluster: start the task that
+restarts its nodes one at a time, replicas before the primary, waiting until
+each serves again (a Galera member until it is synced), so that the cluster
+stays available.`,
+			api.RestartCluster),
+	}
+}
+
+// clusterPowerCmd returns a command that starts one of the tasks that
+// stop, start or restart a cluster, like `cluster delete`.
+func (c *cli) clusterPowerCmd(verb, short, long string, call func(api, context.Context, int64, bool) (*dbplane.Task, error)) *cobra.Command {
+	var dryRun, wait bool
+	cmd := &cobra.Command{
+		Use:   verb + " ID|NAME",
+		Short: short,
+		Long:  long,
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dryRun && wait {
+				return usageErrorf("--dry-run and --wait cannot be used together")
+			}
+			a, err := c.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			id, err := resolveCluster(cmd.Context(), a, args[0])
+			if err != nil {
+				return err
+			}
+			task, err := call(a, cmd.Context(), id, dryRun)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				return c.printPlan(task)
+			}
+			return c.startedTask(cmd.Context(), a, task, wait)
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
+	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	return cmd
+}
