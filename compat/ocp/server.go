@@ -1,0 +1,170 @@
+// Package ocp is dbplane's OceanBase Cloud Platform (OCP) v2 compatible
+// front door: /api/v2/... routes that adapt OCP's requests, envelopes,
+// status values and error codes to dbplane's services, so that scripts
+// written for OCP drive dbplane.
+//
+// An OCP cluster is a dbplane MariaDB Galera cluster with one node on each
+// listed server; OCP's task instances are dbplane's native task DAGs, seen
+// in OCP's shape. The server authenticates (HTTP Basic with dbplane users,
+// OCP-ACCESS-KEY-HMACSHA1 signatures with dbplane access keys) and audits
+// through frontdoor.Door; the services authorize. docs/ocp.md describes what
+// is supported and how it maps.
+package ocp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
+	"github.com/dbplane/dbplane/signature"
+)
+
+// FrontDoorName names the OCP front door in audit events.
+const FrontDoorName = "ocp"
+
+// Prefix is the path under which the OCP API is served.
+const Prefix = "/api/v2/"
+
+// DefaultMaxBodyBytes bounds request bodies when Server.MaxBodyBytes is 0:
+// a create-cluster body is a few hundred bytes.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Server serves the OCP v2 API. Set its fields, then call Handler; fields
+// must not change afterwards. Clusters, Tasks, Hosts and Auth are required.
+type Server struct {
+	Clusters dbplane.ClusterService
+	Tasks    dbplane.TaskService
+	// Hosts resolves the host ids of a create request's servers.
+	Hosts dbplane.HostAdminService
+	Auth  dbplane.AuthService
+	// AuditRecorder persists the audit events of mutating calls; nil
+	// records none.
+	AuditRecorder frontdoor.Recorder
+	// Security tunes rate limits, trusted proxies and the clock skew of
+	// signed requests; zero fields take frontdoor's defaults.
+	Security frontdoor.Config
+	// Catalog names the packages an rpmName may name.
+	Catalog dbplane.Catalog
+	// Logger receives errors; nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	once    sync.Once
+	handler http.Handler
+	mux     *http.ServeMux
+	door    *frontdoor.Door
+	// actions maps route patterns to audit action names, for tests.
+	actions map[string]string
+}
+
+// Handler returns the API's HTTP handler, built on the first call.
+func (s *Server) Handler() http.Handler {
+	s.once.Do(s.build)
+	return s.handler
+}
+
+func (s *Server) build() {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s.door = &frontdoor.Door{
+		Name:       FrontDoorName,
+		Auth:       s.Auth,
+		Basic:      true,
+		Signatures: []signature.Scheme{signature.OCP{}},
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.writeError(w, r, err, codesCommon) },
+		Recorder:   s.AuditRecorder,
+		RequestID:  func(r *http.Request) string { return infoFrom(r.Context()).traceID },
+		Config:     s.Security,
+		Now:        s.Now,
+	}
+	s.mux = http.NewServeMux()
+	s.actions = map[string]string{}
+	s.registerTaskRoutes()
+	s.registerClusterRoutes()
+	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
+	}))
+	s.handler = s.start(s.mux)
+}
+
+// route registers a route that needs credentials, audited as action.
+// Audit goes outside authentication so that refused calls are recorded.
+func (s *Server) route(pattern, action string, codes codeTable, h handlerFunc) {
+	s.mux.Handle(pattern, s.door.Audit(action, s.door.Authenticate(s.wrap(codes, h))))
+	s.actions[pattern] = action
+}
+
+// start is the outermost middleware: it gives the request its trace id and
+// start time (the envelope's traceId and duration), bounds its body, and
+// turns a panic into a 500 in OCP's envelope.
+func (s *Server) start(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ri := &requestInfo{traceID: traceID(r), start: s.now()}
+		w.Header().Set(TraceIDHeader, ri.traceID)
+		r = r.WithContext(withInfo(r.Context(), ri))
+		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("ocp: handler panicked", "trace_id", ri.traceID, "panic", fmt.Sprint(v))
+				if !ri.wrote {
+					s.writeError(w, r, dbplane.Errorf(dbplane.KindInternal, "internal error"), codesCommon)
+				}
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TraceIDHeader carries the trace id: adopted from the request when sane,
+// and sent back, so that a proxy's id follows the call.
+const TraceIDHeader = "X-Request-Id"
+
+// traceID adopts a sane incoming request id or makes one of 16 hex digits,
+// like OCP's.
+func traceID(r *http.Request) string {
+	if id := r.Header.Get(TraceIDHeader); saneID(id) {
+		return id
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// saneID accepts short ids of characters safe in headers and logs.
+func saneID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
