@@ -282,3 +282,13 @@ func TestUnknownRouteAnswersTheEnvelope(t *testing.T) {
 	f := newFixture(t)
 	wantError(t, f.get(t, "/api/v2/nothing/here"), http.StatusNotFound, 10002)
 }
+
+func TestPanicAnswersTheEnvelope(t *testing.T) {
+	f := newFixture(t)
+	// f.tasks.log is unset: calling it panics.
+	a := f.get(t, "/api/v2/tasks/instances/1/subtasks/2/log")
+	wantError(t, a, http.StatusInternalServerError, 10010)
+	if a.Error.Message != "internal error" {
+		t.Fatalf("a panic answered %q", a.Error.Message)
+	}
+}
