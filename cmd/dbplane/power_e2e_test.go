@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dbplane/dbplane"
+)
+
+// powerCluster stops, starts or restarts a cluster through the API, waits
+// for the task and checks the cluster and its nodes end in want.
+func powerCluster(tb testing.TB, cp *testControlPlane, verb string, id int64, want dbplane.ClusterStatus) *dbplane.Cluster {
+	tb.Helper()
+	ctx := context.Background()
+	calls := map[string]func(context.Context, int64, bool) (*dbplane.Task, error){
+		"stop": cp.client.StopCluster, "start": cp.client.StartCluster, "restart": cp.client.RestartCluster,
+	}
+	task, err := calls[verb](ctx, id, false)
+	if err != nil {
+		tb.Fatalf("%s cluster %d: %v", verb, id, err)
+	}
+	if task = waitTask(tb, cp.client, task.ID); task.Status != dbplane.TaskSuccessful {
+		tb.Fatalf("%s task ended %s: %v", verb, task.Status, failedSubtasks(task))
+	}
+	c, err := cp.client.FindClusterByID(ctx, id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if c.Status != want {
+		tb.Fatalf("cluster is %s after %s; want %s", c.Status, verb, want)
+	}
+	for _, n := range c.Nodes {
+		if n.Status != string(want) {
+			tb.Errorf("node %d is %s after %s; want %s", n.Ordinal, n.Status, verb, want)
+		}
+	}
+	return c
+}
+
+// TestPostgresStopStart: a stopped replicated PostgreSQL cluster has no
+// process left and refuses to stop again; started, it serves writes on the
+// primary that reach the replica.
+func TestPostgresStopStart(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 2)
+	spec := validSpec("orders")
+	spec.Nodes, spec.ReplicationMode = 2, dbplane.ReplicationAsync
+	c := createCluster(t, cp, spec)
+	ctx := context.Background()
+
+	powerCluster(t, cp, "stop", c.ID, dbplane.ClusterStopped)
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Fatalf("processes %v still run after stop", pids)
+	}
+	if _, err := cp.client.StopCluster(ctx, c.ID, false); dbplane.ErrorKind(err) != dbplane.KindConflict {
+		t.Fatalf("stopping a stopped cluster: %v; want a conflict", err)
+	}
+	powerCluster(t, cp, "start", c.ID, dbplane.ClusterRunning)
+	primary := connect(t, c.Endpoints.URI)
+	if _, err := primary.Exec(ctx, `CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders VALUES (1, 'book')`); err != nil {
+		t.Fatalf("writing on the primary after start: %v", err)
+	}
+	replica := connect(t, c.Endpoints.Replicas[0])
+	waitFor(t, "the row on the replica", func() (bool, error) {
+		var item string
+		err := replica.QueryRow(ctx, `SELECT item FROM orders WHERE id = 1`).Scan(&item)
+		return item == "book", err
+	})
+	deleteAndCheckGone(t, cp, root, c)
+}
