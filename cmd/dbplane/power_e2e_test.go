@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/dbplane/dbplane"
@@ -67,5 +68,36 @@ func TestPostgresStopStart(t *testing.T) {
 		err := replica.QueryRow(ctx, `SELECT item FROM orders WHERE id = 1`).Scan(&item)
 		return item == "book", err
 	})
+	deleteAndCheckGone(t, cp, root, c)
+}
+
+// TestRedisRestart: a rolling restart of a replicated Redis cluster keeps
+// its data, and each replica's link to the primary is up at the end.
+func TestRedisRestart(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 2)
+	c := createCluster(t, cp, redisSpec("sessions", dbplane.TopologyReplication, 2))
+	ctx := context.Background()
+	if err := redisClient(t, c.Endpoints.Primary).Set(ctx, "user:1", "ada", 0).Err(); err != nil {
+		t.Fatalf("SET on the primary: %v", err)
+	}
+	before := processesUnder(root)
+	powerCluster(t, cp, "restart", c.ID, dbplane.ClusterRunning)
+	for _, pid := range processesUnder(root) {
+		for _, old := range before {
+			if pid == old {
+				t.Errorf("process %d runs since before the restart", pid)
+			}
+		}
+	}
+	replica := redisClient(t, c.Endpoints.Replicas[0])
+	info, err := replica.Info(ctx, "replication").Result()
+	if err != nil || !strings.Contains(info, "master_link_status:up") {
+		t.Fatalf("INFO replication after restart = %q, %v; want master_link_status:up", info, err)
+	}
+	if v, err := replica.Get(ctx, "user:1").Result(); v != "ada" {
+		t.Fatalf("GET on the replica after restart = %q, %v; want the key written before", v, err)
+	}
 	deleteAndCheckGone(t, cp, root, c)
 }

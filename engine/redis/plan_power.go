@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"fmt"
+
+	"github.com/dbplane/dbplane"
+)
+
+// PlanStop returns the steps that stop the cluster's nodes: the replicas
+// (in parallel), then the primaries, so that no replica of a Redis cluster
+// fails over for a primary that is being stopped on purpose. Redis saves
+// its data when it stops (an RDB snapshot, or the append-only file). The
+// service records the nodes stopped after them.
+func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	var steps []dbplane.PlanStep
+	var replicas []string
+	for _, n := range nodes {
+		if !isPrimary(c, n.Ordinal) {
+			s := stopStep(c, n)
+			steps = append(steps, s)
+			replicas = append(replicas, s.Key)
+		}
+	}
+	for _, n := range nodes {
+		if isPrimary(c, n.Ordinal) {
+			steps = append(steps, stopStep(c, n, replicas...))
+		}
+	}
+	return steps
+}
+
+// PlanStart returns the steps that start a stopped cluster: the primaries
+// (in parallel), then each replica once its primary answers; then a
+// replication cluster verifies each replica's link, and a Redis cluster
+// (whose nodes.conf kept slots and roles) that it is whole again.
+func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	var steps []dbplane.PlanStep
+	for _, n := range nodes {
+		if isPrimary(c, n.Ordinal) {
+			steps = append(steps, startStep(c, n))
+		}
+	}
+	var started []string
+	for _, s := range steps {
+		started = append(started, s.Key)
+	}
+	for _, n := range nodes {
+		if isPrimary(c, n.Ordinal) {
+			continue
+		}
+		s := startStep(c, n, stepKey(shardPrimary(c, n.Ordinal))("start"))
+		steps = append(steps, s)
+		started = append(started, s.Key)
+	}
+	switch c.Topology {
+	case dbplane.TopologyReplication:
+		steps = append(steps, verifyReplicaSteps(c, nodes)...)
+	case dbplane.TopologyRedisCluster:
+		steps = append(steps, verifyClusterStep("redis-cluster-verify", started...))
+	}
+	return steps
+}
+
+// PlanRestart returns the steps of a rolling restart, one node at a time:
+// the replicas, then the primaries. Each node is stopped, started and
+// checked before the next stops: a replica's link to its primary is up
+// again; in a Redis cluster, the cluster is ok. After a replication
+// cluster's primary restarts, every replica's link is checked again.
+func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	var order []dbplane.Node
+	for _, n := range nodes {
+		if !isPrimary(c, n.Ordinal) {
+			order = append(order, n)
+		}
+	}
+	for _, n := range nodes {
+		if isPrimary(c, n.Ordinal) {
+			order = append(order, n)
+		}
+	}
+	var steps []dbplane.PlanStep
+	var last []string
+	for _, n := range order {
+		k := stepKey(n.Ordinal)
+		stop := stopStep(c, n, last...)
+		start := startStep(c, n, stop.Key)
+		steps = append(steps, stop, start)
+		last = []string{start.Key}
+		switch {
+		case c.Topology == dbplane.TopologyRedisCluster:
+			v := verifyClusterStep(k("verify-cluster"), start.Key)
+			v.Name = fmt.Sprintf("Verify cluster after %s", roleName(c, n.Ordinal))
+			steps = append(steps, v)
+			last = []string{v.Key}
+		case !isPrimary(c, n.Ordinal):
+			v := verifyReplicaStep(c, n, k("verify"), start.Key)
+			steps = append(steps, v)
+			last = []string{v.Key}
+		}
+	}
+	if c.Topology == dbplane.TopologyReplication {
+		for _, n := range order {
+			if !isPrimary(c, n.Ordinal) {
+				v := verifyReplicaStep(c, n, stepKey(n.Ordinal)("reverify"), last...)
+				v.Name += " after the primary"
+				steps = append(steps, v)
+			}
+		}
+	}
+	return steps
+}
+
+func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
+	return newStep(stepKey(n.Ordinal)("stop"), "Stop "+roleName(c, n.Ordinal), HandlerStop, n.Ordinal, startTimeout,
+		fmt.Sprintf("Stop redis-server on %s (it saves its data first); its data stays", where(n)), after...)
+}
+
+func startStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
+	return newStep(stepKey(n.Ordinal)("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, startTimeout,
+		fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)
+}
+
+func verifyReplicaStep(c *dbplane.Cluster, n dbplane.Node, key string, after ...string) dbplane.PlanStep {
+	return newStep(key, "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, startTimeout,
+		fmt.Sprintf("Wait until INFO replication on replica %d shows master_link_status:up and the primary lists it online", n.Ordinal), after...)
+}
+
+func verifyClusterStep(key string, after ...string) dbplane.PlanStep {
+	return newStep(key, "Verify cluster", HandlerVerifyCluster, 0, clusterTimeout,
+		"Wait until every node reports cluster_state:ok with all slots assigned and all nodes known, and every replica's link is up", after...)
+}
