@@ -13,6 +13,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/compat/ocp"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/engine/redis"
@@ -103,7 +104,14 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		db.Close()
 		return nil, err
 	}
-	cp.server.Handler = api.Handler()
+	// The OCP-compatible front door shares the listener under /api/v2/.
+	ocpAPI := &ocp.Server{Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
+		AuditRecorder: audit, Security: frontdoor.DefaultConfig(), Catalog: catalog,
+		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}
+	doors := http.NewServeMux()
+	doors.Handle(ocp.Prefix, ocpAPI.Handler())
+	doors.Handle("/", api.Handler())
+	cp.server.Handler = doors
 	return cp, nil
 }
 
