@@ -271,3 +271,13 @@ func TestClusterListGetAndDelete(t *testing.T) {
 	wantError(t, send(t, basic(f.request(t, http.MethodDelete, "/api/v2/ob/clusters/4", nil), testUser, testPassword)), 409, 50002)
 	wantError(t, send(t, basic(f.request(t, http.MethodDelete, "/api/v2/ob/clusters/9", nil), testUser, testPassword)), 404, 10002)
 }
+
+func TestCreateByACallerWhoMayNotReadHostsIsForbidden(t *testing.T) {
+	f := newFixture(t)
+	threeIDCs(f)
+	f.hosts.refuse = dbplane.Errorf(dbplane.KindForbidden, "alice may not read the fleet")
+	a := f.post(t, "/api/v2/ob/clusters", []byte(createBody))
+	if fields := wantError(t, a, http.StatusForbidden, 30014); len(fields) != 0 {
+		t.Fatalf("a refusal with sub errors %v", fields)
+	}
+}

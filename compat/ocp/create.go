@@ -137,7 +137,10 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		Flavor: s.defaultFlavor(), VolumeGB: defaultVolumeGB, Password: password,
 		Labels: map[string]string{labelRpm: p.RpmName},
 	}
-	hosts := s.checkZones(ctx, p, &spec, bad)
+	hosts, err := s.checkZones(ctx, p, &spec, bad)
+	if err != nil {
+		return spec, nil, err
+	}
 	if len(p.StartupParameters) > 0 {
 		spec.Parameters = map[string]string{}
 		for i, sp := range p.StartupParameters {
@@ -155,9 +158,10 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 
 // checkZones checks the zones and their servers against the fleet: each
 // server a known host whose zone (dbplane's IDC) is the zone's idcName,
-// listed once. It sets the spec's zones, node count and primary zone.
+// listed once. It sets the spec's zones, node count and primary zone. It
+// returns an error only when a host cannot be looked up.
 func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *dbplane.ClusterSpec,
-	bad func(field string, value any, format string, args ...any)) []int64 {
+	bad func(field string, value any, format string, args ...any)) ([]int64, error) {
 	if len(p.Zones) == 0 {
 		bad("zones", nil, "must not be empty")
 	}
@@ -198,7 +202,9 @@ func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *db
 			case dbplane.ErrorKind(err) == dbplane.KindNotFound:
 				bad(sf, id, "no host %d", id)
 			case err != nil:
-				bad(sf, id, "%s", dbplane.ErrorMessage(err))
+				// Not the request's fault: a caller without a global role
+				// may not read hosts, or the store is down.
+				return nil, err
 			case z.IdcName != "" && h.Zone != z.IdcName:
 				bad(field+".idcName", z.IdcName, "host %d (%s) is in IDC %q, not %q", id, h.Address, h.Zone, z.IdcName)
 			}
@@ -217,7 +223,7 @@ func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *db
 			bad("primaryZone", *p.PrimaryZone, "zone %q is not a zone of this cluster", first)
 		}
 	}
-	return hosts
+	return hosts, nil
 }
 
 // resolveRpm returns the catalog's MariaDB version that has rpmName among

@@ -75,11 +75,16 @@ func (f *fakeTasks) SubtaskLog(ctx context.Context, id, sid int64) ([]dbplane.Lo
 type fakeHosts struct {
 	dbplane.HostAdminService
 	hosts map[int64]*dbplane.Host
+	// refuse, when set, is what every lookup answers.
+	refuse error
 }
 
 func (f *fakeHosts) FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error) {
 	if dbplane.PrincipalFrom(ctx) == nil {
 		panic("host lookup without a principal")
+	}
+	if f.refuse != nil {
+		return nil, f.refuse
 	}
 	h, ok := f.hosts[id]
 	if !ok {
