@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -100,4 +101,81 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatalf("GET on the replica after restart = %q, %v; want the key written before", v, err)
 	}
 	deleteAndCheckGone(t, cp, root, c)
+}
+
+// TestMariaDBGaleraStopStart: a Galera cluster stopped whole is started
+// again by bootstrapping from its most advanced member, and all 3 members
+// are back with the writes made before the stop; a rolling restart keeps
+// it whole.
+func TestMariaDBGaleraStopStart(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 3)
+	c := createCluster(t, cp, mysqlSpec("ledger", dbplane.TopologyGalera, 3, "zone-1", "zone-2", "zone-3"))
+	m0 := openMySQL(t, fmt.Sprintf("%s:%d", c.Nodes[0].Address, c.Nodes[0].Port))
+	for _, q := range []string{`CREATE DATABASE ledger`, `CREATE TABLE ledger.entries (id int PRIMARY KEY)`, `INSERT INTO ledger.entries VALUES (1)`} {
+		if _, err := m0.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	m0.Close()
+
+	powerCluster(t, cp, "stop", c.ID, dbplane.ClusterStopped)
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Fatalf("processes %v still run after stop", pids)
+	}
+	powerCluster(t, cp, "start", c.ID, dbplane.ClusterRunning)
+	// Member 0 stopped last, so galera marked it safe to bootstrap from.
+	if log := bootstrapLog(t, cp, c.ID); !strings.Contains(log, "bootstrapping the cluster from member 0") {
+		t.Errorf("bootstrap log:\n%s\nwant member 0 chosen", log)
+	}
+	checkGalera := func(when string) {
+		for _, n := range c.Nodes {
+			db := openMySQL(t, fmt.Sprintf("%s:%d", n.Address, n.Port))
+			var name, size string
+			if err := db.QueryRow(`SHOW STATUS LIKE 'wsrep_cluster_size'`).Scan(&name, &size); err != nil || size != "3" {
+				t.Fatalf("member %d %s: wsrep_cluster_size = %q, %v; want 3", n.Ordinal, when, size, err)
+			}
+			var rows int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM ledger.entries`).Scan(&rows); err != nil || rows != 1 {
+				t.Fatalf("member %d %s: %d rows, %v; want the row written before the stop", n.Ordinal, when, rows, err)
+			}
+			db.Close()
+		}
+	}
+	checkGalera("after start")
+	powerCluster(t, cp, "restart", c.ID, dbplane.ClusterRunning)
+	checkGalera("after restart")
+	deleteAndCheckGone(t, cp, root, c)
+}
+
+// bootstrapLog returns the log of the bootstrap step of a cluster's start
+// task.
+func bootstrapLog(tb testing.TB, cp *testControlPlane, clusterID int64) string {
+	tb.Helper()
+	ctx := context.Background()
+	kind := dbplane.TaskKindClusterStart
+	tasks, _, err := cp.client.FindTasks(ctx, dbplane.TaskFilter{ClusterID: &clusterID, Kind: &kind})
+	if err != nil || len(tasks) != 1 {
+		tb.Fatalf("start tasks %v, %v; want one", tasks, err)
+	}
+	task, err := cp.client.FindTaskByID(ctx, tasks[0].ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, st := range task.Subtasks {
+		if st.Handler == "mysql.bootstrap_recovered" {
+			lines, err := cp.client.SubtaskLog(ctx, task.ID, st.ID)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			var out []string
+			for _, l := range lines {
+				out = append(out, l.Message)
+			}
+			return strings.Join(out, "\n")
+		}
+	}
+	tb.Fatal("the start task has no bootstrap step")
+	return ""
 }

@@ -68,6 +68,10 @@ const (
 	HandlerRejoin            = "mysql.rejoin_galera"
 	HandlerVerifyGalera      = "mysql.verify_galera"
 	HandlerRemove            = "mysql.remove_node"
+	// HandlerBootstrapRecovered starts a stopped galera cluster from its
+	// most advanced member; HandlerStartMember starts one member.
+	HandlerBootstrapRecovered = "mysql.bootstrap_recovered"
+	HandlerStartMember        = "mysql.start_member"
 )
 
 // stepParams are the parameters of every step: the node it acts on. Steps
@@ -89,23 +93,25 @@ type stepFunc func(ctx context.Context, s *step) error
 // handlers maps handler names to their functions.
 func (e *Engine) handlers() map[string]stepFunc {
 	return map[string]stepFunc{
-		HandlerPrecheck:          e.precheck,
-		HandlerInstall:           e.install,
-		HandlerPrepare:           e.prepare,
-		HandlerTLS:               e.writeTLS,
-		HandlerInit:              e.initNode,
-		HandlerConfigure:         e.configure,
-		HandlerStart:             e.start,
-		HandlerStop:              e.stop,
-		HandlerCreateUsers:       e.createUsers,
-		HandlerAttachReplica:     e.attachReplica,
-		HandlerVerifyReplica:     e.verifyReplica,
-		HandlerVerifyReplication: e.verifyReplication,
-		HandlerBootstrap:         e.bootstrap,
-		HandlerJoin:              e.join,
-		HandlerRejoin:            e.rejoin,
-		HandlerVerifyGalera:      e.verifyGalera,
-		HandlerRemove:            e.remove,
+		HandlerPrecheck:           e.precheck,
+		HandlerInstall:            e.install,
+		HandlerPrepare:            e.prepare,
+		HandlerTLS:                e.writeTLS,
+		HandlerInit:               e.initNode,
+		HandlerConfigure:          e.configure,
+		HandlerStart:              e.start,
+		HandlerStop:               e.stop,
+		HandlerCreateUsers:        e.createUsers,
+		HandlerAttachReplica:      e.attachReplica,
+		HandlerVerifyReplica:      e.verifyReplica,
+		HandlerVerifyReplication:  e.verifyReplication,
+		HandlerBootstrap:          e.bootstrap,
+		HandlerJoin:               e.join,
+		HandlerRejoin:             e.rejoin,
+		HandlerVerifyGalera:       e.verifyGalera,
+		HandlerRemove:             e.remove,
+		HandlerBootstrapRecovered: e.bootstrapRecovered,
+		HandlerStartMember:        e.startMember,
 	}
 }
 
