@@ -111,3 +111,19 @@ func TestPlanRestart(t *testing.T) {
 		t.Errorf("galera restart handlers %v; want stop and start_member per member, then verify", hs)
 	}
 }
+
+// TestPowerHandlersRegistered: every step of a stop, start or restart
+// names a handler the engine registers, and none has an undo (the tasks
+// prohibit rollback).
+func TestPowerHandlersRegistered(t *testing.T) {
+	e := &mysql.Engine{}
+	registered := e.HandlerNames()
+	for _, topology := range []string{dbplane.TopologyStandalone, dbplane.TopologyReplication, dbplane.TopologyGalera} {
+		c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
+		for _, s := range append(append(e.PlanStop(c), e.PlanStart(c)...), e.PlanRestart(c)...) {
+			if !slices.Contains(registered, s.Handler) || s.Undo != "" {
+				t.Errorf("%s: step %q runs %q (undo %q); want a registered handler and no undo", topology, s.Name, s.Handler, s.Undo)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/dbplane/dbplane"
@@ -102,5 +103,21 @@ func TestPlanRestart(t *testing.T) {
 		t.Errorf("standalone restart %v; want stop and start", names(solo))
 	} else {
 		inOrder(t, solo, "Stop node 0", "Start node 0")
+	}
+}
+
+// TestPowerHandlersRegistered: every step of a stop, start or restart
+// names a handler the engine registers, and none has an undo (the tasks
+// prohibit rollback).
+func TestPowerHandlersRegistered(t *testing.T) {
+	e := &postgres.Engine{}
+	registered := e.HandlerNames()
+	for _, topology := range []string{dbplane.TopologyStandalone, dbplane.TopologyReplication} {
+		c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
+		for _, s := range append(append(e.PlanStop(c), e.PlanStart(c)...), e.PlanRestart(c)...) {
+			if !slices.Contains(registered, s.Handler) || s.Undo != "" {
+				t.Errorf("%s: step %q runs %q (undo %q); want a registered handler and no undo", topology, s.Name, s.Handler, s.Undo)
+			}
+		}
 	}
 }

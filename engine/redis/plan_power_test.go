@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/dbplane/dbplane"
@@ -90,6 +91,22 @@ func TestPlanRestart(t *testing.T) {
 	for _, s := range cl {
 		if s.Handler == redis.HandlerVerifyCluster && len(s.After) != 1 {
 			t.Errorf("%s waits for %v; want the start before it", s.Name, s.After)
+		}
+	}
+}
+
+// TestPowerHandlersRegistered: every step of a stop, start or restart
+// names a handler the engine registers, and none has an undo (the tasks
+// prohibit rollback).
+func TestPowerHandlersRegistered(t *testing.T) {
+	e := &redis.Engine{}
+	registered := e.HandlerNames()
+	for _, topology := range []string{dbplane.TopologyStandalone, dbplane.TopologyReplication, dbplane.TopologyRedisCluster} {
+		c := newCluster("trio", topology, 3, 3, 1)
+		for _, s := range append(append(e.PlanStop(c), e.PlanStart(c)...), e.PlanRestart(c)...) {
+			if !slices.Contains(registered, s.Handler) || s.Undo != "" {
+				t.Errorf("%s: step %q runs %q (undo %q); want a registered handler and no undo", topology, s.Name, s.Handler, s.Undo)
+			}
 		}
 	}
 }
