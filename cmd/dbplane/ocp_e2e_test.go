@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/service"
 	"github.com/dbplane/dbplane/signature"
 )
 
@@ -106,6 +108,28 @@ func (c ocpClient) waitTask(tb testing.TB, id int64) ocpTask {
 	}
 }
 
+// ocpCreateBody is the seed's create request with a catalog package, a
+// valid password, and one zone per host in the host's IDC (its zone).
+func ocpCreateBody(tb testing.TB, name string, hosts []*dbplane.Host) string {
+	tb.Helper()
+	seed, err := os.ReadFile("../../compat/ocp/testdata/seed_create_cluster.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var zones []string
+	for i, h := range hosts {
+		zones = append(zones, fmt.Sprintf(`{"name":"zone%d","idcName":%q,"servers":[%d]}`, i+1, h.Zone, h.ID))
+	}
+	body := strings.NewReplacer(
+		`"terran"`, strconv.Quote(name),
+		`"oceanbase-2.2.73-20201211175814.el7.x86_64.rpm"`, `"mariadb-server"`,
+		`"xxxxx"`, `"`+clusterPassword+`"`,
+		`"primaryZone": ""`, `"primaryZone": "zone1"`,
+	).Replace(string(seed))
+	i, j := strings.Index(body, `"zones": [`), strings.LastIndex(body, "]")
+	return body[:i] + `"zones": [` + strings.Join(zones, ",") + body[j:]
+}
+
 // TestOCPCreateGaleraCluster drives the OCP front door as an OCP script
 // would: the seed's request is refused on its OceanBase rpmName; with a
 // catalog package and the fleet's host ids it creates a MariaDB Galera
@@ -132,17 +156,7 @@ func TestOCPCreateGaleraCluster(t *testing.T) {
 	if err != nil || len(hosts) != 3 {
 		t.Fatalf("hosts %v, %v", hosts, err)
 	}
-	var zones []string
-	for i, h := range hosts {
-		zones = append(zones, fmt.Sprintf(`{"name":"zone%d","idcName":%q,"servers":[%d]}`, i+1, h.Zone, h.ID))
-	}
-	body := strings.NewReplacer(
-		`"oceanbase-2.2.73-20201211175814.el7.x86_64.rpm"`, `"mariadb-server"`,
-		`"xxxxx"`, `"`+clusterPassword+`"`,
-		`"primaryZone": ""`, `"primaryZone": "zone1"`,
-	).Replace(string(seed))
-	i, j := strings.Index(body, `"zones": [`), strings.LastIndex(body, "]")
-	body = body[:i] + `"zones": [` + strings.Join(zones, ",") + body[j:]
+	body := ocpCreateBody(t, "terran", hosts)
 	a = basic.do(t, http.MethodPost, "/api/v2/ob/clusters", []byte(body))
 	var created ocpTask
 	if err := json.Unmarshal(a.Data, &created); err != nil || a.Status != http.StatusOK {
@@ -201,5 +215,166 @@ func TestOCPCreateGaleraCluster(t *testing.T) {
 	}
 	if pids := processesUnder(root); len(pids) != 0 {
 		t.Errorf("processes %v still run after delete", pids)
+	}
+}
+
+// stoppableAgent is an agent the test takes away from its host and brings
+// back, from the same state dir.
+type stoppableAgent struct {
+	opts agentOptions
+	cp   *testControlPlane
+	a    *runningAgent
+}
+
+// startStoppableAgent joins agent i of n; the test's cleanup stops it if
+// it is running then.
+func startStoppableAgent(tb testing.TB, cp *testControlPlane, root string, i, n int) *stoppableAgent {
+	tb.Helper()
+	s := &stoppableAgent{opts: devAgentOptions(cp.URL, root, i, n), cp: cp}
+	s.opts.CASHA256 = cp.CAFingerprint
+	tok, err := cp.hosts.CreateJoinToken(service.SystemContext(context.Background()), 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.opts.Token = tok.Secret
+	s.start(tb)
+	tb.Cleanup(func() {
+		if s.a != nil {
+			s.a.stop()
+		}
+	})
+	return s
+}
+
+func (s *stoppableAgent) start(tb testing.TB) {
+	tb.Helper()
+	a, err := startAgent(context.Background(), s.opts, s.cp.log.With("agent", s.opts.Listen))
+	if err != nil {
+		tb.Fatalf("starting agent %s: %v", s.opts.Listen, err)
+	}
+	s.a = a
+	if err := s.cp.health.CheckAll(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (s *stoppableAgent) stop(tb testing.TB) {
+	tb.Helper()
+	if err := s.a.stop(); err != nil {
+		tb.Logf("stopping agent %s: %v", s.opts.Listen, err)
+	}
+	s.a = nil
+}
+
+// ocpCreate posts a create request and returns the task's and the
+// cluster's ids.
+func ocpCreate(tb testing.TB, c ocpClient, name string, hosts []*dbplane.Host) ocpTask {
+	tb.Helper()
+	a := c.do(tb, http.MethodPost, "/api/v2/ob/clusters", []byte(ocpCreateBody(tb, name, hosts)))
+	var t ocpTask
+	if err := json.Unmarshal(a.Data, &t); err != nil || a.Status != http.StatusOK || t.Cluster.ID == 0 {
+		tb.Fatalf("create %s answered %d %+v (%v)", name, a.Status, a.Error, err)
+	}
+	return t
+}
+
+// wantFailedSubtask checks that a task ended FAILED with a FAILED subtask.
+func wantFailedSubtask(tb testing.TB, t ocpTask) {
+	tb.Helper()
+	if t.Status != string(dbplane.TaskFailed) {
+		tb.Fatalf("task %d ended %s with its host away; want FAILED", t.ID, t.Status)
+	}
+	for _, st := range t.Subtasks {
+		if st.Status == string(dbplane.SubtaskFailed) && st.Error != "" {
+			return
+		}
+	}
+	tb.Fatalf("task %d is FAILED without a FAILED subtask saying why: %+v", t.ID, t.Subtasks)
+}
+
+// TestOCPRetryAndRollback: a host taken away while its cluster is created
+// leaves the task FAILED; with the host back, OCP's retry completes it,
+// and on another run OCP's rollback undoes it, leaving no cluster, data
+// directory or port behind.
+func TestOCPRetryAndRollback(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 2)
+	third := startStoppableAgent(t, cp, root, 2, 3)
+	ctx := context.Background()
+	c := ocpClient{cp: cp}
+	hosts, _, err := cp.client.FindHosts(ctx, dbplane.HostFilter{})
+	if err != nil || len(hosts) != 3 {
+		t.Fatalf("hosts %v, %v", hosts, err)
+	}
+
+	third.stop(t)
+	created := ocpCreate(t, c, "retried", hosts)
+	wantFailedSubtask(t, c.waitTask(t, created.ID))
+	third.start(t)
+	a := c.do(t, http.MethodPost, fmt.Sprintf("/api/v2/tasks/instances/%d/retry", created.ID), nil)
+	var retried struct{ Operation string }
+	if err := json.Unmarshal(a.Data, &retried); err != nil || a.Status != http.StatusOK || retried.Operation != "RETRY" {
+		t.Fatalf("retry answered %d %+v %+v", a.Status, a.Error, retried)
+	}
+	if task := c.waitTask(t, created.ID); task.Status != string(dbplane.TaskSuccessful) {
+		t.Fatalf("the retried task ended %s: %+v", task.Status, task.Subtasks)
+	}
+	a = c.do(t, http.MethodGet, fmt.Sprintf("/api/v2/ob/clusters/%d", created.Cluster.ID), nil)
+	var oc struct{ Status string }
+	if err := json.Unmarshal(a.Data, &oc); err != nil || oc.Status != "RUNNING" {
+		t.Fatalf("the retried cluster is %+v (%v)", oc, err)
+	}
+	before, err := cp.db.HostLoads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	third.stop(t)
+	rolled := ocpCreate(t, c, "rolled", hosts)
+	native, err := cp.client.FindClusterByID(ctx, rolled.Cluster.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFailedSubtask(t, c.waitTask(t, rolled.ID))
+	third.start(t)
+	a = c.do(t, http.MethodPost, fmt.Sprintf("/api/v2/tasks/instances/%d/rollback", rolled.ID), nil)
+	if a.Status != http.StatusOK {
+		t.Fatalf("rollback answered %d %+v", a.Status, a.Error)
+	}
+	if task := c.waitTask(t, rolled.ID); task.Status != string(dbplane.TaskSuccessful) {
+		t.Fatalf("the rollback ended %s: %+v", task.Status, task.Subtasks)
+	}
+	a = c.do(t, http.MethodGet, fmt.Sprintf("/api/v2/ob/clusters/%d", rolled.Cluster.ID), nil)
+	if a.Status != http.StatusNotFound {
+		t.Fatalf("the rolled-back cluster answers %d; want 404", a.Status)
+	}
+	for _, n := range native.Nodes {
+		if _, err := os.Stat(n.DataDir); !os.IsNotExist(err) {
+			t.Errorf("data dir %s of the rolled-back node %d is still there (%v)", n.DataDir, n.Ordinal, err)
+		}
+	}
+	after, err := cp.db.HostLoads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range after {
+		if len(after[i].Ports) != len(before[i].Ports) {
+			t.Errorf("host %s holds ports %v after the rollback, %v before", after[i].Host.Address, after[i].Ports, before[i].Ports)
+		}
+	}
+
+	// Once the retried cluster is deleted, no process may be left: the
+	// rolled-back cluster's included.
+	a = c.do(t, http.MethodDelete, fmt.Sprintf("/api/v2/ob/clusters/%d", created.Cluster.ID), nil)
+	var deleted ocpTask
+	if err := json.Unmarshal(a.Data, &deleted); err != nil || a.Status != http.StatusOK {
+		t.Fatalf("delete answered %d %+v", a.Status, a.Error)
+	}
+	if task := c.waitTask(t, deleted.ID); task.Status != string(dbplane.TaskSuccessful) {
+		t.Fatalf("delete task ended %s: %+v", task.Status, task.Subtasks)
+	}
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Errorf("processes %v still run after the rollback and the delete", pids)
 	}
 }
