@@ -33,6 +33,7 @@ type fakeAgent struct {
 	adminHosts []string          // the hosts of the admin accounts
 	attached   bool              // CHANGE MASTER ran
 	replica    [2]string         // Slave_IO_Running, Slave_SQL_Running
+	recovered  string            // what mariadbd --wsrep-recover logs
 }
 
 func newFakeAgent(hostID int64) *fakeAgent {
@@ -112,6 +113,19 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 		}
 	case "mariadb":
 		res.Stdout = f.answer(string(cmd.Stdin))
+	case "cat":
+		content, ok := f.files[cmd.Argv[len(cmd.Argv)-1]]
+		if !ok {
+			res.ExitCode, res.Stderr = 1, "No such file or directory"
+		}
+		res.Stdout = string(content)
+	case "sed": // only ever the edit that marks grastate.dat safe to bootstrap
+		p := cmd.Argv[len(cmd.Argv)-1]
+		f.files[p] = bytes.ReplaceAll(f.files[p], []byte("safe_to_bootstrap: 0"), []byte("safe_to_bootstrap: 1"))
+	case "mariadbd":
+		if slices.Contains(cmd.Argv, "--wsrep-recover") {
+			res.Stderr = f.recovered
+		}
 	}
 	return res, nil
 }
