@@ -50,6 +50,8 @@ type fakeTasks struct {
 	retry    func(ctx context.Context, id int64) (*dbplane.Task, error)
 	rollback func(ctx context.Context, id int64) (*dbplane.Task, error)
 	skip     func(ctx context.Context, id, sid int64) (*dbplane.Subtask, error)
+	retrySub func(ctx context.Context, id, sid int64) (*dbplane.Subtask, error)
+	cancel   func(ctx context.Context, id, sid int64) (*dbplane.Subtask, error)
 	log      func(ctx context.Context, id, sid int64) ([]dbplane.LogLine, error)
 }
 
@@ -67,6 +69,12 @@ func (f *fakeTasks) RollbackTask(ctx context.Context, id int64) (*dbplane.Task, 
 }
 func (f *fakeTasks) SkipSubtask(ctx context.Context, id, sid int64) (*dbplane.Subtask, error) {
 	return f.skip(ctx, id, sid)
+}
+func (f *fakeTasks) RetrySubtask(ctx context.Context, id, sid int64) (*dbplane.Subtask, error) {
+	return f.retrySub(ctx, id, sid)
+}
+func (f *fakeTasks) CancelSubtask(ctx context.Context, id, sid int64) (*dbplane.Subtask, error) {
+	return f.cancel(ctx, id, sid)
 }
 func (f *fakeTasks) SubtaskLog(ctx context.Context, id, sid int64) ([]dbplane.LogLine, error) {
 	return f.log(ctx, id, sid)

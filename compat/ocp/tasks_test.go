@@ -292,3 +292,38 @@ func TestPanicAnswersTheEnvelope(t *testing.T) {
 		t.Fatalf("a panic answered %q", a.Error.Message)
 	}
 }
+
+func TestSubtaskRetryAnswersTheSubtaskAndCancelNoData(t *testing.T) {
+	f := newFixture(t)
+	var got []string
+	f.tasks.retrySub = func(_ context.Context, id, sid int64) (*dbplane.Subtask, error) {
+		got = append(got, fmt.Sprintf("retry %d/%d", id, sid))
+		return &dbplane.Subtask{ID: sid, TaskID: id, Name: "bootstrap", Status: dbplane.SubtaskReady, Operation: dbplane.OpRetry,
+			Upstreams: []int64{100}, CreatedAt: t0}, nil
+	}
+	f.tasks.cancel = func(_ context.Context, id, sid int64) (*dbplane.Subtask, error) {
+		got = append(got, fmt.Sprintf("cancel %d/%d", id, sid))
+		if sid == 102 {
+			return nil, dbplane.Errorf(dbplane.KindConflict, "subtask 102 is PENDING, not RUNNING")
+		}
+		return &dbplane.Subtask{ID: sid, Status: dbplane.SubtaskCanceling}, nil
+	}
+	st := decodeData[struct {
+		ID        int64
+		Status    string
+		Operation string
+		Upstreams []int64
+	}](t, f.post(t, "/api/v2/tasks/instances/5/subtasks/101/retry", nil))
+	if st.ID != 101 || st.Status != "READY" || st.Operation != "RETRY" || !slices.Equal(st.Upstreams, []int64{100}) {
+		t.Fatalf("subtask retry answered %+v", st)
+	}
+	a := f.post(t, "/api/v2/tasks/instances/5/subtasks/101/cancel", nil)
+	if _, ok := a.Raw["data"]; ok || a.HTTPStatus != http.StatusOK {
+		t.Fatalf("cancel answered %d with data %s", a.HTTPStatus, a.Data)
+	}
+	wantError(t, f.post(t, "/api/v2/tasks/instances/5/subtasks/102/cancel", nil), http.StatusConflict, 20003)
+	wantError(t, f.post(t, "/api/v2/tasks/instances/5/subtasks/0/cancel", nil), http.StatusBadRequest, 10001)
+	if want := []string{"retry 5/101", "cancel 5/101", "cancel 5/102"}; !slices.Equal(got, want) {
+		t.Fatalf("calls %v; want %v", got, want)
+	}
+}
