@@ -179,3 +179,33 @@ func bootstrapLog(tb testing.TB, cp *testControlPlane, clusterID int64) string {
 	tb.Fatal("the start task has no bootstrap step")
 	return ""
 }
+
+// TestRedisClusterStopStart: a Redis cluster of 3 shards stopped whole
+// starts again from its nodes.conf, ok with all slots, and a rolling
+// restart keeps it so.
+func TestRedisClusterStopStart(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 6)
+	spec := redisSpec("cache", dbplane.TopologyRedisCluster, 0)
+	spec.Shards, spec.ReplicasPerShard = 3, 1
+	c := createCluster(t, cp, spec)
+	ctx := context.Background()
+	n0 := redisClient(t, fmt.Sprintf("%s:%d", c.Nodes[0].Address, c.Nodes[0].Port))
+
+	powerCluster(t, cp, "stop", c.ID, dbplane.ClusterStopped)
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Fatalf("processes %v still run after stop", pids)
+	}
+	powerCluster(t, cp, "start", c.ID, dbplane.ClusterRunning)
+	for _, verb := range []string{"start", "restart"} {
+		if verb == "restart" {
+			powerCluster(t, cp, "restart", c.ID, dbplane.ClusterRunning)
+		}
+		info, err := n0.ClusterInfo(ctx).Result()
+		if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_slots_assigned:16384") {
+			t.Fatalf("CLUSTER INFO after %s = %q, %v; want cluster_state:ok with 16384 slots", verb, info, err)
+		}
+	}
+	deleteAndCheckGone(t, cp, root, c)
+}
