@@ -209,3 +209,37 @@ func TestRedisClusterStopStart(t *testing.T) {
 	}
 	deleteAndCheckGone(t, cp, root, c)
 }
+
+// TestMariaDBReplicationStopStart: a semi-synchronously replicated MariaDB
+// cluster stopped, started and restarted still replicates a write on its
+// primary, with semi-sync on.
+func TestMariaDBReplicationStopStart(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	root := mustFleetRoot(t)
+	mustStartAgents(t, cp, root, 2)
+	c := createCluster(t, cp, mysqlSpec("shop", dbplane.TopologyReplication, 2))
+	powerCluster(t, cp, "stop", c.ID, dbplane.ClusterStopped)
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Fatalf("processes %v still run after stop", pids)
+	}
+	powerCluster(t, cp, "start", c.ID, dbplane.ClusterRunning)
+	powerCluster(t, cp, "restart", c.ID, dbplane.ClusterRunning)
+	primary := openMySQL(t, c.Endpoints.Primary)
+	for _, q := range []string{`CREATE DATABASE shop`, `CREATE TABLE shop.orders (id int PRIMARY KEY, item text)`,
+		`INSERT INTO shop.orders VALUES (1, 'book')`} {
+		if _, err := primary.Exec(q); err != nil {
+			t.Fatalf("%s on the primary: %v", q, err)
+		}
+	}
+	var name, status string
+	if err := primary.QueryRow(`SHOW STATUS LIKE 'Rpl_semi_sync_master_status'`).Scan(&name, &status); err != nil || status != "ON" {
+		t.Fatalf("Rpl_semi_sync_master_status = %q, %v; want ON", status, err)
+	}
+	replica := openMySQL(t, c.Endpoints.Replicas[0])
+	waitFor(t, "the row on the replica", func() (bool, error) {
+		var item string
+		err := replica.QueryRow(`SELECT item FROM shop.orders WHERE id = 1`).Scan(&item)
+		return item == "book", err
+	})
+	deleteAndCheckGone(t, cp, root, c)
+}
