@@ -64,6 +64,9 @@ var clusterStatuses = map[dbplane.ClusterStatus]string{
 	dbplane.ClusterAbnormal:     "ABNORMAL",
 	dbplane.ClusterFailed:       "ABNORMAL",
 	dbplane.ClusterDataDiskFull: "ABNORMAL",
+	dbplane.ClusterStopping:     "STOPPING",
+	dbplane.ClusterStarting:     "STARTING",
+	dbplane.ClusterRestarting:   "RESTARTING",
 }
 
 // ocpStatuses are the values the status filter takes.
