@@ -2,6 +2,7 @@ package ocp
 
 import (
 	"cmp"
+	"context"
 	"maps"
 	"net/http"
 	"slices"
@@ -14,7 +15,14 @@ func (s *Server) registerClusterRoutes() {
 	s.route("POST /api/v2/ob/clusters", "cluster.create", codesCluster, s.handleClusterCreate)
 	s.route("GET /api/v2/ob/clusters", "cluster.list", codesCluster, s.handleClusterList)
 	s.route("GET /api/v2/ob/clusters/{id}", "cluster.get", codesCluster, s.handleClusterGet)
-	s.route("DELETE /api/v2/ob/clusters/{id}", "cluster.delete", codesCluster, s.handleClusterDelete)
+	s.route("DELETE /api/v2/ob/clusters/{id}", "cluster.delete", codesCluster,
+		s.clusterTask((dbplane.ClusterService).DeleteCluster))
+	s.route("POST /api/v2/ob/clusters/{id}/stop", "cluster.stop", codesCluster,
+		s.clusterTask((dbplane.ClusterService).StopCluster))
+	s.route("POST /api/v2/ob/clusters/{id}/start", "cluster.start", codesCluster,
+		s.clusterTask((dbplane.ClusterService).StartCluster))
+	s.route("POST /api/v2/ob/clusters/{id}/restart", "cluster.restart", codesCluster,
+		s.clusterTask((dbplane.ClusterService).RestartCluster))
 }
 
 // obCluster is OCP's ObCluster, for a dbplane MariaDB Galera cluster.
@@ -206,23 +214,31 @@ func (s *Server) handleClusterGet(w http.ResponseWriter, r *http.Request) (any, 
 	return toObCluster(c, s.idcLookup(r)), nil
 }
 
-// handleClusterDelete handles DELETE /api/v2/ob/clusters/{id}: the delete
-// task, in the shape of the create answer.
-func (s *Server) handleClusterDelete(w http.ResponseWriter, r *http.Request) (any, error) {
-	c, err := s.ocpCluster(r)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.Clusters.DeleteCluster(r.Context(), c.ID, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(t.Subtasks) == 0 {
-		if full, err := s.Tasks.FindTaskByID(r.Context(), t.ID); err == nil {
-			t = full
+// clusterTask adapts the calls that start a task on a cluster: delete,
+// stop, start and restart. They answer the task in the shape of the create
+// answer. The cluster must be one the OCP door shows (another one is not
+// found, as in reads); the service authorizes and checks its status, so a
+// cluster in the wrong status answers 409 with code 50002 and the service's
+// message naming the status. OCP documents no body for these calls: one
+// sent is ignored.
+func (s *Server) clusterTask(op func(dbplane.ClusterService, context.Context, int64, bool) (*dbplane.Task, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		c, err := s.ocpCluster(r)
+		if err != nil {
+			return nil, err
 		}
+		t, err := op(s.Clusters, r.Context(), c.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(t.Subtasks) == 0 {
+			// The service may answer the task alone; OCP shows the DAG.
+			if full, err := s.Tasks.FindTaskByID(r.Context(), t.ID); err == nil {
+				t = full
+			}
+		}
+		ti := toTaskInstance(t, asTasks)
+		ti.Cluster = &clusterRef{ID: c.ID, Name: c.Name, ObClusterID: c.ID}
+		return ti, nil
 	}
-	ti := toTaskInstance(t, asTasks)
-	ti.Cluster = &clusterRef{ID: c.ID, Name: c.Name, ObClusterID: c.ID}
-	return ti, nil
 }

@@ -28,6 +28,9 @@ type fakeClusters struct {
 	byID   func(ctx context.Context, id int64) (*dbplane.Cluster, error)
 	list   func(ctx context.Context, f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error)
 	del    func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
+	// power answers stop, start and restart; op is "stop", "start" or
+	// "restart".
+	power func(ctx context.Context, op string, id int64, dryRun bool) (*dbplane.Task, error)
 }
 
 func (f *fakeClusters) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
@@ -41,6 +44,16 @@ func (f *fakeClusters) FindClusters(ctx context.Context, fl dbplane.ClusterFilte
 }
 func (f *fakeClusters) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
 	return f.del(ctx, id, dryRun)
+}
+
+func (f *fakeClusters) StopCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(ctx, "stop", id, dryRun)
+}
+func (f *fakeClusters) StartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(ctx, "start", id, dryRun)
+}
+func (f *fakeClusters) RestartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
+	return f.power(ctx, "restart", id, dryRun)
 }
 
 type fakeTasks struct {
