@@ -37,7 +37,9 @@ func TestLockoutPrunes(t *testing.T) {
 		ctx := context.Background()
 		db, raw := MustOpen(t, dsn), openRaw(t, dsn)
 		policy := dbplane.LockoutPolicy{MaxFailures: 3, Window: 10 * time.Minute, LockFor: 30 * time.Minute}
-		at := func(min int) time.Time { return testNow.Add(time.Duration(min) * time.Minute).Truncate(time.Microsecond) }
+		at := func(min int) time.Time {
+			return testNow.Add(time.Duration(min) * time.Minute).Truncate(time.Microsecond)
+		}
 		fail := func(subject string, min int) time.Time {
 			t.Helper()
 			until, err := db.RecordAuthFailure(ctx, subject, at(min), policy)
