@@ -134,8 +134,9 @@ func ocpCreateBody(tb testing.TB, name string, hosts []*dbplane.Host) string {
 // would: the seed's request is refused on its OceanBase rpmName; with a
 // catalog package and the fleet's host ids it creates a MariaDB Galera
 // cluster, whose task is followed through the OCP task API (signed with an
-// access key), which shows RUNNING, answers MySQL clients, and is deleted
-// through OCP.
+// access key), which shows RUNNING and answers MySQL clients; it is
+// stopped (no process left) and started again (a 3-member Galera cluster)
+// through OCP, and deleted through OCP.
 func TestOCPCreateGaleraCluster(t *testing.T) {
 	cp := mustRunControlPlane(t)
 	root := mustFleetRoot(t)
@@ -194,16 +195,35 @@ func TestOCPCreateGaleraCluster(t *testing.T) {
 	if err := json.Unmarshal(a.Data, &oc); err != nil || oc.Status != "RUNNING" || len(oc.Zones) != 3 || oc.PrimaryZone != "zone1" {
 		t.Fatalf("cluster %+v (%v)", oc, err)
 	}
-	for _, z := range oc.Zones {
-		if len(z.Servers) != 1 {
-			t.Fatalf("zone %+v: want one server", z)
-		}
-		db := openMySQL(t, fmt.Sprintf("%s:%d", z.Servers[0].IP, z.Servers[0].SQLPort))
-		var name, size string
-		if err := db.QueryRow(`SHOW STATUS LIKE 'wsrep_cluster_size'`).Scan(&name, &size); err != nil || size != "3" {
-			t.Fatalf("%s: wsrep_cluster_size %q, %v", z.Name, size, err)
+	wantGaleraSize := func(when string) {
+		t.Helper()
+		for _, z := range oc.Zones {
+			if len(z.Servers) != 1 {
+				t.Fatalf("zone %+v: want one server", z)
+			}
+			db := openMySQL(t, fmt.Sprintf("%s:%d", z.Servers[0].IP, z.Servers[0].SQLPort))
+			var name, size string
+			if err := db.QueryRow(`SHOW STATUS LIKE 'wsrep_cluster_size'`).Scan(&name, &size); err != nil || size != "3" {
+				t.Fatalf("%s %s: wsrep_cluster_size %q, %v", z.Name, when, size, err)
+			}
 		}
 	}
+	wantGaleraSize("after create")
+
+	// Stop and start through OCP: starting a running cluster is refused.
+	a = signed.do(t, http.MethodPost, fmt.Sprintf("/api/v2/ob/clusters/%d/start", created.Cluster.ID), nil)
+	if a.Status != http.StatusConflict || a.Error == nil || a.Error.Code != 50002 {
+		t.Fatalf("starting a running cluster answered %d %+v; want 409 with code 50002", a.Status, a.Error)
+	}
+	if pids := processesUnder(root); len(pids) < 3 {
+		t.Fatalf("processes %v before stop; want a mariadbd per node", pids)
+	}
+	ocpClusterOp(t, signed, created.Cluster.ID, "stop", "STOPPED")
+	if pids := processesUnder(root); len(pids) != 0 {
+		t.Fatalf("processes %v still run after stop", pids)
+	}
+	ocpClusterOp(t, basic, created.Cluster.ID, "start", "RUNNING")
+	wantGaleraSize("after start")
 
 	a = basic.do(t, http.MethodDelete, fmt.Sprintf("/api/v2/ob/clusters/%d", created.Cluster.ID), nil)
 	var deleted ocpTask
@@ -215,6 +235,26 @@ func TestOCPCreateGaleraCluster(t *testing.T) {
 	}
 	if pids := processesUnder(root); len(pids) != 0 {
 		t.Errorf("processes %v still run after delete", pids)
+	}
+}
+
+// ocpClusterOp stops or starts (op) a cluster through OCP, follows the
+// task to SUCCESSFUL and checks that OCP shows the cluster in status.
+func ocpClusterOp(tb testing.TB, c ocpClient, id int64, op, status string) {
+	tb.Helper()
+	a := c.do(tb, http.MethodPost, fmt.Sprintf("/api/v2/ob/clusters/%d/%s", id, op), nil)
+	var started ocpTask
+	if err := json.Unmarshal(a.Data, &started); err != nil || a.Status != http.StatusOK ||
+		started.Cluster.ID != id || len(started.Tasks) == 0 {
+		tb.Fatalf("%s answered %d %+v %s", op, a.Status, a.Error, a.Data)
+	}
+	if task := c.waitTask(tb, started.ID); task.Status != string(dbplane.TaskSuccessful) {
+		tb.Fatalf("%s task ended %s: %+v", op, task.Status, task.Subtasks)
+	}
+	a = c.do(tb, http.MethodGet, fmt.Sprintf("/api/v2/ob/clusters/%d", id), nil)
+	var oc struct{ Status string }
+	if err := json.Unmarshal(a.Data, &oc); err != nil || oc.Status != status {
+		tb.Fatalf("after %s the cluster is %q (%v); want %s", op, oc.Status, err, status)
 	}
 }
 
