@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/dbplane/dbplane"
 )
@@ -47,34 +46,4 @@ func (s *Service) clusterProject(ctx context.Context, name string) (*dbplane.Pro
 		return nil, err
 	}
 	return p, nil
-}
-
-// checkQuota returns KindQuotaExceeded, naming each quota that c would
-// exceed, if adding c to a project holding usage would exceed the
-// project's quota. The store makes the same check in the transaction that
-// creates a cluster; this one lets a dry run answer as the create would,
-// with the store's message and fields.
-func checkQuota(p *dbplane.Project, usage dbplane.QuotaUsage, c *dbplane.Cluster) error {
-	storage := 0
-	for _, n := range c.Nodes {
-		storage += int(n.VolumeGB)
-	}
-	var fields []dbplane.FieldError
-	over := func(field string, limit, inUse, need int, unit string) {
-		if limit > 0 && inUse+need > limit {
-			fields = append(fields, dbplane.FieldError{Field: field, Message: fmt.Sprintf(
-				"project %q allows %d %s; %d are in use and this cluster needs %d", p.Name, limit, unit, inUse, need)})
-		}
-	}
-	over("quota.clusters", p.Quota.Clusters, usage.Clusters, 1, "clusters")
-	over("quota.nodes", p.Quota.Nodes, usage.Nodes, len(c.Nodes), "nodes")
-	over("quota.storage_gb", p.Quota.StorageGB, usage.StorageGB, storage, "GB of storage")
-	if len(fields) == 0 {
-		return nil
-	}
-	msg := fields[0].Message
-	for _, f := range fields[1:] {
-		msg += "; and " + strings.TrimPrefix(f.Message, fmt.Sprintf("project %q ", p.Name))
-	}
-	return &dbplane.Error{Kind: dbplane.KindQuotaExceeded, Message: msg, Fields: fields}
 }

@@ -124,7 +124,7 @@ func (s *Service) dryRunCreate(ctx context.Context, project *dbplane.Project, c 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkQuota(project, usage, c); err != nil {
+	if err := project.CheckQuota(usage, c); err != nil {
 		return nil, nil, err
 	}
 	t, err := sqlstore.PlannedTask(plan, now)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/dbplane/dbplane"
 )
@@ -22,37 +21,14 @@ func clusterProject(ctx context.Context, tx *Tx, c *dbplane.Cluster) (*dbplane.P
 }
 
 // checkQuota returns KindQuotaExceeded, naming each quota that c would
-// exceed, if p cannot hold c on top of what it holds. Zero quotas are
-// unlimited.
+// exceed, if p cannot hold c on top of what it holds.
 func checkQuota(ctx context.Context, tx *Tx, p *dbplane.Project, c *dbplane.Cluster) error {
-	q := p.Quota
-	if q.Clusters <= 0 && q.Nodes <= 0 && q.StorageGB <= 0 {
+	if p.Quota.Unlimited() {
 		return nil
 	}
 	used, err := projectUsage(ctx, tx, p.ID)
 	if err != nil {
 		return err
 	}
-	storage := 0
-	for _, n := range c.Nodes {
-		storage += int(n.VolumeGB)
-	}
-	var fields []dbplane.FieldError
-	over := func(field string, limit, inUse, need int, unit string) {
-		if limit > 0 && inUse+need > limit {
-			fields = append(fields, dbplane.FieldError{Field: field, Message: fmt.Sprintf(
-				"project %q allows %d %s; %d are in use and this cluster needs %d", p.Name, limit, unit, inUse, need)})
-		}
-	}
-	over("quota.clusters", q.Clusters, used.Clusters, 1, "clusters")
-	over("quota.nodes", q.Nodes, used.Nodes, len(c.Nodes), "nodes")
-	over("quota.storage_gb", q.StorageGB, used.StorageGB, storage, "GB of storage")
-	if len(fields) == 0 {
-		return nil
-	}
-	msg := fields[0].Message
-	for _, f := range fields[1:] {
-		msg += "; and " + f.Message[len(fmt.Sprintf("project %q ", p.Name)):]
-	}
-	return &dbplane.Error{Kind: dbplane.KindQuotaExceeded, Message: msg, Fields: fields}
+	return p.CheckQuota(used, c)
 }
