@@ -1,10 +1,8 @@
 package frontdoor
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/dbplane/dbplane"
@@ -90,7 +88,7 @@ func (d *Door) check(r *http.Request, c credential) (p *dbplane.Principal, key s
 // the access key Auth needs; Auth then hands the key's secret to the
 // verification alone, and counts a failure towards the key's lockout.
 func (d *Door) checkSignature(r *http.Request, scheme signature.Scheme) (*dbplane.Principal, string, error) {
-	body, err := bufferBody(r)
+	body, err := signature.ReadBody(r)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,26 +116,6 @@ func (d *Door) checkSignature(r *http.Request, scheme signature.Scheme) (*dbplan
 		return err
 	})
 	return p, ak, err
-}
-
-// bufferBody reads r's body and puts an equal one back for the handler.
-// The body is bounded by the front door (http.MaxBytesReader).
-func bufferBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, dbplane.Errorf(dbplane.KindTooLarge, "request body exceeds %d bytes", mbe.Limit)
-		}
-		return nil, &dbplane.Error{Op: "frontdoor.Authenticate", Kind: dbplane.KindInvalid,
-			Message: "cannot read the request body", Err: err}
-	}
-	return body, nil
 }
 
 // refuse answers a request that failed authentication, with the challenges

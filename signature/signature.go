@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -103,7 +104,7 @@ func (v *Verifier) Verify(r *http.Request) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	body, err := readBody(r)
+	body, err := ReadBody(r)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -178,8 +179,10 @@ func (v *Verifier) maxSkew() time.Duration {
 	return DefaultMaxSkew
 }
 
-// readBody reads r's whole body and puts an equal one back.
-func readBody(r *http.Request) ([]byte, error) {
+// ReadBody reads r's whole body and puts an equal one back, so that a
+// handler after the verification reads it too. The caller bounds the body
+// (http.MaxBytesReader); a body over the bound is KindTooLarge.
+func ReadBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
@@ -189,7 +192,8 @@ func readBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &dbplane.Error{Op: opVerify, Kind: dbplane.KindTooLarge, Message: "request body is over the limit", Err: err}
+			return nil, &dbplane.Error{Op: opVerify, Kind: dbplane.KindTooLarge,
+				Message: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit), Err: err}
 		}
 		return nil, &dbplane.Error{Op: opVerify, Kind: dbplane.KindInvalid, Message: "cannot read the request body", Err: err}
 	}
