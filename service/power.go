@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/sqlstore"
 )
 
 // powerOp is one of the operations that stop, start or restart a cluster's
@@ -110,21 +109,7 @@ func (s *Service) power(ctx context.Context, id int64, dryRun bool, op powerOp) 
 		return nil, dbplane.Errorf(dbplane.KindConflict, "clusters of engine %s cannot be stopped, started or restarted", c.Engine)
 	}
 	plan := planPower(c, pe, op)
-	plan.Creator = creator(ctx)
-	if dryRun {
-		t, err := sqlstore.PlannedTask(plan, s.now().UTC())
-		if err != nil {
-			return nil, err
-		}
-		t.ProjectID = c.ProjectID
-		return t, nil
-	}
-	t, err := s.Store.StartClusterTask(ctx, id, op.running, op.refused(), plan)
-	if err != nil {
-		return nil, orNotFound(err, notFound("cluster %d not found", id))
-	}
-	s.wake()
-	return t, nil
+	return s.startClusterTask(ctx, c, plan, op.running, op.refused(), dryRun)
 }
 
 // conflictStatus is the error of an operation asked of a cluster in a

@@ -229,6 +229,14 @@ func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*db
 		return nil, err
 	}
 	plan := planDeleteCluster(c, engine)
+	return s.startClusterTask(ctx, c, plan, dbplane.ClusterDeleting, []dbplane.ClusterStatus{dbplane.ClusterDeleting}, dryRun)
+}
+
+// startClusterTask records plan as the task of cluster c, setting it to
+// status unless it is in one of refuse, and wakes the engine; with dryRun
+// it only returns the planned task.
+func (s *Service) startClusterTask(ctx context.Context, c *dbplane.Cluster, plan dbplane.TaskPlan,
+	status dbplane.ClusterStatus, refuse []dbplane.ClusterStatus, dryRun bool) (*dbplane.Task, error) {
 	plan.Creator = creator(ctx)
 	if dryRun {
 		t, err := sqlstore.PlannedTask(plan, s.now().UTC())
@@ -238,9 +246,9 @@ func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*db
 		t.ProjectID = c.ProjectID
 		return t, nil
 	}
-	t, err := s.Store.StartClusterTask(ctx, id, dbplane.ClusterDeleting, []dbplane.ClusterStatus{dbplane.ClusterDeleting}, plan)
+	t, err := s.Store.StartClusterTask(ctx, c.ID, status, refuse, plan)
 	if err != nil {
-		return nil, orNotFound(err, notFound("cluster %d not found", id))
+		return nil, orNotFound(err, notFound("cluster %d not found", c.ID))
 	}
 	s.wake()
 	return t, nil
