@@ -41,6 +41,17 @@ func resolveProject(ctx context.Context, id dbplane.IdentityService, arg string,
 	return ps[0].ID, nil
 }
 
+// projectArg returns the identity service and the id of the project
+// argument arg (an id, a name, or with allowGlobal "*").
+func (c *cli) projectArg(ctx context.Context, arg string, allowGlobal bool) (dbplane.IdentityService, int64, error) {
+	id, err := c.identity(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	pid, err := resolveProject(ctx, id, arg, allowGlobal)
+	return id, pid, err
+}
+
 // resolveUser turns a user argument, an id or a name, into an id.
 func resolveUser(ctx context.Context, id dbplane.IdentityService, arg string) (int64, error) {
 	if n, err := strconv.ParseInt(arg, 10, 64); err == nil && n > 0 {

@@ -110,11 +110,7 @@ func (c *cli) projectShowCmd() *cobra.Command {
 		Short: "Show a project (by id or name) with its quota and usage",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			pid, err := resolveProject(cmd.Context(), id, args[0], false)
+			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
 			if err != nil {
 				return err
 			}
@@ -157,11 +153,7 @@ func (c *cli) projectUpdateCmd() *cobra.Command {
 		Example: "  dbplane project update payments --max-nodes 40",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			pid, err := resolveProject(cmd.Context(), id, args[0], false)
+			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
 			if err != nil {
 				return err
 			}
@@ -190,11 +182,7 @@ func (c *cli) projectDeleteCmd() *cobra.Command {
 		Short: "Delete a project that owns no clusters",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			pid, err := resolveProject(cmd.Context(), id, args[0], false)
+			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
 			if err != nil {
 				return err
 			}
@@ -215,11 +203,7 @@ func (c *cli) projectBindCmd() *cobra.Command {
   dbplane project bind '*' ops-bot viewer`,
 		Args: exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			pid, err := resolveProject(cmd.Context(), id, args[0], true)
+			id, pid, err := c.projectArg(cmd.Context(), args[0], true)
 			if err != nil {
 				return err
 			}
@@ -246,11 +230,7 @@ func (c *cli) projectUnbindCmd() *cobra.Command {
 		Short: "Remove a user's role on a project ('*': its global role)",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			pid, err := resolveProject(cmd.Context(), id, args[0], true)
+			id, pid, err := c.projectArg(cmd.Context(), args[0], true)
 			if err != nil {
 				return err
 			}
