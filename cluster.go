@@ -63,8 +63,13 @@ type ClusterSpec struct {
 	Flavor           string   `json:"flavor"`
 	VolumeGB         int      `json:"volume_gb"`
 	Zones            []string `json:"zones,omitempty"`
-	PrimaryZone      string   `json:"primary_zone,omitempty"`
-	ReplicationMode  string   `json:"replication_mode,omitempty"`
+	// Hosts, when set, pins the nodes: node i goes on host Hosts[i] (so
+	// the first is the primary), instead of on hosts dbplane chooses. It
+	// lists one distinct host per node; front doors whose users name
+	// servers (OCP's zones[].servers) set it.
+	Hosts           []int64 `json:"hosts,omitempty"`
+	PrimaryZone     string  `json:"primary_zone,omitempty"`
+	ReplicationMode string  `json:"replication_mode,omitempty"`
 	// Persistence is how Redis persists data: "rdb" (snapshots, the
 	// default) or "aof" (append-only file). Redis only.
 	Persistence string `json:"persistence,omitempty"`
@@ -82,6 +87,15 @@ type ClusterSpec struct {
 func (s ClusterSpec) Redacted() ClusterSpec {
 	s.Password = ""
 	return s
+}
+
+// NodeCount is the number of nodes the spec asks for: for a redis cluster
+// its shards times their members, otherwise Nodes (at least one).
+func (s ClusterSpec) NodeCount() int {
+	if s.Topology == TopologyRedisCluster && s.Shards > 0 {
+		return s.Shards * (1 + s.ReplicasPerShard)
+	}
+	return max(s.Nodes, 1)
 }
 
 // Cluster is a database cluster managed by dbplane.

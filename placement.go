@@ -32,9 +32,13 @@ var DefaultPorts = map[string]int{EnginePostgreSQL: 5432, EngineMySQL: 3306, Eng
 // zones when the spec names none), taking the lowest free port from the
 // engine's default on each host. Node 0 is the primary. It returns
 // KindUnplaceable saying what is missing when the fleet cannot hold the
-// cluster.
+// cluster. A spec that pins its nodes (Spec.Hosts) is placed on exactly
+// those hosts, in order, or not at all.
 func Place(spec ClusterSpec, nodes int, flavor Flavor, hosts []HostLoad) ([]Node, error) {
 	byZone, refused := candidates(spec, flavor, hosts)
+	if len(spec.Hosts) > 0 {
+		return placePinned(spec, flavor, hosts, byZone, refused)
+	}
 	zones := spec.Zones
 	if len(zones) == 0 {
 		for z := range byZone {
@@ -92,6 +96,47 @@ func candidates(spec ClusterSpec, flavor Flavor, hosts []HostLoad) (map[string][
 		})
 	}
 	return byZone, refused
+}
+
+// placePinned puts node i on spec.Hosts[i]; every pinned host must be a
+// candidate, and the error names each one that is not, and why.
+func placePinned(spec ClusterSpec, flavor Flavor, hosts []HostLoad, byZone map[string][]HostLoad, refused []string) ([]Node, error) {
+	ok := map[int64]*HostLoad{}
+	for z := range byZone {
+		for i := range byZone[z] {
+			ok[byZone[z][i].Host.ID] = &byZone[z][i]
+		}
+	}
+	var problems []string
+	placed := make([]Node, 0, len(spec.Hosts))
+	for i, id := range spec.Hosts {
+		if l := ok[id]; l != nil {
+			placed = append(placed, newNode(spec, flavor, i, l))
+			continue
+		}
+		problems = append(problems, pinnedProblem(spec, id, hosts, refused))
+	}
+	if len(problems) > 0 {
+		return nil, Errorf(KindUnplaceable, "cluster %s cannot have a node on each of hosts %v: %s",
+			spec.Name, spec.Hosts, strings.Join(problems, "; "))
+	}
+	return placed, nil
+}
+
+// pinnedProblem says why pinned host id cannot take a node.
+func pinnedProblem(spec ClusterSpec, id int64, hosts []HostLoad, refused []string) string {
+	prefix := fmt.Sprintf("host %d (", id)
+	for _, r := range refused {
+		if strings.HasPrefix(r, prefix) {
+			return r
+		}
+	}
+	for _, l := range hosts {
+		if l.Host.ID == id {
+			return fmt.Sprintf("host %d (%s) is in zone %q, not in zones %s", id, l.Host.Address, l.Host.Zone, strings.Join(spec.Zones, ", "))
+		}
+	}
+	return fmt.Sprintf("there is no host %d", id)
 }
 
 func nextHost(ls []HostLoad, used map[int64]bool) *HostLoad {

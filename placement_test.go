@@ -94,3 +94,47 @@ func TestPlaceRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestPlacePinnedHosts(t *testing.T) {
+	// Host 1 has the most free memory: unpinned, it would take node 0.
+	hosts := []dbplane.HostLoad{host(1, "z1", dbplane.HostOnline), host(2, "z1", dbplane.HostOnline), host(3, "z2", dbplane.HostOnline)}
+	hosts[1].MemoryMB, hosts[2].MemoryMB = 1024, 2048
+	s := spec(2)
+	s.Hosts = []int64{3, 2}
+	nodes, err := dbplane.Place(s, 2, small, hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nodes[0].HostID != 3 || nodes[1].HostID != 2 || nodes[0].Role != "primary" || nodes[1].Ordinal != 1 {
+		t.Fatalf("nodes %+v; want the primary on host 3 and node 1 on host 2", nodes)
+	}
+}
+
+func TestPlacePinnedHostsRefused(t *testing.T) {
+	drained := host(2, "z1", dbplane.HostOnline)
+	drained.Host.Drained = true
+	hosts := []dbplane.HostLoad{host(1, "z1", dbplane.HostOnline), drained, host(3, "z2", dbplane.HostOnline)}
+	for _, tc := range []struct {
+		name  string
+		pins  []int64
+		zones []string
+		want  []string
+	}{
+		{"drained and unknown", []int64{2, 9}, nil, []string{"host 2 (127.0.0.2) is drained", "there is no host 9"}},
+		{"outside the zones", []int64{1, 3}, []string{"z1"}, []string{`host 3 (127.0.0.3) is in zone "z2", not in zones z1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := spec(2, tc.zones...)
+			s.Hosts = tc.pins
+			_, err := dbplane.Place(s, 2, small, hosts)
+			if dbplane.ErrorKind(err) != dbplane.KindUnplaceable {
+				t.Fatalf("err %v; want unplaceable", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(dbplane.ErrorMessage(err), w) {
+					t.Errorf("message %q lacks %q", dbplane.ErrorMessage(err), w)
+				}
+			}
+		})
+	}
+}

@@ -53,6 +53,7 @@ func ValidateClusterSpec(spec *ClusterSpec, cat Catalog) error {
 	validateFlavor(&v, spec.Flavor, cat)
 	validateVolume(&v, spec.VolumeGB)
 	validateZones(&v, spec)
+	validateHosts(&v, spec)
 	validateParameters(&v, spec.Parameters)
 	validateAllowlist(&v, spec.Allowlist)
 	validateLabels(&v, spec.Labels)
@@ -309,6 +310,26 @@ func validateZones(v *violations, spec *ClusterSpec) {
 	}
 	if pz := spec.PrimaryZone; pz != "" && !slices.Contains(zones, pz) {
 		v.add("primary_zone", "must be one of zones")
+	}
+}
+
+// validateHosts checks pinned hosts: one distinct host id per node.
+func validateHosts(v *violations, spec *ClusterSpec) {
+	if len(spec.Hosts) == 0 {
+		return
+	}
+	if n := spec.NodeCount(); len(spec.Hosts) != n {
+		v.add("hosts", "lists %d hosts for %d nodes: a cluster has one node on each listed host", len(spec.Hosts), n)
+	}
+	seen := make(map[int64]int, len(spec.Hosts))
+	for i, id := range spec.Hosts {
+		field := fmt.Sprintf("hosts[%d]", i)
+		if j, dup := seen[id]; dup {
+			v.add(field, "duplicates hosts[%d]: a cluster has one node per host", j)
+		} else if id <= 0 {
+			v.add(field, "must be a host id")
+		}
+		seen[id] = i
 	}
 }
 

@@ -159,6 +159,13 @@ func TestValidateClusterSpec(t *testing.T) {
 		{"PrimaryZoneNotInZones", all(replication(3), zones("z1", "z2"), primary("z3")), []string{"primary_zone"}},
 		{"PrimaryZoneWithoutZones", primary("z1"), []string{"primary_zone"}},
 
+		// pinned hosts
+		{"Hosts", all(replication(3), hosts(3, 1, 2)), nil},
+		{"HostsFewerThanNodes", all(replication(3), hosts(1, 2)), []string{"hosts"}},
+		{"HostsRedisClusterCount", all(redisCluster(3, 1, 0), hosts(1, 2, 3, 4, 5, 6)), nil},
+		{"HostDuplicate", all(replication(3), hosts(1, 2, 1)), []string{"hosts[2]"}},
+		{"HostNotAnID", all(replication(2), hosts(1, 0)), []string{"hosts[1]"}},
+
 		// parameters, allowlist, labels
 		{"Parameters", params("max_connections", "200", "log.level", strings.Repeat("v", 1024)), nil},
 		{"ParameterUpperCase", params("Max_connections", "200"), []string{"parameters[Max_connections]"}},
@@ -212,6 +219,10 @@ func volume(gb int) func(*dbplane.ClusterSpec) {
 
 func zones(zs ...string) func(*dbplane.ClusterSpec) {
 	return func(s *dbplane.ClusterSpec) { s.Zones = zs }
+}
+
+func hosts(ids ...int64) func(*dbplane.ClusterSpec) {
+	return func(s *dbplane.ClusterSpec) { s.Hosts = ids }
 }
 
 func primary(z string) func(*dbplane.ClusterSpec) {

@@ -41,7 +41,7 @@ func (h handlers) markRunning(ctx context.Context, run *taskengine.Run) error {
 	if err != nil {
 		return err
 	}
-	if need := nodeCount(c.Spec); len(c.Nodes) != need {
+	if need := c.Spec.NodeCount(); len(c.Nodes) != need {
 		return dbplane.Permanent(fmt.Errorf("cluster %s has %d of its %d nodes", c.Name, len(c.Nodes), need))
 	}
 	if err := h.store.SetNodesStatus(ctx, c.ID, "running"); err != nil {

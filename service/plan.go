@@ -81,14 +81,6 @@ func clusterContext(c *dbplane.Cluster) map[string]string {
 		"engine":       c.Engine,
 		"version":      c.Version,
 		"topology":     c.Topology,
-		"nodes":        strconv.Itoa(nodeCount(c.Spec)),
+		"nodes":        strconv.Itoa(c.Spec.NodeCount()),
 	}
-}
-
-// nodeCount is the number of nodes a spec asks for.
-func nodeCount(s dbplane.ClusterSpec) int {
-	if s.Topology == dbplane.TopologyRedisCluster && s.Shards > 0 {
-		return s.Shards * (1 + s.ReplicasPerShard)
-	}
-	return max(s.Nodes, 1)
 }

@@ -88,7 +88,7 @@ func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, d
 		if err != nil {
 			return nil, nil, err
 		}
-		nodes, err := dbplane.Place(spec, nodeCount(spec), flavor, loads)
+		nodes, err := dbplane.Place(spec, spec.NodeCount(), flavor, loads)
 		if err != nil {
 			return nil, nil, err
 		}

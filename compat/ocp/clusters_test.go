@@ -68,14 +68,15 @@ func TestCreateMapsToAGaleraSpecAndAnswersTheTask(t *testing.T) {
 	threeIDCs(f)
 	var calls atomic.Int32
 	f.clusters.create = func(_ context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
-		n := calls.Add(1)
-		if dryRun != (n == 1) {
-			t.Errorf("call %d with dryRun %v; want a dry run first", n, dryRun)
+		calls.Add(1)
+		if dryRun {
+			t.Error("a dry run; want the create itself: the spec pins the nodes")
 		}
 		if spec.Engine != "mysql" || spec.Topology != "galera" || spec.Version != "10.11" || spec.Nodes != 3 ||
 			!slices.Equal(spec.Zones, []string{"hz1", "hz2", "hz3"}) || spec.PrimaryZone != "hz2" ||
 			spec.Password != "Secret-Passw0rd" || spec.Parameters["max_connections"] != "300" ||
-			spec.Flavor != "dbp.c1.m2" || spec.VolumeGB != 10 || spec.Labels["ocp.zone.hz2"] != "zone2" {
+			spec.Flavor != "dbp.c1.m2" || spec.VolumeGB != 10 || spec.Labels["ocp.zone.hz2"] != "zone2" ||
+			!slices.Equal(spec.Hosts, []int64{1, 2, 3}) {
 			t.Errorf("spec %+v", spec)
 		}
 		task := dagTask(77)
@@ -110,25 +111,24 @@ func TestCreateMapsToAGaleraSpecAndAnswersTheTask(t *testing.T) {
 	if strings.Contains(string(a.Data), "Secret-Passw0rd") {
 		t.Fatal("the answer holds the password")
 	}
-	if calls.Load() != 2 {
-		t.Fatalf("%d CreateCluster calls; want a dry run and a create", calls.Load())
+	if calls.Load() != 1 {
+		t.Fatalf("%d CreateCluster calls; want one", calls.Load())
 	}
 }
 
 func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 	f := newFixture(t)
 	threeIDCs(f)
-	f.hosts.hosts[4] = &dbplane.Host{ID: 4, Address: "10.0.0.4", Zone: "hz1", Status: dbplane.HostOnline}
 	f.clusters.create = func(_ context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {
-		if !dryRun {
-			t.Error("a refused request was created")
+		if dryRun {
+			t.Error("a dry run; want the create itself")
 		}
 		if spec.Nodes == 1 {
 			// What ValidateClusterSpec says of a single galera node.
 			return nil, nil, dbplane.Invalid(dbplane.FieldError{Field: "nodes", Message: "galera needs an odd number of nodes from 3 to 9"})
 		}
-		// dbplane prefers host 4 over the listed host 1.
-		return plannedCluster(spec, 0, 4, 2, 3), nil, nil
+		// What dbplane.Place says when a listed host cannot take a node.
+		return nil, nil, dbplane.Errorf(dbplane.KindUnplaceable, "cluster terran cannot have a node on each of hosts %v: host 1 (10.0.0.1) is drained", spec.Hosts)
 	}
 	for name, tc := range map[string]struct {
 		body   string
@@ -144,7 +144,7 @@ func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 		"zone rpm":       {strings.Replace(createBody, `"servers":[3],"rpmName":"mariadb-server"`, `"servers":[3],"rpmName":"galera-4"`, 1), 400, []string{"zones[2].rpmName"}},
 		"missing fields": {`{"zones":[]}`, 400, []string{"name", "type", "password", "rpmName", "zones"}},
 		"one node":       {`{"type":"PRIMARY","name":"solo","password":"Secret-Passw0rd","rpmName":"mariadb-server","zones":[{"name":"z","idcName":"hz1","servers":[1]}]}`, 400, []string{"zones"}},
-		"other hosts":    {createBody, 422, nil},
+		"host refused":   {createBody, 422, nil},
 	} {
 		a := f.post(t, "/api/v2/ob/clusters", []byte(tc.body))
 		code := 10001

@@ -77,21 +77,11 @@ func (s *Server) handleClusterCreate(w http.ResponseWriter, r *http.Request) (an
 	if err := decodeJSON(r, createObject, &p); err != nil {
 		return nil, err
 	}
-	spec, hosts, err := s.toSpec(r.Context(), &p)
+	spec, err := s.toSpec(r.Context(), &p)
 	if err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
-	// dbplane places nodes itself; the dry run shows whether it would
-	// choose exactly the listed servers.
-	planned, _, err := s.Clusters.CreateCluster(ctx, spec, true)
-	if err != nil {
-		return nil, specError(err, &p)
-	}
-	if err := samePlacement(planned, hosts); err != nil {
-		return nil, err
-	}
-	c, t, err := s.Clusters.CreateCluster(ctx, spec, false)
+	c, t, err := s.Clusters.CreateCluster(r.Context(), spec, false)
 	if err != nil {
 		return nil, specError(err, &p)
 	}
@@ -100,9 +90,9 @@ func (s *Server) handleClusterCreate(w http.ResponseWriter, r *http.Request) (an
 	return ti, nil
 }
 
-// toSpec checks the body and maps it to a cluster spec; it also returns
-// the listed host ids. Every problem found is reported at once.
-func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.ClusterSpec, []int64, error) {
+// toSpec checks the body and maps it to a cluster spec that pins one node
+// on each listed server. Every problem found is reported at once.
+func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.ClusterSpec, error) {
 	var subs []subError
 	bad := func(field string, value any, format string, args ...any) {
 		subs = append(subs, subError{Object: createObject, Field: field, RejectedValue: value, Message: fmt.Sprintf(format, args...)})
@@ -137,9 +127,8 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		Flavor: s.defaultFlavor(), VolumeGB: defaultVolumeGB, Password: password,
 		Labels: map[string]string{labelRpm: p.RpmName},
 	}
-	hosts, err := s.checkZones(ctx, p, &spec, bad)
-	if err != nil {
-		return spec, nil, err
+	if err := s.checkZones(ctx, p, &spec, bad); err != nil {
+		return spec, err
 	}
 	if len(p.StartupParameters) > 0 {
 		spec.Parameters = map[string]string{}
@@ -151,17 +140,17 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		}
 	}
 	if len(subs) > 0 {
-		return spec, nil, invalidErr(subs...)
+		return spec, invalidErr(subs...)
 	}
-	return spec, hosts, nil
+	return spec, nil
 }
 
 // checkZones checks the zones and their servers against the fleet: each
 // server a known host whose zone (dbplane's IDC) is the zone's idcName,
-// listed once. It sets the spec's zones, node count and primary zone. It
-// returns an error only when a host cannot be looked up.
+// listed once. It sets the spec's zones, pinned hosts, node count and
+// primary zone. It returns an error only when a host cannot be looked up.
 func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *dbplane.ClusterSpec,
-	bad func(field string, value any, format string, args ...any)) ([]int64, error) {
+	bad func(field string, value any, format string, args ...any)) error {
 	if len(p.Zones) == 0 {
 		bad("zones", nil, "must not be empty")
 	}
@@ -204,13 +193,13 @@ func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *db
 			case err != nil:
 				// Not the request's fault: a caller without a global role
 				// may not read hosts, or the store is down.
-				return nil, err
+				return err
 			case z.IdcName != "" && h.Zone != z.IdcName:
 				bad(field+".idcName", z.IdcName, "host %d (%s) is in IDC %q, not %q", id, h.Address, h.Zone, z.IdcName)
 			}
 		}
 	}
-	spec.Nodes = len(hosts)
+	spec.Nodes, spec.Hosts = len(hosts), hosts
 	if p.PrimaryZone != nil && *p.PrimaryZone != "" {
 		// OCP's primaryZone ranks zones ("z1;z2,z3"): the first one is
 		// where dbplane prefers writes.
@@ -223,7 +212,7 @@ func (s *Server) checkZones(ctx context.Context, p *createClusterParam, spec *db
 			bad("primaryZone", *p.PrimaryZone, "zone %q is not a zone of this cluster", first)
 		}
 	}
-	return hosts, nil
+	return nil
 }
 
 // resolveRpm returns the catalog's MariaDB version that has rpmName among
@@ -260,23 +249,6 @@ func (s *Server) defaultFlavor() string {
 	return fs[0].Code
 }
 
-// samePlacement refuses a plan that does not put one node on each listed
-// host: dbplane places nodes itself, and an IDC with more room on hosts
-// that were not listed would draw nodes there.
-func samePlacement(c *dbplane.Cluster, hosts []int64) error {
-	var placed []int64
-	for _, n := range c.Nodes {
-		placed = append(placed, n.HostID)
-	}
-	want := slices.Sorted(slices.Values(hosts))
-	slices.Sort(placed)
-	if slices.Equal(placed, want) {
-		return nil
-	}
-	return dbplane.Errorf(dbplane.KindUnplaceable,
-		"dbplane would place the nodes on hosts %v, not on the listed servers %v: list the hosts of each IDC that have the most free memory, or drain the others", placed, want)
-}
-
 // specFields maps the fields of dbplane's spec errors to the body's.
 var specFields = map[string]string{
 	"name":         "name",
@@ -289,6 +261,7 @@ var specFields = map[string]string{
 	"topology":     "zones",
 	"flavor":       "zones",
 	"volume_gb":    "zones",
+	"hosts":        "zones",
 }
 
 // specError renames the fields of a spec error to the body's, with the
@@ -305,6 +278,8 @@ func specError(err error, p *createClusterParam) error {
 		case field != "":
 		case strings.HasPrefix(f.Field, "parameters"):
 			field = "startupParameters"
+		case strings.HasPrefix(f.Field, "hosts["):
+			field = "zones" // the hosts are the zones' servers
 		case strings.HasPrefix(f.Field, "zones["):
 			// The spec's zones are the body's IDCs, in the same order.
 			field = f.Field + ".idcName"
