@@ -36,10 +36,10 @@ func TestClusterCreateFromFlags(t *testing.T) {
 	r := runCLI(t, f, map[string]string{"DBPLANE_TOKEN": "tok"}, "S3cret-pw\n",
 		"cluster", "create", "--name", "orders", "--engine", "postgresql", "--version", "16",
 		"--topology", "replication", "--nodes", "2", "--flavor", "dbp.c2.m4", "--volume-gb", "100",
-		"--zones", "z1,z2", "--replication-mode", "sync", "--param", "max_connections=200", "--password-stdin")
+		"--zones", "z1,z2", "--hosts", "7,3", "--replication-mode", "sync", "--param", "max_connections=200", "--password-stdin")
 	r.check(t, exitOK)
 	want := dbplane.ClusterSpec{Name: "orders", Engine: "postgresql", Version: "16", Topology: "replication",
-		Nodes: 2, Flavor: "dbp.c2.m4", VolumeGB: 100, Zones: []string{"z1", "z2"}, ReplicationMode: "sync",
+		Nodes: 2, Flavor: "dbp.c2.m4", VolumeGB: 100, Zones: []string{"z1", "z2"}, Hosts: []int64{7, 3}, ReplicationMode: "sync",
 		Password: "S3cret-pw", Parameters: map[string]string{"max_connections": "200"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("spec (-want +got):\n%s", diff)

@@ -110,6 +110,7 @@ or $` + clusterPasswordEnv + `; it is never a flag value.`,
 	fs.IntVar(&spec.VolumeGB, "volume-gb", 0, "data volume size in GB, a multiple of 10")
 	fs.StringSliceVar(&spec.Zones, "zones", nil, "zones to spread the nodes over, comma-separated")
 	fs.StringVar(&spec.PrimaryZone, "primary-zone", "", "zone of the primary")
+	fs.Int64SliceVar(&spec.Hosts, "hosts", nil, "host ids to place the nodes on, one per node in order (the first is the primary)")
 	fs.StringVar(&spec.ReplicationMode, "replication-mode", "", "async, sync or quorum")
 	fs.StringToStringVar(&spec.Parameters, "param", nil, "engine parameter KEY=VALUE (repeatable)")
 	fs.StringToStringVar(&spec.Labels, "label", nil, "label KEY=VALUE (repeatable)")
