@@ -2,6 +2,7 @@ package dbplane
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -83,6 +84,16 @@ type Token struct {
 
 // DefaultTokenTTL is how long an issued token is valid.
 const DefaultTokenTTL = 24 * time.Hour
+
+// MaxAccessKeys bounds the access keys of one user: enough to rotate a key
+// used by a few tools without downtime, few enough to keep track of. The
+// store enforces it in the transaction that adds a key, so concurrent
+// creates cannot exceed it.
+const MaxAccessKeys = 5
+
+// ErrAccessKeyLimit is wrapped by the KindConflict error of a store that
+// refuses a key beyond MaxAccessKeys, telling it apart from a taken id.
+var ErrAccessKeyLimit = errors.New("access key limit reached")
 
 // AccessKey is an AK/SK pair of a user, for signed requests. The secret is
 // returned once, when the key is created; the store keeps it encrypted

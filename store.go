@@ -176,7 +176,8 @@ type UserStore interface {
 	RevokeToken(ctx context.Context, id int64, now time.Time) error
 
 	// CreateAccessKey stores an access key with its secret, encrypted.
-	// KindConflict if the id is taken.
+	// KindConflict if the id is taken, or if the user has MaxAccessKeys
+	// already (then naming the limit).
 	CreateAccessKey(ctx context.Context, k *AccessKey, secret string) error
 	// FindAccessKey returns an access key and its decrypted secret.
 	// KindNotFound if missing.

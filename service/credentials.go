@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/dbplane/dbplane"
@@ -23,9 +24,9 @@ const (
 	accessKeySecret = 30 // bytes
 )
 
-// MaxAccessKeys bounds the access keys of one user: enough to rotate a key
-// used by a few tools without downtime, few enough to keep track of.
-const MaxAccessKeys = 5
+// MaxAccessKeys bounds the access keys of one user; see
+// dbplane.MaxAccessKeys.
+const MaxAccessKeys = dbplane.MaxAccessKeys
 
 // ownCredential authorizes a on a credential of a user: the user itself
 // may; global admins may for anyone; to everyone else the credential does
@@ -102,7 +103,7 @@ func (s *Identity) CreateAccessKey(ctx context.Context, userID int64, descriptio
 		}
 		k.UserID, k.Description, k.CreatedAt = userID, description, s.now().UTC()
 		err = s.Store.CreateAccessKey(ctx, k, secret)
-		if dbplane.ErrorKind(err) == dbplane.KindConflict && attempt < 2 {
+		if dbplane.ErrorKind(err) == dbplane.KindConflict && !errors.Is(err, dbplane.ErrAccessKeyLimit) && attempt < 2 {
 			continue
 		} else if err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ import (
 // the user is missing.
 func (db *DB) CreateAccessKey(ctx context.Context, k *dbplane.AccessKey, secret string) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		if err := userExists(ctx, tx, k.UserID); err != nil {
+		if err := db.lockUserKeys(ctx, tx, k.UserID); err != nil {
 			return err
 		}
 		ct, keyID, err := db.seal("access-key secrets", secret, accessKeyAAD(k.ID))
@@ -32,6 +32,30 @@ func (db *DB) CreateAccessKey(ctx context.Context, k *dbplane.AccessKey, secret 
 		return nil
 	})
 	return dbplane.E("sqlstore.CreateAccessKey", err)
+}
+
+// lockUserKeys locks the user's row (on PostgreSQL; SQLite has one writer)
+// so that concurrent creates count each other's keys, and refuses a user
+// who has dbplane.MaxAccessKeys already.
+func (db *DB) lockUserKeys(ctx context.Context, tx *Tx, userID int64) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ?`+db.forUpdate(), userID).Scan(&one)
+	if isNoRows(err) {
+		return dbplane.Errorf(dbplane.KindNotFound, "user %d not found", userID)
+	} else if err != nil {
+		return fmt.Errorf("while locking the user: %w", err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM access_keys WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		return fmt.Errorf("while counting the user's access keys: %w", err)
+	}
+	if n >= dbplane.MaxAccessKeys {
+		e := dbplane.Errorf(dbplane.KindConflict,
+			"user %d already has %d access keys, the most allowed; delete one first", userID, n)
+		e.Err = dbplane.ErrAccessKeyLimit
+		return e
+	}
+	return nil
 }
 
 // FindAccessKey returns an access key and its decrypted secret.

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -320,6 +321,36 @@ func TestAccessKeys(t *testing.T) {
 		assertError(t, db.DeleteAccessKey(ctx, k.ID), dbplane.KindNotFound, "access key AKALICE1 not found")
 		if keys, err := db.FindAccessKeys(ctx, alice.ID); err != nil || len(keys) != 1 {
 			t.Fatalf("after delete: %d keys, %v", len(keys), err)
+		}
+	})
+}
+
+// TestAccessKeyLimitUnderConcurrency creates more keys than allowed at
+// once: the store counts in the insert's transaction, so exactly
+// MaxAccessKeys succeed and the others name the limit.
+func TestAccessKeyLimitUnderConcurrency(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		bob := mustUser(t, db, "bob")
+		const tries = dbplane.MaxAccessKeys + 4
+		errs := make(chan error, tries)
+		for i := range tries {
+			go func() {
+				errs <- db.CreateAccessKey(ctx, &dbplane.AccessKey{ID: fmt.Sprintf("AKBOB%d", i), UserID: bob.ID}, "sk")
+			}()
+		}
+		created := 0
+		for range tries {
+			err := <-errs
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, dbplane.ErrAccessKeyLimit) || dbplane.ErrorKind(err) != dbplane.KindConflict:
+				t.Errorf("err %v; want a conflict naming the limit", err)
+			}
+		}
+		if created != dbplane.MaxAccessKeys {
+			t.Fatalf("%d keys created; want %d", created, dbplane.MaxAccessKeys)
 		}
 	})
 }
