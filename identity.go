@@ -95,6 +95,11 @@ const MaxAccessKeys = 5
 // refuses a key beyond MaxAccessKeys, telling it apart from a taken id.
 var ErrAccessKeyLimit = errors.New("access key limit reached")
 
+// ErrLastAdmin is wrapped by the KindConflict error of a store that refuses
+// to remove the last global admin binding, by unbinding, downgrading or
+// deleting its user: nobody could manage the fleet any more.
+var ErrLastAdmin = errors.New("last global admin")
+
 // AccessKey is an AK/SK pair of a user, for signed requests. The secret is
 // returned once, when the key is created; the store keeps it encrypted
 // because verifying an HMAC signature needs it.

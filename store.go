@@ -236,7 +236,9 @@ type ProjectStore interface {
 	// (GlobalScope for every project). KindNotFound if the user or project
 	// is missing.
 	BindRole(ctx context.Context, b *RoleBinding) error
-	// UnbindRole removes a binding. KindNotFound if missing.
+	// UnbindRole removes a binding. KindNotFound if missing. BindRole,
+	// UnbindRole and DeleteUser refuse, in their transaction, to leave no
+	// global admin: KindConflict wrapping ErrLastAdmin.
 	UnbindRole(ctx context.Context, userID, projectID int64) error
 	// FindRoleBindings returns the bindings on a project, or the global
 	// ones for GlobalScope, by user id.

@@ -281,9 +281,9 @@ func (s *Identity) keepAdminBinding(ctx context.Context, userID int64) error {
 }
 
 // keepAnAdmin refuses what (removing u or its global admin role) if u is the
-// only global admin. Two admins removing each other at the same time can
-// both pass this check; the bootstrap admin is then restored by
-// EnsureAdmin at the next start.
+// only global admin, with a message naming the user. It is the friendly
+// check; the store checks again in the change's transaction, so that two
+// admins removing each other at the same time cannot both pass.
 func (s *Identity) keepAnAdmin(ctx context.Context, u *dbplane.User, what string) error {
 	if !isGlobalAdmin(u) {
 		return nil

@@ -19,7 +19,9 @@ const globalProjectName = "*"
 // KindNotFound if the user or project is missing.
 func (db *DB) BindRole(ctx context.Context, b *dbplane.RoleBinding) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		return upsertBinding(ctx, tx, b)
+		return db.keepingAnAdmin(ctx, tx, "remove the last global admin binding", func() error {
+			return upsertBinding(ctx, tx, b)
+		})
 	})
 	return dbplane.E("sqlstore.BindRole", err)
 }
@@ -28,14 +30,57 @@ func (db *DB) BindRole(ctx context.Context, b *dbplane.RoleBinding) error {
 // the global one). KindNotFound if missing.
 func (db *DB) UnbindRole(ctx context.Context, userID, projectID int64) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM role_bindings WHERE user_id = ? AND COALESCE(project_id, 0) = ?`,
-			userID, projectID)
-		if err != nil {
-			return fmt.Errorf("while removing the binding: %w", err)
-		}
-		return mustAffect(res, "user %d has no binding on project %d", userID, projectID)
+		return db.keepingAnAdmin(ctx, tx, "remove the last global admin binding", func() error {
+			res, err := tx.Exec(ctx, `DELETE FROM role_bindings WHERE user_id = ? AND COALESCE(project_id, 0) = ?`,
+				userID, projectID)
+			if err != nil {
+				return fmt.Errorf("while removing the binding: %w", err)
+			}
+			return mustAffect(res, "user %d has no binding on project %d", userID, projectID)
+		})
 	})
 	return dbplane.E("sqlstore.UnbindRole", err)
+}
+
+// keepingAnAdmin runs change in tx and refuses it (KindConflict wrapping
+// dbplane.ErrLastAdmin) if it leaves no global admin where there was one.
+// The global admin bindings are locked first (on PostgreSQL; SQLite has one
+// writer), so that two admins removing each other at once cannot both pass.
+func (db *DB) keepingAnAdmin(ctx context.Context, tx *Tx, what string, change func() error) error {
+	before, err := globalAdmins(ctx, tx, db.forUpdate())
+	if err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	after, err := globalAdmins(ctx, tx, "")
+	if err != nil || before == 0 || after > 0 {
+		return err
+	}
+	e := dbplane.Errorf(dbplane.KindConflict,
+		"cannot %s: nobody could manage users, projects or hosts any more; grant another user the global admin role first", what)
+	e.Err = dbplane.ErrLastAdmin
+	return e
+}
+
+// globalAdmins counts the global admin bindings; lock, when not empty,
+// locks them.
+func globalAdmins(ctx context.Context, tx *Tx, lock string) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT user_id FROM role_bindings WHERE project_id IS NULL AND role = ?`+lock,
+		dbplane.RoleAdmin)
+	if err != nil {
+		return 0, fmt.Errorf("while reading the global admins: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("while reading the global admins: %w", err)
+	}
+	return n, nil
 }
 
 // FindRoleBindings returns the bindings on a project, or the global ones

@@ -325,6 +325,44 @@ func TestAccessKeys(t *testing.T) {
 	})
 }
 
+// TestLastGlobalAdminStays removes global admins concurrently: the store
+// locks their bindings, so one of two admins removing each other fails,
+// and the last one can be neither unbound, downgraded nor deleted.
+func TestLastGlobalAdminStays(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		admin := dbplane.RoleBinding{ProjectID: dbplane.GlobalScope, Role: dbplane.RoleAdmin}
+		a, b := mustUser(t, db, "ann", admin), mustUser(t, db, "ben", admin)
+		viewer := mustUser(t, db, "vic") // no admin binding: removable at will
+		errs := make(chan error, 2)
+		for _, u := range []*dbplane.User{a, b} {
+			go func() { errs <- db.UnbindRole(ctx, u.ID, dbplane.GlobalScope) }()
+		}
+		e1, e2 := <-errs, <-errs
+		if (e1 == nil) == (e2 == nil) {
+			t.Fatalf("unbinding both admins at once: %v and %v; want exactly one refused", e1, e2)
+		}
+		last := a
+		if bs, err := db.FindRoleBindings(ctx, dbplane.GlobalScope); err != nil || len(bs) != 1 {
+			t.Fatalf("global bindings %+v, %v; want one", bs, err)
+		} else if bs[0].UserID == b.ID {
+			last = b
+		}
+		for name, err := range map[string]error{
+			"unbind":    db.UnbindRole(ctx, last.ID, dbplane.GlobalScope),
+			"downgrade": db.BindRole(ctx, &dbplane.RoleBinding{UserID: last.ID, ProjectID: dbplane.GlobalScope, Role: dbplane.RoleViewer}),
+			"delete":    db.DeleteUser(ctx, last.ID),
+		} {
+			if !errors.Is(err, dbplane.ErrLastAdmin) || dbplane.ErrorKind(err) != dbplane.KindConflict {
+				t.Errorf("%s the last admin: %v; want a conflict", name, err)
+			}
+		}
+		if err := db.DeleteUser(ctx, viewer.ID); err != nil {
+			t.Fatalf("deleting a non-admin: %v", err)
+		}
+	})
+}
+
 // TestAccessKeyLimitUnderConcurrency creates more keys than allowed at
 // once: the store counts in the insert's transaction, so exactly
 // MaxAccessKeys succeed and the others name the limit.

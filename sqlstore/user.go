@@ -128,14 +128,17 @@ func (db *DB) SetUserPassword(ctx context.Context, userID int64, passwordHash st
 }
 
 // DeleteUser removes a user; its bindings, tokens and access keys go with
-// it by cascade. KindNotFound if missing.
+// it by cascade. KindNotFound if missing; KindConflict (ErrLastAdmin) if
+// it is the last global admin.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("while deleting the user: %w", err)
-		}
-		return mustAffect(res, "user %d not found", id)
+		return db.keepingAnAdmin(ctx, tx, "delete the last global admin", func() error {
+			res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = ?`, id)
+			if err != nil {
+				return fmt.Errorf("while deleting the user: %w", err)
+			}
+			return mustAffect(res, "user %d not found", id)
+		})
 	})
 	return dbplane.E("sqlstore.DeleteUser", err)
 }
