@@ -89,7 +89,7 @@ func (s *Identity) FindProjects(ctx context.Context, f dbplane.ProjectFilter) ([
 // usage is accepted: it stops growth without touching what exists.
 func (s *Identity) UpdateProject(ctx context.Context, p *dbplane.Project) error {
 	dbplane.AuditTarget(ctx, target("project", p.ID), p.ID)
-	if err := fleet(ctx, dbplane.ActionManage); err != nil {
+	if err := manageProjects(ctx, p.ID); err != nil {
 		return err
 	}
 	if err := validateProject(p, false); err != nil {
@@ -107,11 +107,29 @@ func (s *Identity) UpdateProject(ctx context.Context, p *dbplane.Project) error 
 	return nil
 }
 
+// manageProjects authorizes changing project id, which global admins
+// alone may do. A caller who cannot read the project gets the answer for a
+// missing one, so that ids do not reveal which projects exist; its own
+// members get 403.
+func manageProjects(ctx context.Context, id int64) error {
+	nf := notFound("project %d not found", id)
+	if _, err := authenticated(ctx); err != nil {
+		return err
+	}
+	if id <= dbplane.GlobalScope {
+		return nf
+	}
+	if _, err := authorize(ctx, dbplane.ActionRead, resource{project: id, hidden: nf}); err != nil {
+		return err
+	}
+	return fleet(ctx, dbplane.ActionManage)
+}
+
 // DeleteProject removes an empty project. Global admins only. The default
 // project stays: clusters that name no project go there.
 func (s *Identity) DeleteProject(ctx context.Context, id int64) error {
 	dbplane.AuditTarget(ctx, target("project", id), id)
-	if err := fleet(ctx, dbplane.ActionManage); err != nil {
+	if err := manageProjects(ctx, id); err != nil {
 		return err
 	}
 	p, err := s.Store.FindProjectByID(ctx, id)
