@@ -45,6 +45,8 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
+	// Machines alone use it, but a log line must not hand it out either.
+	taskengine.Redact(ctx, replPassword)
 	replVerifier, err := scramVerifier(replPassword)
 	if err != nil {
 		return err

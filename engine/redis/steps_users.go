@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Users dbplane creates in every cluster.
@@ -91,6 +92,8 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
+	// Machines alone use it, but a log line must not hand it out either.
+	taskengine.Redact(ctx, replPassword)
 	users := aclUsers(password, replPassword)
 	nodes, err := allNodes(s.c)
 	if err != nil {
