@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dbplane/dbplane"
 )
@@ -22,6 +23,10 @@ type Compute struct {
 	Wake func()
 	// Logger receives audit lines; nil discards them.
 	Logger *slog.Logger
+	// AgentWait bounds how long an add task waits for an agent, checking
+	// every AgentWaitInterval; zero values take DefaultAgentWait and
+	// DefaultAgentWaitInterval.
+	AgentWait, AgentWaitInterval time.Duration
 }
 
 // CreateRegion inserts a region.
@@ -185,7 +190,8 @@ func (s *Compute) AddHosts(ctx context.Context, reg dbplane.HostRegistration) (*
 	}
 	creator := userName(ctx)
 	t, err := s.Store.RegisterHosts(ctx, hosts, func(hs []*dbplane.ComputeHost) dbplane.TaskPlan {
-		return hostAddPlan(hs, creator)
+		return hostAddPlan(hs, creator, durationOr(s.AgentWait, DefaultAgentWait),
+			durationOr(s.AgentWaitInterval, DefaultAgentWaitInterval))
 	})
 	if err != nil {
 		return nil, nil, err

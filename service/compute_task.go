@@ -18,40 +18,42 @@ const (
 	HandlerForgetNewHost = "host.forget-new"
 )
 
-// An added host's agent is awaited for AgentWait, checking every
-// AgentWaitInterval; then its subtask fails, and a retry waits again.
+// By default an added host's agent is awaited for AgentWait, checking
+// every AgentWaitInterval; then its subtask fails, and a retry waits again.
 const (
-	AgentWait         = 30 * time.Minute
-	AgentWaitInterval = 5 * time.Second
+	DefaultAgentWait         = 30 * time.Minute
+	DefaultAgentWaitInterval = 5 * time.Second
 	// SuggestedAgentPort is the agent port the instructions suggest.
 	SuggestedAgentPort = 7070
 )
 
-// awaitParams are the parameters of an await step.
+// awaitParams are the parameters of an await step. The step checks every
+// IntervalMS; its MaxAttempts bound the wait.
 type awaitParams struct {
-	HostID  int64  `json:"host_id"`
-	Address string `json:"address"`
+	HostID     int64  `json:"host_id"`
+	Address    string `json:"address"`
+	IntervalMS int64  `json:"interval_ms"`
 }
 
 // hostAddPlan is the task of an add: one step per host, in parallel, each
 // waiting for its agent; rolling back forgets the hosts still NEW.
-func hostAddPlan(hosts []*dbplane.ComputeHost, creator string) dbplane.TaskPlan {
+func hostAddPlan(hosts []*dbplane.ComputeHost, creator string, wait, interval time.Duration) dbplane.TaskPlan {
 	ids := make([]string, len(hosts))
 	addrs := make([]string, len(hosts))
 	steps := make([]dbplane.PlanStep, len(hosts))
 	for i, h := range hosts {
 		ids[i], addrs[i] = strconv.FormatInt(h.ID, 10), h.Address
-		params, _ := json.Marshal(awaitParams{HostID: h.ID, Address: h.Address})
+		params, _ := json.Marshal(awaitParams{HostID: h.ID, Address: h.Address, IntervalMS: interval.Milliseconds()})
 		steps[i] = dbplane.PlanStep{
 			Key:  "await-" + ids[i],
 			Name: "Wait for the agent of host " + h.Address,
 			Description: fmt.Sprintf("Wait until a dbplane agent joins from %s and answers health checks (up to %s); "+
-				"its log says what to run on the host", h.Address, AgentWait),
+				"its log says what to run on the host", h.Address, wait),
 			Handler:     HandlerAwaitAgent,
 			Undo:        HandlerForgetNewHost,
 			Params:      params,
 			Timeout:     30 * time.Second,
-			MaxAttempts: int(AgentWait / AgentWaitInterval),
+			MaxAttempts: max(int(wait/interval), 1),
 		}
 	}
 	name := "Add host " + addrs[0]
@@ -99,8 +101,10 @@ func (s *HostAddSteps) awaitAgent(ctx context.Context, run *taskengine.Run) erro
 	if err := run.Params(&p); err != nil {
 		return err
 	}
+	interval := time.Duration(p.IntervalMS) * time.Millisecond
 	if run.Subtask.Attempts <= 1 {
-		run.Logf(ctx, "waiting up to %s for a dbplane agent to join from %s", AgentWait, p.Address)
+		run.Logf(ctx, "waiting up to %s for a dbplane agent to join from %s",
+			interval*time.Duration(run.Subtask.MaxAttempts), p.Address)
 		run.Logf(ctx, "1. create a one-time join token with the dbplane CLI: dbplane host join-token create")
 		run.Logf(ctx, "2. on host %s, run: %s", p.Address, AgentCommand(s.JoinURL, s.CAFingerprint, p.Address))
 		run.Logf(ctx, "   with TOKEN replaced by the token (or set in DBPLANE_JOIN_TOKEN and --token left out)")
@@ -113,10 +117,10 @@ func (s *HostAddSteps) awaitAgent(ctx context.Context, run *taskengine.Run) erro
 	}
 	switch {
 	case !h.Joined():
-		return taskengine.NotYet(fmt.Sprintf("no dbplane agent has joined from %s yet", p.Address), AgentWaitInterval)
+		return taskengine.NotYet(fmt.Sprintf("no dbplane agent has joined from %s yet", p.Address), interval)
 	case h.Status == dbplane.HostNew:
 		return taskengine.NotYet(fmt.Sprintf("the agent of %s joined; waiting for it to answer a health check", p.Address),
-			AgentWaitInterval)
+			interval)
 	}
 	run.Logf(ctx, "the agent of host %d (%s, hostname %s) joined and answers; host status %s", h.ID, p.Address, h.Name, h.Status)
 	return nil
