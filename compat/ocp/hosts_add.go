@@ -3,6 +3,7 @@ package ocp
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -88,6 +89,19 @@ func (p hostCommonParam) inventory() dbplane.HostInventory {
 		Alias: p.Alias, Description: p.Description, VpcID: p.VpcID, PublishPorts: p.PublishPorts}
 }
 
+// decodeHostJSON is decodeJSON for bodies that embed hostCommonParam: it
+// names the embedded fields as the client sent them.
+func decodeHostJSON(r *http.Request, object string, v any) error {
+	err := decodeJSON(r, object, v)
+	var iv *invalid
+	if errors.As(err, &iv) {
+		for i := range iv.subs {
+			iv.subs[i].Field = strings.TrimPrefix(iv.subs[i].Field, "hostCommonParam.")
+		}
+	}
+	return err
+}
+
 // credentialError checks the credential id OCP requires of an add.
 func credentialError(object string, id *int64) error {
 	if id == nil || *id < 1 {
@@ -100,7 +114,7 @@ func credentialError(object string, id *int64) error {
 // handleHostBatchCreate handles POST /api/v2/compute/hosts/batchCreate.
 func (s *Server) handleHostBatchCreate(w http.ResponseWriter, r *http.Request) (any, error) {
 	var p batchCreateParam
-	if err := decodeJSON(r, batchCreateObject, &p); err != nil {
+	if err := decodeHostJSON(r, batchCreateObject, &p); err != nil {
 		return nil, err
 	}
 	reg := dbplane.HostRegistration{Inventory: p.inventory()}
@@ -113,7 +127,7 @@ func (s *Server) handleHostBatchCreate(w http.ResponseWriter, r *http.Request) (
 // handleHostCreate handles POST /api/v2/compute/hosts: a batch of one.
 func (s *Server) handleHostCreate(w http.ResponseWriter, r *http.Request) (any, error) {
 	var p createHostParam
-	if err := decodeJSON(r, createHostObject, &p); err != nil {
+	if err := decodeHostJSON(r, createHostObject, &p); err != nil {
 		return nil, err
 	}
 	addrField := "ipAddress"
