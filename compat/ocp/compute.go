@@ -21,22 +21,24 @@ func (s *Server) registerComputeRoutes() {
 	}
 	c := s.Compute
 	s.route("POST /api/v2/compute/regions", "region.create", codesCommon, s.handleRegionCreate)
-	s.route("GET /api/v2/compute/regions", "region.list", codesCommon,
-		listHandler(c.FindRegions, namedSorts(func(r *dbplane.Region) named { return named{r.ID, r.Name, r.CreatedAt, r.UpdatedAt} }), toRegion))
-	s.route("GET /api/v2/compute/regions/{regionId}", "region.get", codesCommon, getHandler("regionId", c.FindRegionByID, toRegion))
-	s.route("DELETE /api/v2/compute/regions/{regionId}", "region.delete", codesCommon, deleteHandler("regionId", c.DeleteRegion))
+	s.route("GET /api/v2/compute/regions", "region.list", codesCommon, listHandler(c.FindRegions, regionSorts, toRegion))
+	s.route("GET /api/v2/compute/regions/{regionId}", "region.get", codesCommon,
+		getHandler("regionId", c.FindRegionByID, toRegion))
+	s.route("DELETE /api/v2/compute/regions/{regionId}", "region.delete", codesCommon,
+		deleteHandler("regionId", c.DeleteRegion))
 
 	s.route("POST /api/v2/compute/idcs", "idc.create", codesCommon, s.handleIDCCreate)
-	s.route("GET /api/v2/compute/idcs", "idc.list", codesCommon,
-		listHandler(c.FindIDCs, namedSorts(func(d *dbplane.IDC) named { return named{d.ID, d.Name, d.CreatedAt, d.UpdatedAt} }), toIDC))
+	s.route("GET /api/v2/compute/idcs", "idc.list", codesCommon, listHandler(c.FindIDCs, idcSorts, toIDC))
 	s.route("GET /api/v2/compute/idcs/{idcId}", "idc.get", codesCommon, getHandler("idcId", c.FindIDCByID, toIDC))
 	s.route("DELETE /api/v2/compute/idcs/{idcId}", "idc.delete", codesCommon, deleteHandler("idcId", c.DeleteIDC))
 
 	s.route("POST /api/v2/compute/hostTypes", "host-type.create", codesCommon, s.handleHostTypeCreate)
 	s.route("GET /api/v2/compute/hostTypes", "host-type.list", codesCommon,
-		listHandler(c.FindHostTypes, namedSorts(func(t *dbplane.HostType) named { return named{t.ID, t.Name, t.CreatedAt, t.UpdatedAt} }), toHostType))
-	s.route("GET /api/v2/compute/hostTypes/{hostTypeId}", "host-type.get", codesCommon, getHandler("hostTypeId", c.FindHostTypeByID, toHostType))
-	s.route("DELETE /api/v2/compute/hostTypes/{hostTypeId}", "host-type.delete", codesCommon, deleteHandler("hostTypeId", c.DeleteHostType))
+		listHandler(c.FindHostTypes, hostTypeSorts, toHostType))
+	s.route("GET /api/v2/compute/hostTypes/{hostTypeId}", "host-type.get", codesCommon,
+		getHandler("hostTypeId", c.FindHostTypeByID, toHostType))
+	s.route("DELETE /api/v2/compute/hostTypes/{hostTypeId}", "host-type.delete", codesCommon,
+		deleteHandler("hostTypeId", c.DeleteHostType))
 
 	s.registerHostRoutes()
 }
@@ -63,7 +65,8 @@ type idc struct {
 type hostType = region
 
 func toRegion(r *dbplane.Region) region {
-	return region{ID: r.ID, Name: r.Name, Description: r.Description, CreateTime: formatTime(r.CreatedAt), UpdateTime: formatTime(r.UpdatedAt)}
+	return region{ID: r.ID, Name: r.Name, Description: r.Description, CreateTime: formatTime(r.CreatedAt),
+		UpdateTime: formatTime(r.UpdatedAt)}
 }
 
 func toIDC(d *dbplane.IDC) idc {
@@ -72,7 +75,8 @@ func toIDC(d *dbplane.IDC) idc {
 }
 
 func toHostType(t *dbplane.HostType) hostType {
-	return hostType{ID: t.ID, Name: t.Name, Description: t.Description, CreateTime: formatTime(t.CreatedAt), UpdateTime: formatTime(t.UpdatedAt)}
+	return hostType{ID: t.ID, Name: t.Name, Description: t.Description, CreateTime: formatTime(t.CreatedAt),
+		UpdateTime: formatTime(t.UpdatedAt)}
 }
 
 // Objects of the create bodies, as OCP names them in sub errors.
@@ -133,6 +137,15 @@ func (s *Server) handleHostTypeCreate(w http.ResponseWriter, r *http.Request) (a
 	}
 	return toHostType(t), nil
 }
+
+// The sortable fields of regions, IDCs and host types.
+var (
+	regionSorts   = namedSorts(func(r *dbplane.Region) named { return named{r.ID, r.Name, r.CreatedAt, r.UpdatedAt} })
+	idcSorts      = namedSorts(func(d *dbplane.IDC) named { return named{d.ID, d.Name, d.CreatedAt, d.UpdatedAt} })
+	hostTypeSorts = namedSorts(func(t *dbplane.HostType) named {
+		return named{t.ID, t.Name, t.CreatedAt, t.UpdatedAt}
+	})
+)
 
 // named is what the sorts of regions, IDCs and host types compare.
 type named struct {
