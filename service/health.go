@@ -59,9 +59,9 @@ func (m *HealthMonitor) Run(ctx context.Context) {
 	}
 }
 
-// CheckAll runs one round: it checks every host that is not DELETING, in
-// parallel, and returns once all are done. It fails only when the hosts
-// cannot be listed; failed checks are what it records.
+// CheckAll runs one round: it checks every host that has an agent and is
+// not DELETING, in parallel, and returns once all are done. It fails only
+// when the hosts cannot be listed; failed checks are what it records.
 func (m *HealthMonitor) CheckAll(ctx context.Context) error {
 	hosts, err := m.allHosts(ctx)
 	if err != nil {
@@ -70,8 +70,8 @@ func (m *HealthMonitor) CheckAll(ctx context.Context) error {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, healthParallel)
 	for _, h := range hosts {
-		if h.Status == dbplane.HostDeleting {
-			continue
+		if h.Status == dbplane.HostDeleting || !h.Joined() {
+			continue // no agent to ask: a host registered by address waits for its agent to join
 		}
 		sem <- struct{}{}
 		wg.Go(func() {

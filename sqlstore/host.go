@@ -106,27 +106,30 @@ func scanHost(s interface{ Scan(...any) error }) (*dbplane.Host, error) {
 // DeleteHost removes a host, refusing while nodes are placed on it: their
 // clusters would lose a member the control plane can no longer reach.
 func (db *DB) DeleteHost(ctx context.Context, id int64) error {
-	err := db.write(ctx, func(tx *Tx) error {
-		if _, err := findHostByID(ctx, tx, id); err != nil {
-			return err
-		}
-		var nodes int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE host_id = ?`, id).Scan(&nodes); err != nil {
-			return fmt.Errorf("while counting the host's nodes: %w", err)
-		}
-		if nodes > 0 {
-			return dbplane.Errorf(dbplane.KindConflict, "host %d carries %d node(s): delete their clusters first", id, nodes)
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM hosts WHERE id = ?`, id)
-		if isForeignKeyViolation(err) {
-			// Something other than a node still refers to the host.
-			return &dbplane.Error{Kind: dbplane.KindConflict, Message: fmt.Sprintf("host %d is still in use", id), Err: err}
-		} else if err != nil {
-			return fmt.Errorf("while deleting the host: %w", err)
-		}
-		return nil
-	})
+	err := db.write(ctx, func(tx *Tx) error { return deleteHost(ctx, tx, id) })
 	return dbplane.E("sqlstore.DeleteHost", err)
+}
+
+// deleteHost is DeleteHost in tx.
+func deleteHost(ctx context.Context, tx *Tx, id int64) error {
+	if _, err := findHostByID(ctx, tx, id); err != nil {
+		return err
+	}
+	var nodes int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE host_id = ?`, id).Scan(&nodes); err != nil {
+		return fmt.Errorf("while counting the host's nodes: %w", err)
+	}
+	if nodes > 0 {
+		return dbplane.Errorf(dbplane.KindConflict, "host %d carries %d node(s): delete their clusters first", id, nodes)
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM hosts WHERE id = ?`, id)
+	if isForeignKeyViolation(err) {
+		// Something other than a node still refers to the host.
+		return &dbplane.Error{Kind: dbplane.KindConflict, Message: fmt.Sprintf("host %d is still in use", id), Err: err}
+	} else if err != nil {
+		return fmt.Errorf("while deleting the host: %w", err)
+	}
+	return nil
 }
 
 func isForeignKeyViolation(err error) bool {

@@ -90,8 +90,11 @@ func consumeJoinToken(ctx context.Context, tx *Tx, secretHash string, now time.T
 
 // upsertHost inserts h as a NEW host, or updates the host of the same
 // address (an agent that joins again, for instance after losing its state
-// directory) keeping its id, drained flag and creation time. It sets h.ID.
+// directory, or the first agent of a host registered by address) keeping
+// its id, drained flag and creation time, and the zone and region of the
+// IDC an administrator put it in. It sets h.ID.
 func upsertHost(ctx context.Context, tx *Tx, h *dbplane.Host) error {
+	const inIDC = `EXISTS (SELECT 1 FROM host_inventory i WHERE i.host_id = hosts.id AND i.idc_id IS NOT NULL)`
 	now := micros(tx.now)
 	err := tx.QueryRow(ctx, `
 		INSERT INTO hosts (name, address, agent_port, data_root, region, zone, rack, os, arch, cpus, memory_mb,
@@ -99,7 +102,9 @@ func upsertHost(ctx context.Context, tx *Tx, h *dbplane.Host) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (address) DO UPDATE SET
 			name = excluded.name, agent_port = excluded.agent_port, data_root = excluded.data_root,
-			region = excluded.region, zone = excluded.zone, rack = excluded.rack, os = excluded.os,
+			region = CASE WHEN `+inIDC+` THEN hosts.region ELSE excluded.region END,
+			zone = CASE WHEN `+inIDC+` THEN hosts.zone ELSE excluded.zone END,
+			rack = excluded.rack, os = excluded.os,
 			arch = excluded.arch, cpus = excluded.cpus, memory_mb = excluded.memory_mb, disk_gb = excluded.disk_gb,
 			status = excluded.status, updated_at = excluded.updated_at
 		RETURNING id`,

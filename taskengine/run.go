@@ -121,6 +121,9 @@ func (e *Engine) execute(workCtx context.Context, s *dbplane.Subtask) {
 		out.Permanent = dbplane.IsPermanent(err)
 		out.Canceled = errors.Is(context.Cause(ctx), errUserCancel)
 		out.RetryAt = e.cfg.Now().Add(e.cfg.Backoff(s.Attempts))
+		if d, ok := retryDelay(err); ok {
+			out.RetryAt = e.cfg.Now().Add(d)
+		}
 	}
 	observeSubtask(s, out, elapsed)
 	ended, ferr := e.finish(workCtx, s, out)

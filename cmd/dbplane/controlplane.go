@@ -104,8 +104,12 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		db.Close()
 		return nil, err
 	}
+	// Hosts added by address wait for their agents, whose instructions
+	// need the URL and CA fingerprint known once listening.
+	(&service.HostAddSteps{Store: db, JoinURL: cp.URL, CAFingerprint: cp.CAFingerprint}).Register(cp.engine)
 	// The OCP-compatible front door shares the listener under /api/v2/.
-	ocpAPI := &ocp.Server{Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
+	compute := &service.Compute{Store: db, Wake: cp.engine.Notify, Logger: log}
+	ocpAPI := &ocp.Server{Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth, Compute: compute,
 		AuditRecorder: audit, Security: frontdoor.DefaultConfig(), Catalog: catalog,
 		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}
 	doors := http.NewServeMux()

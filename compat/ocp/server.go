@@ -43,6 +43,9 @@ type Server struct {
 	// Hosts resolves the host ids of a create request's servers.
 	Hosts dbplane.HostAdminService
 	Auth  dbplane.AuthService
+	// Compute serves the compute API (regions, IDCs, host types, hosts);
+	// nil serves none.
+	Compute dbplane.ComputeService
 	// AuditRecorder persists the audit events of mutating calls; nil
 	// records none.
 	AuditRecorder frontdoor.Recorder
@@ -94,6 +97,7 @@ func (s *Server) build() {
 	s.actions = map[string]string{}
 	s.registerTaskRoutes()
 	s.registerClusterRoutes()
+	s.registerComputeRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
