@@ -10,7 +10,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/blakesmith/ar"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -26,16 +25,14 @@ const (
 // parseDeb reads a .deb: an ar archive of debian-binary ("2.x"), then
 // control.tar[.gz|.xz|.zst] whose ./control file has the package's fields.
 func parseDeb(r io.ReadSeeker) (Info, error) {
-	magic := make([]byte, len(arMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != arMagic {
-		return Info{}, invalid("not a .deb package: it is not an ar archive")
-	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
+	a, err := newArReader(r)
+	if err != nil {
 		return Info{}, err
 	}
-	a := ar.NewReader(r)
-	h, err := next(a)
-	if err != nil {
+	h, err := a.Next()
+	if errors.Is(err, io.EOF) {
+		return Info{}, invalid("not a .deb package: the archive is empty")
+	} else if err != nil {
 		return Info{}, err
 	}
 	if h.Name != "debian-binary" && h.Name != "debian-binary/" {
@@ -49,7 +46,7 @@ func parseDeb(r io.ReadSeeker) (Info, error) {
 		return Info{}, invalid("unsupported .deb format version %q: want 2.x", clip(strings.TrimSpace(string(v))))
 	}
 	for {
-		h, err := next(a)
+		h, err := a.Next()
 		if errors.Is(err, io.EOF) {
 			return Info{}, invalid("not a .deb package: it has no control.tar member")
 		} else if err != nil {
@@ -64,22 +61,6 @@ func parseDeb(r io.ReadSeeker) (Info, error) {
 		}
 		return readControlTar(name, io.LimitReader(a, h.Size))
 	}
-}
-
-// next returns the next ar member, refusing sizes the reader cannot
-// handle.
-func next(a *ar.Reader) (*ar.Header, error) {
-	h, err := a.Next()
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, invalid("the .deb is truncated")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if h.Size < 0 {
-		return nil, invalid("the .deb's member %q has a bad size", clip(h.Name))
-	}
-	return h, nil
 }
 
 // readControlTar finds ./control in the control archive, decompressing it
