@@ -3,12 +3,11 @@ package pkgfile_test
 import (
 	"bytes"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/internal/debtest"
 	"github.com/dbplane/dbplane/pkgfile"
 )
 
@@ -16,32 +15,7 @@ import (
 // compression (gzip, xz, zstd, none), and returns its bytes.
 func MustBuildDeb(tb testing.TB, name, version, compression string) []byte {
 	tb.Helper()
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		tb.Skip("dpkg-deb is not installed")
-	}
-	root := filepath.Join(tb.TempDir(), "pkg")
-	for path, content := range map[string]string{
-		"DEBIAN/control": "Package: " + name + "\nVersion: " + version + "\nArchitecture: all\n" +
-			"Maintainer: dbplane <dev@dbplane.invalid>\nDescription: dbplane test fixture\n a longer description\n",
-		"usr/share/" + name + "/probe.txt": "probe\n",
-	} {
-		p := filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	out := filepath.Join(tb.TempDir(), name+".deb")
-	if b, err := exec.Command("dpkg-deb", "--root-owner-group", "-Z"+compression, "--build", root, out).CombinedOutput(); err != nil {
-		tb.Fatalf("dpkg-deb --build: %v\n%s", err, b)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
+	return debtest.Bytes(tb, debtest.Package{Name: name, Version: version, Compression: compression})
 }
 
 func TestParseDeb(t *testing.T) {
