@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +25,8 @@ import (
 	"github.com/dbplane/dbplane/sqlstore"
 )
 
-// pinnedFile is a file name the fixture's catalog names, so it cannot be
-// deleted.
+// pinnedFile is a file name the fixture's catalog names (in MariaDB
+// 10.11's entry), so it cannot be deleted and an rpmName may name it.
 const pinnedFile = "pinned_1.0_all.deb"
 
 // packageFixture is an OCP server whose package store is real: the
@@ -46,8 +47,9 @@ func newPackageFixture(t *testing.T, maxPackage int64) *packageFixture {
 		t.Fatal(err)
 	}
 	cat := dbplane.DefaultCatalog()
-	cat.Engines[0].Packages = append(cat.Engines[0].Packages, pinnedFile)
-	f := &packageFixture{fixture{clusters: &fakeClusters{}, tasks: &fakeTasks{}, hosts: &fakeHosts{}}}
+	maria := slices.IndexFunc(cat.Engines, func(ev dbplane.EngineVersion) bool { return ev.Engine == dbplane.EngineMySQL })
+	cat.Engines[maria].Packages = append(cat.Engines[maria].Packages, pinnedFile)
+	f := &packageFixture{fixture{clusters: &fakeClusters{}, tasks: &fakeTasks{}, hosts: &fakeHosts{hosts: map[int64]*dbplane.Host{}}}}
 	s := &ocp.Server{
 		Clusters: f.clusters, Tasks: f.tasks, Hosts: f.hosts, Auth: fakeAuth{}, Catalog: cat,
 		Packages:        &service.SoftwarePackages{Store: db, Files: dir, MaxBytes: maxPackage, Catalog: cat},
@@ -268,3 +270,24 @@ func TestPackageListGetDelete(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCreateRpmNameNamesAnUploadedFile checks that rpmName may be a file
+// the catalog's MariaDB entry names, and that the service's refusal of a
+// file not uploaded comes back on rpmName.
+func TestCreateRpmNameNamesAnUploadedFile(t *testing.T) {
+	f := newPackageFixture(t, 0)
+	threeIDCs(&f.fixture)
+	f.clusters.create = func(_ context.Context, spec dbplane.ClusterSpec, _ bool) (*dbplane.Cluster, *dbplane.Task, error) {
+		if spec.Engine != dbplane.EngineMySQL || spec.Version != "10.11" {
+			t.Errorf("spec %s %s, want MariaDB 10.11", spec.Engine, spec.Version)
+		}
+		return nil, nil, dbplane.Invalid(dbplane.FieldError{Field: "version",
+			Message: "the catalog entry mysql 10.11 names package file " + pinnedFile + ", which is not uploaded"})
+	}
+	body := strings.ReplaceAll(createBody, `"mariadb-server"`, strconv.Quote(pinnedFile))
+	a := f.post(t, "/api/v2/ob/clusters", []byte(body))
+	if fields := wantError(t, a, http.StatusBadRequest, 10001); !slices.Equal(fields, []string{"rpmName"}) ||
+		!strings.Contains(a.Error.SubErrors[0].Message, pinnedFile) {
+		t.Fatalf("sub errors %+v, want one on rpmName naming %s", a.Error.SubErrors, pinnedFile)
+	}
+}
