@@ -36,7 +36,7 @@ var (
 
 // parseRPM reads the name, version, release, architecture and summary
 // of an .rpm.
-func parseRPM(r io.ReadSeeker) (Info, error) {
+func parseRPM(r *io.SectionReader) (Info, error) {
 	lead := make([]byte, rpmLeadSize)
 	if _, err := io.ReadFull(r, lead); err != nil || !bytes.Equal(lead[:4], rpmLeadMagic) {
 		return Info{}, invalid("not an .rpm package: it has no RPM lead")
@@ -44,7 +44,11 @@ func parseRPM(r io.ReadSeeker) (Info, error) {
 	if err := skipSignature(r); err != nil {
 		return Info{}, err
 	}
-	tags, err := readHeader(r)
+	pos, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return Info{}, err
+	}
+	tags, err := readHeader(r, r.Size()-pos)
 	if err != nil {
 		return Info{}, err
 	}
@@ -84,12 +88,17 @@ func skipSignature(r io.ReadSeeker) error {
 	return err
 }
 
-// readHeader reads the main header and returns its string tags of
-// interest; the first string of an array or a translated string.
-func readHeader(r io.Reader) (map[int32]string, error) {
+// readHeader reads the main header, of the remain bytes left in the
+// file, and returns its string tags of interest; the first string of an
+// array or a translated string.
+func readHeader(r io.Reader, remain int64) (map[int32]string, error) {
 	entries, store, err := headerIntro(r)
 	if err != nil {
 		return nil, err
+	}
+	// A header larger than the file is a lie: refuse it before allocating.
+	if int64(entries)*16+int64(store) > remain-16 {
+		return nil, invalid("the .rpm is truncated: its header claims more bytes than the file has")
 	}
 	index := make([]byte, int(entries)*16)
 	data := make([]byte, store)
