@@ -76,13 +76,13 @@ func (s *SoftwarePackages) UploadSoftwarePackage(ctx context.Context, fileName s
 	}
 	// A delete of another package with the same content may have removed
 	// the bytes between their rename and this insert: then undo.
-	if f, err := s.Files.Open(p.SHA256); err != nil {
+	f, err := s.Files.Open(p.SHA256)
+	if err != nil {
 		s.Store.DeleteSoftwarePackage(ctx, p.ID)
 		return nil, &dbplane.Error{Op: op, Kind: dbplane.KindConflict,
 			Message: "a package of the same content was deleted during the upload: upload it again", Err: err}
-	} else {
-		f.Close()
 	}
+	f.Close()
 	s.logger().InfoContext(ctx, "software package uploaded", "id", p.ID, "file_name", p.FileName,
 		"sha256", p.SHA256, "size", p.Size, "user", p.Creator)
 	return p, nil
