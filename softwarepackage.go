@@ -3,6 +3,7 @@ package dbplane
 import (
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -138,6 +139,15 @@ func PackageFormatOf(entry string) (PackageFormat, bool) {
 	}
 	return "", false
 }
+
+// packageFileNameRE is what an uploaded file may be called: a plain file
+// name of the characters package file names use, so it is safe in paths,
+// shells and apt's command line.
+var packageFileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._~-]{0,250}\.(deb|rpm)$`)
+
+// ValidPackageFileName reports whether name may name an uploaded package
+// file: letters, digits and + . _ ~ -, ending in .deb or .rpm.
+func ValidPackageFileName(name string) bool { return packageFileNameRE.MatchString(name) }
 
 // UploadedPackages returns the entries of packages that name uploaded
 // files, in order.

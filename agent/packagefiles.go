@@ -127,9 +127,8 @@ func (h *Host) SetPackageSource(src *PackageSource) {
 }
 
 var (
-	fileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._~-]{0,250}\.(deb|rpm)$`)
-	digestRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	versionRE  = regexp.MustCompile(`^[A-Za-z0-9.+~:_-]{1,128}$`)
+	digestRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9.+~:_-]{1,128}$`)
 )
 
 // fetchTimeout bounds one download from the control plane.
@@ -145,7 +144,7 @@ func (h *Host) EnsurePackageFiles(ctx context.Context, files []dbplane.PackageFi
 	for i, f := range files {
 		field := fmt.Sprintf("files[%d]", i)
 		switch {
-		case !fileNameRE.MatchString(f.FileName) || !digestRE.MatchString(f.SHA256) || !pkgNameRE.MatchString(f.Name) ||
+		case !dbplane.ValidPackageFileName(f.FileName) || !digestRE.MatchString(f.SHA256) || !pkgNameRE.MatchString(f.Name) ||
 			!versionRE.MatchString(f.Version) || f.Size < 0:
 			return dbplane.E(op, dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: field,
 				Message: fmt.Sprintf("%q is not a valid package file reference", f.FileName)})))

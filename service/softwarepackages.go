@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -33,11 +32,6 @@ type SoftwarePackages struct {
 	Logger *slog.Logger
 }
 
-// fileNameRE is what an uploaded file may be called: a plain file name of
-// the characters package file names use, so it is safe in paths, shells
-// and apt's command line.
-var fileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._~-]{0,250}\.(deb|rpm)$`)
-
 // UploadSoftwarePackage stores the package file read from r as fileName.
 // The file is parsed before it is kept: one that is not the package its
 // suffix says is refused naming the field "file". The same file uploaded
@@ -52,7 +46,7 @@ func (s *SoftwarePackages) UploadSoftwarePackage(ctx context.Context, fileName s
 	}
 	fileName = path.Base(strings.ReplaceAll(fileName, `\`, "/")) // browsers may send a client path
 	format, ok := dbplane.PackageFormatOf(fileName)
-	if !ok || !fileNameRE.MatchString(fileName) {
+	if !ok || !dbplane.ValidPackageFileName(fileName) {
 		return nil, dbplane.Invalid(dbplane.FieldError{Field: "file", Message: fmt.Sprintf(
 			"the file name %q must be a package file name ending in .deb or .rpm, of letters, digits and + . _ ~ -", clip(fileName))})
 	}

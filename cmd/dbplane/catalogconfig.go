@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -91,9 +92,9 @@ func tomlStrings(v any) ([]string, error) {
 	return out, nil
 }
 
-// catalogPackageRE is what a catalog package entry may be: a Debian
-// package name, or the file name of an uploaded .deb or .rpm.
-var catalogPackageRE = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+|[A-Za-z0-9][A-Za-z0-9+._~-]{0,250}\.(deb|rpm))$`)
+// debianNameRE is Debian policy's package name syntax (§5.6.1); a catalog
+// package is one, or the file name of an uploaded package.
+var debianNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
 // validateCatalogEngines checks the configured entries against the
 // engines and topologies dbplane has.
@@ -114,7 +115,7 @@ func validateCatalogEngines(evs []dbplane.EngineVersion) []dbplane.FieldError {
 	for i, ev := range evs {
 		valid, ok := topologies[ev.Engine]
 		if !ok {
-			bad(i, "engine %q is not one of %s", ev.Engine, strings.Join(slices.Sorted(mapsKeys(topologies)), ", "))
+			bad(i, "engine %q is not one of %s", ev.Engine, strings.Join(slices.Sorted(maps.Keys(topologies)), ", "))
 			continue
 		}
 		if ev.Version == "" || len(ev.Version) > 32 || strings.ContainsAny(ev.Version, " /\\") {
@@ -124,7 +125,7 @@ func validateCatalogEngines(evs []dbplane.EngineVersion) []dbplane.FieldError {
 			bad(i, "packages must not be empty")
 		}
 		for _, p := range ev.Packages {
-			if !catalogPackageRE.MatchString(p) {
+			if !debianNameRE.MatchString(p) && !dbplane.ValidPackageFileName(p) {
 				bad(i, "package %q is neither a Debian package name nor a .deb or .rpm file name", p)
 			}
 		}
@@ -138,16 +139,6 @@ func validateCatalogEngines(evs []dbplane.EngineVersion) []dbplane.FieldError {
 		}
 	}
 	return fields
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Catalog returns the built-in catalog with the configured entries: one of
