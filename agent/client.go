@@ -21,6 +21,9 @@ import (
 type Client struct {
 	baseURL string
 	hc      *http.Client
+	// files resolves the uploaded package files EnsurePackages is given;
+	// nil refuses them.
+	files PackageResolver
 }
 
 // Interface guard: engine packages use a Client as a dbplane.HostAgent.
@@ -65,8 +68,15 @@ func (c *Client) Facts(ctx context.Context) (dbplane.HostFacts, error) {
 }
 
 // EnsurePackages installs the missing OS packages and verifies the others.
+// Entries that are uploaded package files (*.deb, *.rpm) are resolved to
+// their content and installed after the OS packages, which may be their
+// dependencies.
 func (c *Client) EnsurePackages(ctx context.Context, packages []string) error {
-	return c.do(ctx, http.MethodPost, pathEnsurePackages, ensurePackagesRequest{Packages: packages}, nil)
+	names, files, err := c.resolve(ctx, packages)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, pathEnsurePackages, ensurePackagesRequest{Packages: names, Files: files}, nil)
 }
 
 // EnsureUser makes sure a system user and its group exist.

@@ -23,6 +23,7 @@ type HostFinder interface {
 type Dialer struct {
 	hosts HostFinder
 	hc    *http.Client
+	files PackageResolver
 
 	mu      sync.Mutex
 	clients map[int64]*Client
@@ -67,6 +68,7 @@ func (d *Dialer) Client(ctx context.Context, hostID int64) (*Client, error) {
 		return c, nil
 	}
 	c := newClient(url, d.hc)
+	c.files = d.files
 	d.clients[hostID] = c
 	return c, nil
 }

@@ -20,6 +20,9 @@ type packager struct {
 	log        *slog.Logger
 	lock       chan struct{}
 	lastUpdate time.Time // guarded by lock
+	// source fetches uploaded package files; nil when the agent does not
+	// know its control plane (a Host built without one, in tests).
+	source *PackageSource
 }
 
 // pkgNameRE is Debian policy's package name syntax (§5.6.1).

@@ -76,7 +76,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST "+pathEnsurePackages, s.wrap(func(r *http.Request) (any, error) {
 		var req ensurePackagesRequest
-		return call(r, &req, func() error { return s.host.EnsurePackages(r.Context(), req.Packages) })
+		return call(r, &req, func() error { return s.ensurePackages(r.Context(), req) })
 	}))
 	mux.Handle("POST "+pathEnsureUser, s.wrap(func(r *http.Request) (any, error) {
 		var req ensureUserRequest

@@ -26,6 +26,9 @@ const (
 type (
 	ensurePackagesRequest struct {
 		Packages []string `json:"packages"`
+		// Files are uploaded package files to fetch from the control
+		// plane and install after Packages.
+		Files []dbplane.PackageFile `json:"files,omitempty"`
 	}
 	ensureUserRequest struct {
 		Name string `json:"name"`

@@ -33,6 +33,9 @@ type Service struct {
 	Now    func() time.Time
 	// WatchPoll is how often WatchTask looks for new events; default 200ms.
 	WatchPoll time.Duration
+	// Uploads finds the uploaded package files catalog entries name; nil
+	// when there is no package store.
+	Uploads dbplane.SoftwarePackageStore
 }
 
 func (s *Service) wake() {
@@ -66,6 +69,9 @@ func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, d
 		return nil, nil, err
 	}
 	if err := validateSpec(&spec, s.Catalog); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkUploads(ctx, spec); err != nil {
 		return nil, nil, err
 	}
 	project, err := s.clusterProject(ctx, spec.Project)

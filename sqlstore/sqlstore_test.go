@@ -143,7 +143,7 @@ func TestOpen_Concurrent(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		want := newestMigration(t, dbs[0].Dialect()) + 1 // goose records version 0 too
+		want := migrationCount(t, dbs[0].Dialect()) + 1 // goose records version 0 too
 		if got := mustQueryInt(t, dbs[0], `SELECT COUNT(*) FROM goose_db_version`); got != want {
 			t.Fatalf("%d migration records, want %d", got, want)
 		}
@@ -152,6 +152,18 @@ func TestOpen_Concurrent(t *testing.T) {
 
 // goMigration is the version of the newest migration written in Go.
 const goMigration = 5
+
+// migrationCount returns how many migrations a dialect has, files and Go
+// migrations: versions are assigned to branches ahead of time, so they may
+// have gaps.
+func migrationCount(tb testing.TB, dialect string) int64 {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", dialect, "*.sql"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no migrations for %s: %v", dialect, err)
+	}
+	return int64(len(files)) + 1 // the Go migration, goMigration
+}
 
 // newestMigration returns the version of the newest migration of a
 // dialect: the number the newest file's name starts with, or the newest Go

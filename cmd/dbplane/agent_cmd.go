@@ -122,6 +122,12 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (*running
 		host.Close()
 		return nil, err
 	}
+	src, err := agentPackageSource(o, cert, pool)
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
+	host.SetPackageSource(src)
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		host.Close()

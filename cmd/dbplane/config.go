@@ -42,6 +42,11 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxBodyBytes caps request bodies; larger ones are refused with 413.
 	MaxBodyBytes int64
+	// MaxPackageBytes bounds an uploaded software package file.
+	MaxPackageBytes int64
+	// CatalogEngines are catalog entries added to (or replacing entries
+	// of) the built-in catalog; see Catalog.
+	CatalogEngines []dbplane.EngineVersion
 	// LogLevel is the minimum level logged: debug, info, warn or error.
 	LogLevel string
 	// LogFormat is text (for people) or json (for log collectors).
@@ -80,17 +85,18 @@ type Config struct {
 // /var/lib/dbplane, and a CLI that talks to it as admin.
 func DefaultConfig() *Config {
 	return &Config{
-		Listen:        "127.0.0.1:8080",
-		DataDir:       "/var/lib/dbplane",
-		Workers:       16,
-		LeaseTTL:      15 * time.Second,
-		ShutdownGrace: 30 * time.Second,
-		MaxBodyBytes:  1 << 20,
-		LogLevel:      "info",
-		LogFormat:     "text",
-		Server:        "https://127.0.0.1:8080",
-		User:          dbplane.AdminUser,
-		Output:        outputText,
+		Listen:          "127.0.0.1:8080",
+		DataDir:         "/var/lib/dbplane",
+		Workers:         16,
+		LeaseTTL:        15 * time.Second,
+		ShutdownGrace:   30 * time.Second,
+		MaxBodyBytes:    1 << 20,
+		MaxPackageBytes: dbplane.DefaultMaxPackageBytes,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		Server:          "https://127.0.0.1:8080",
+		User:            dbplane.AdminUser,
+		Output:          outputText,
 	}
 }
 
@@ -222,6 +228,10 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		bad("max_body_bytes", "must be at least 1024, got %d", c.MaxBodyBytes)
 	}
+	if c.MaxPackageBytes < 1024 {
+		bad("max_package_bytes", "must be at least 1024, got %d", c.MaxPackageBytes)
+	}
+	fields = append(fields, validateCatalogEngines(c.CatalogEngines)...)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}

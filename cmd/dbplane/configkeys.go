@@ -38,6 +38,10 @@ var configKeys = []configKey{
 		field: func(c *Config) any { return &c.ShutdownGrace }},
 	{name: "max_body_bytes", env: "DBPLANE_MAX_BODY_BYTES", flag: "max-body-bytes", usage: "largest request body accepted",
 		field: func(c *Config) any { return &c.MaxBodyBytes }},
+	{name: "max_package_bytes", env: "DBPLANE_MAX_PACKAGE_BYTES", usage: "largest software package file accepted",
+		field: func(c *Config) any { return &c.MaxPackageBytes }},
+	{name: "catalog_engines",
+		field: func(c *Config) any { return &c.CatalogEngines }},
 	{name: "log_level", env: "DBPLANE_LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error",
 		field: func(c *Config) any { return &c.LogLevel }},
 	{name: "log_format", env: "DBPLANE_LOG_FORMAT", flag: "log-format", usage: "text or json",
@@ -101,6 +105,8 @@ func (k *configKey) parse(c *Config, s string) error {
 			return fmt.Errorf("%w, got %q", errNotDuration, s)
 		}
 		*p = d
+	case *[]dbplane.EngineVersion:
+		return errCatalogFileOnly
 	default:
 		panic(fmt.Sprintf("config key %s has an unsupported type %T", k.name, p))
 	}
@@ -135,6 +141,12 @@ func (k *configKey) decode(c *Config, v any) error {
 			return errNotDuration
 		}
 		return k.parse(c, s)
+	case *[]dbplane.EngineVersion:
+		evs, err := decodeCatalogEngines(v)
+		if err != nil {
+			return err
+		}
+		*p = evs
 	default:
 		panic(fmt.Sprintf("config key %s has an unsupported type %T", k.name, p))
 	}
@@ -152,6 +164,8 @@ func (k *configKey) format(c *Config) string {
 		return strconv.FormatInt(*p, 10)
 	case *time.Duration:
 		return p.String()
+	case *[]dbplane.EngineVersion:
+		return fmt.Sprintf("%d entries", len(*p))
 	}
 	panic(fmt.Sprintf("config key %s has an unsupported type", k.name))
 }

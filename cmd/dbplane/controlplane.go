@@ -76,14 +76,19 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	}
 	cp.engine = taskengine.New(db, taskengine.Config{
 		Workers: cfg.Workers, Lease: cfg.LeaseTTL, Grace: cfg.ShutdownGrace, Logger: log})
-	catalog := dbplane.DefaultCatalog()
+	catalog := cfg.Catalog()
+	pkgs, pkgDir, err := openPackages(cfg, db, catalog, cp)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
 	maria := &mysql.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
 	rd := &redis.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
 	pg.Register(cp.engine)
 	maria.Register(cp.engine)
 	rd.Register(cp.engine)
-	svc := &service.Service{Store: db, Catalog: catalog, Wake: cp.engine.Notify, Logger: log,
+	svc := &service.Service{Store: db, Catalog: catalog, Wake: cp.engine.Notify, Logger: log, Uploads: db,
 		Engines: map[string]service.ClusterEngine{
 			dbplane.EnginePostgreSQL: pg, dbplane.EngineMySQL: maria, dbplane.EngineRedis: rd}}
 	service.RegisterHandlers(cp.engine, db)
@@ -111,9 +116,10 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 	compute := &service.Compute{Store: db, Wake: cp.engine.Notify, Logger: log}
 	ocpAPI := &ocp.Server{Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth, Compute: compute,
 		AuditRecorder: audit, Security: frontdoor.DefaultConfig(), Catalog: catalog,
-		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}
+		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Packages: pkgs, MaxPackageBytes: cfg.MaxPackageBytes}
 	doors := http.NewServeMux()
 	doors.Handle(ocp.Prefix, ocpAPI.Handler())
+	doors.Handle("GET "+agent.PackagesPath+"{sha256}", &agent.PackageServer{Hosts: db, Packages: db, Files: pkgDir, Logger: log})
 	doors.Handle("/", api.Handler())
 	cp.server.Handler = doors
 	return cp, nil
@@ -135,6 +141,7 @@ func (cp *controlPlane) listen() error {
 		cp.ln.Close()
 		return err
 	}
+	verifyAgentCerts(tc, cp.ca.Pool())
 	cp.URL = apiURL(cp.ln.Addr())
 	cp.server = &http.Server{TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(cp.log.Handler(), slog.LevelWarn)}
@@ -155,6 +162,7 @@ func (cp *controlPlane) openFleet(ctx context.Context, kr *pki.Keyring) (dbplane
 		return nil, err
 	}
 	dialer := agent.NewDialer(cp.db, agent.ClientTLSConfig(cert, ca.Pool()))
+	dialer.SetPackageResolver(packageResolver(cp.db))
 	cp.hosts = &service.Hosts{Store: cp.db, CA: ca, Logger: cp.log}
 	cp.health = &service.HealthMonitor{Store: cp.db, Dialer: dialer, Logger: cp.log}
 	return dialer, nil

@@ -58,6 +58,12 @@ type Server struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Packages is the software package store; nil serves no
+	// /api/v2/software-packages routes.
+	Packages dbplane.SoftwarePackageService
+	// MaxPackageBytes bounds an uploaded package file; 0 means
+	// dbplane.DefaultMaxPackageBytes.
+	MaxPackageBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -98,6 +104,7 @@ func (s *Server) build() {
 	s.registerTaskRoutes()
 	s.registerClusterRoutes()
 	s.registerComputeRoutes()
+	s.registerSoftwarePackageRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
@@ -119,7 +126,7 @@ func (s *Server) start(next http.Handler) http.Handler {
 		ri := &requestInfo{traceID: traceID(r), start: s.now()}
 		w.Header().Set(TraceIDHeader, ri.traceID)
 		r = r.WithContext(withInfo(r.Context(), ri))
-		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
