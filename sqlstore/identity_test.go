@@ -237,7 +237,8 @@ func TestDeleteUser(t *testing.T) {
 		ctx := context.Background()
 		p := mustProject(t, db, "p", dbplane.Quota{})
 		bob := mustUser(t, db, "bob", dbplane.RoleBinding{ProjectID: p.ID, Role: "viewer"}, dbplane.RoleBinding{Role: "admin"})
-		keep := mustUser(t, db, "keep", dbplane.RoleBinding{Role: "viewer"})
+		// keep is an admin too: the store keeps the last global admin.
+		keep := mustUser(t, db, "keep", dbplane.RoleBinding{Role: "admin"})
 		for _, u := range []*dbplane.User{bob, keep} {
 			if err := db.CreateToken(ctx, &dbplane.Token{UserID: u.ID, ExpiresAt: testNow.Add(time.Hour)}, "h-"+u.Name); err != nil {
 				t.Fatal(err)
