@@ -274,6 +274,7 @@ type fakeStore struct {
 	taskID   int64
 	cluster  *dbplane.Cluster
 	password string
+	newPW    string // the password of a password change task
 	zones    map[int64]string // by host id
 }
 
@@ -304,4 +305,11 @@ func (s *fakeStore) FindHostByID(_ context.Context, id int64) (*dbplane.Host, er
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", id)
 	}
 	return &dbplane.Host{ID: id, Zone: z}, nil
+}
+
+func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
+	if id != s.taskID || s.newPW == "" {
+		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
+	}
+	return s.newPW, nil
 }
