@@ -72,4 +72,3 @@ func changeRequest(r *http.Request) (int64, bool, error) {
 	}
 	return id, dryRun, nil
 }
-
