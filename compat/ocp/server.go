@@ -94,6 +94,7 @@ func (s *Server) build() {
 	s.actions = map[string]string{}
 	s.registerTaskRoutes()
 	s.registerClusterRoutes()
+	s.registerChangeRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
