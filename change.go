@@ -5,6 +5,9 @@ import (
 	"slices"
 )
 
+// MaxParameters bounds the parameters of a cluster's spec.
+const MaxParameters = maxParameters
+
 // ClusterUpdating holds while a password change or a parameter change runs
 // (OCP's OPERATING): the cluster serves, but takes no other operation.
 const ClusterUpdating ClusterStatus = "updating"

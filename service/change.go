@@ -78,6 +78,10 @@ func (s *Service) UpdateParameters(ctx context.Context, id int64, params map[str
 	if err := dbplane.ValidateParameterChange(params); err != nil {
 		return nil, err
 	}
+	if merged := dbplane.MergeParameters(c.Spec.Parameters, params); len(merged) > dbplane.MaxParameters {
+		return nil, dbplane.Invalid(dbplane.FieldError{Field: "parameters",
+			Message: fmt.Sprintf("the cluster would have %d parameters, more than %d", len(merged), dbplane.MaxParameters)})
+	}
 	engine, _ := s.engine(c.Engine) // known: changeTarget found it
 	if pc, ok := engine.(parameterChecker); ok {
 		if err := pc.CheckParameters(params); err != nil {
