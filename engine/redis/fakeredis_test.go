@@ -20,13 +20,13 @@ import (
 // (perfect gossip), and replicas are in sync as soon as their primary runs.
 type fakeRedis struct {
 	mu       sync.Mutex
-	password string               // the admin password the ACL file grants
+	password string // the admin password the ACL file grants
 	// adminHash, once an ACL SETUSER gave the admin one, replaces
 	// password: the SHA-256 of the password the admin needs.
 	adminHash string
-	nodes    map[string]*fakeNode // by host:port; stopped nodes keep their state
-	sent     []sentCommand
-	nextID   int
+	nodes     map[string]*fakeNode // by host:port; stopped nodes keep their state
+	sent      []sentCommand
+	nextID    int
 	// slowSlots makes a node see another's slots and role as they were
 	// when it last heard from it after their handshake, as Redis does, and
 	// never by gossip: the node that meets hears from the met one, and a
