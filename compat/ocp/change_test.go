@@ -125,3 +125,21 @@ func TestParameterUpdate(t *testing.T) {
 	}
 	wantError(t, put(`{"name":"a"}`), http.StatusBadRequest, 10001)
 }
+
+// While a password or parameter change runs, OCP shows the cluster
+// OPERATING, and the status filter finds it so.
+func TestUpdatingIsOperating(t *testing.T) {
+	f, _, _ := changeFixture(t)
+	c := galera(4, "delta", dbplane.ClusterUpdating)
+	f.clusters.byID = func(_ context.Context, id int64) (*dbplane.Cluster, error) { return c, nil }
+	f.clusters.list = func(_ context.Context, _ dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error) {
+		return []*dbplane.Cluster{c}, 1, nil
+	}
+	if got := decodeData[struct{ Status string }](t, f.get(t, "/api/v2/ob/clusters/4")); got.Status != "OPERATING" {
+		t.Fatalf("status %q, want OPERATING", got.Status)
+	}
+	l := decodeData[struct{ Contents []struct{ ID int64 } }](t, f.get(t, "/api/v2/ob/clusters?status=OPERATING"))
+	if len(l.Contents) != 1 || l.Contents[0].ID != 4 {
+		t.Fatalf("status=OPERATING lists %+v", l.Contents)
+	}
+}
