@@ -192,4 +192,16 @@ type ClusterService interface {
 	// degraded or abnormal cluster one at a time, keeping it available.
 	// KindConflict in any other status.
 	RestartCluster(ctx context.Context, id int64, dryRun bool) (*Task, error)
+	// ChangePassword starts the task that sets a new admin password on a
+	// running, degraded or abnormal cluster; the stored password is
+	// replaced when it succeeds. KindInvalid naming "password" for a
+	// password ValidateClusterSpec would refuse; KindConflict in another
+	// status or for an engine that cannot change it yet.
+	ChangePassword(ctx context.Context, id int64, password string, dryRun bool) (*Task, error)
+	// UpdateParameters starts the task that changes parameters of a
+	// running, degraded or abnormal cluster (an empty value removes one):
+	// its nodes' configuration files, live where the engine allows, else
+	// by a rolling restart; Spec.Parameters follows. KindInvalid naming
+	// the parameter the engine refuses; KindConflict as ChangePassword.
+	UpdateParameters(ctx context.Context, id int64, params map[string]string, dryRun bool) (*Task, error)
 }

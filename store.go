@@ -51,6 +51,21 @@ type ClusterStore interface {
 	// plan for it, in one transaction. KindNotFound if the cluster is
 	// missing; KindConflict if its status is one of refuse.
 	StartClusterTask(ctx context.Context, clusterID int64, status ClusterStatus, refuse []ClusterStatus, plan TaskPlan) (*Task, error)
+	// StartPasswordChange is StartClusterTask that also keeps password,
+	// encrypted, as the secret of the new task: the task's steps read it
+	// with TaskPassword, and CommitTaskPassword makes it the cluster's.
+	StartPasswordChange(ctx context.Context, clusterID int64, status ClusterStatus, refuse []ClusterStatus, password string, plan TaskPlan) (*Task, error)
+	// TaskPassword returns the new password of a password change task.
+	// KindNotFound if the task has none. Never return it to clients or
+	// log it.
+	TaskPassword(ctx context.Context, taskID int64) (string, error)
+	// CommitTaskPassword replaces the admin password of the task's cluster
+	// with the task's new password and forgets the task's copy. Running it
+	// again once the copy is gone does nothing.
+	CommitTaskPassword(ctx context.Context, taskID int64) error
+	// SetClusterParameters merges change into the cluster's
+	// Spec.Parameters (see MergeParameters).
+	SetClusterParameters(ctx context.Context, clusterID int64, change map[string]string) error
 }
 
 // TaskStore persists tasks and performs their state transitions. The task
@@ -272,13 +287,15 @@ func ClusterOutcome(kind string, status TaskStatus, op Operation) (next ClusterS
 		case TaskRunning:
 			return ClusterDeleting, false, true
 		}
-	case TaskKindClusterStop, TaskKindClusterStart, TaskKindClusterRestart:
+	case TaskKindClusterStop, TaskKindClusterStart, TaskKindClusterRestart,
+		TaskKindClusterPassword, TaskKindClusterParameters:
 		return powerOutcome(kind, status)
 	}
 	return "", false, false
 }
 
-// powerOutcome is ClusterOutcome for stop, start and restart tasks: the
+// powerOutcome is ClusterOutcome for stop, start and restart tasks, and
+// for password and parameter changes (updating while they run): the
 // cluster is stopping, starting or restarting while the task runs (again
 // after a retry), stopped or running when it succeeds, and abnormal when
 // it fails, some of its nodes possibly down. These tasks prohibit
@@ -290,6 +307,8 @@ func powerOutcome(kind string, status TaskStatus) (next ClusterStatus, remove, o
 		running, done = ClusterStopping, ClusterStopped
 	case TaskKindClusterStart:
 		running = ClusterStarting
+	case TaskKindClusterPassword, TaskKindClusterParameters:
+		running = ClusterUpdating
 	}
 	switch status {
 	case TaskSuccessful:

@@ -187,6 +187,8 @@ func newMatrix(t *testing.T) *matrix {
 		"PUT /v1/users/{user_id}/password":                `{"password":"Mallory-Was-Here-1"}`,
 		"POST /v1/access-keys":                            `{"user_id":` + id(adminB.ID) + `,"description":"mallory's"}`,
 		"POST /v1/hosts/join-tokens":                      `{"ttl_seconds":60}`,
+		"POST /v1/clusters/{cluster_id}/password":         `{"password":"Mallory-Was-Here-1"}`,
+		"PATCH /v1/clusters/{cluster_id}/parameters":      `{"parameters":{"max_connections":"10"}}`,
 	}
 	m.query = map[string]string{
 		"GET /v1/clusters":    "project_id=" + id(projB.ID),

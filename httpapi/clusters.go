@@ -16,6 +16,7 @@ func (s *Server) registerClusterRoutes() {
 	s.route("POST /v1/clusters/{cluster_id}/stop", "cluster.stop", s.wrap(s.clusterTask(dbplane.ClusterService.StopCluster)))
 	s.route("POST /v1/clusters/{cluster_id}/start", "cluster.start", s.wrap(s.clusterTask(dbplane.ClusterService.StartCluster)))
 	s.route("POST /v1/clusters/{cluster_id}/restart", "cluster.restart", s.wrap(s.clusterTask(dbplane.ClusterService.RestartCluster)))
+	s.registerClusterChangeRoutes()
 }
 
 // clusterTaskResponse is the answer of a cluster creation: the cluster and
@@ -42,7 +43,7 @@ var clusterStatuses = []string{
 	string(dbplane.ClusterCreating), string(dbplane.ClusterRunning), string(dbplane.ClusterAbnormal),
 	string(dbplane.ClusterDegraded), string(dbplane.ClusterStopped), string(dbplane.ClusterDeleting),
 	string(dbplane.ClusterFailed), string(dbplane.ClusterDataDiskFull), string(dbplane.ClusterStopping),
-	string(dbplane.ClusterStarting), string(dbplane.ClusterRestarting),
+	string(dbplane.ClusterStarting), string(dbplane.ClusterRestarting), string(dbplane.ClusterUpdating),
 }
 
 // handleClusterCreate handles POST /v1/clusters: 202 with the cluster and

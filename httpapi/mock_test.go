@@ -21,6 +21,8 @@ type clusterService struct {
 	StopClusterFn     func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
 	StartClusterFn    func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
 	RestartClusterFn  func(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error)
+	ChangePasswordFn  func(ctx context.Context, id int64, password string, dryRun bool) (*dbplane.Task, error)
+	UpdateParamsFn    func(ctx context.Context, id int64, params map[string]string, dryRun bool) (*dbplane.Task, error)
 }
 
 var _ dbplane.ClusterService = (*clusterService)(nil)
@@ -51,6 +53,14 @@ func (s *clusterService) StartCluster(ctx context.Context, id int64, dryRun bool
 
 func (s *clusterService) RestartCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
 	return s.RestartClusterFn(ctx, id, dryRun)
+}
+
+func (s *clusterService) ChangePassword(ctx context.Context, id int64, password string, dryRun bool) (*dbplane.Task, error) {
+	return s.ChangePasswordFn(ctx, id, password, dryRun)
+}
+
+func (s *clusterService) UpdateParameters(ctx context.Context, id int64, params map[string]string, dryRun bool) (*dbplane.Task, error) {
+	return s.UpdateParamsFn(ctx, id, params, dryRun)
 }
 
 type taskService struct {

@@ -16,6 +16,8 @@ func RegisterHandlers(e *taskengine.Engine, store dbplane.Store) {
 	e.Register(HandlerMarkRunning, h.markRunning)
 	e.Register(HandlerReleaseNodes, h.releaseNodes)
 	e.Register(HandlerMarkStopped, h.markStopped)
+	e.Register(HandlerCommitPassword, h.commitPassword)
+	e.Register(HandlerRecordParameters, h.recordParameters)
 }
 
 type handlers struct {

@@ -57,7 +57,7 @@ var (
 var allStatuses = []dbplane.ClusterStatus{
 	dbplane.ClusterCreating, dbplane.ClusterRunning, dbplane.ClusterAbnormal, dbplane.ClusterDegraded,
 	dbplane.ClusterStopped, dbplane.ClusterDeleting, dbplane.ClusterFailed, dbplane.ClusterDataDiskFull,
-	dbplane.ClusterStopping, dbplane.ClusterStarting, dbplane.ClusterRestarting,
+	dbplane.ClusterStopping, dbplane.ClusterStarting, dbplane.ClusterRestarting, dbplane.ClusterUpdating,
 }
 
 // refused returns the statuses op does not start from.

@@ -61,7 +61,7 @@ func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
 	err := db.write(ctx, func(tx *Tx) error {
 		n = 0
 		for _, reseal := range []func(context.Context, *Tx) (int, error){
-			db.resealClusterPasswords, db.resealAccessKeys, db.resealCA,
+			db.resealClusterPasswords, db.resealAccessKeys, db.resealCA, db.resealTaskPasswords,
 		} {
 			m, err := reseal(ctx, tx)
 			if err != nil {

@@ -11,9 +11,10 @@ import (
 
 // clusterCmd returns `dbplane cluster`.
 func (c *cli) clusterCmd() *cobra.Command {
-	return groupCmd("cluster", "Create, list, show, stop, start, restart and delete database clusters",
-		append([]*cobra.Command{c.clusterCreateCmd(), c.clusterListCmd(), c.clusterShowCmd(), c.clusterDeleteCmd()},
-			c.clusterPowerCmds()...)...)
+	cmds := append([]*cobra.Command{c.clusterCreateCmd(), c.clusterListCmd(), c.clusterShowCmd(), c.clusterDeleteCmd()},
+		c.clusterPowerCmds()...)
+	return groupCmd("cluster", "Create, list, show, stop, start, restart, change and delete database clusters",
+		append(cmds, c.clusterChangeCmds()...)...)
 }
 
 // clusterListCmd returns `dbplane cluster list`.

@@ -21,6 +21,8 @@ type fakeAPI struct {
 	FindClustersFn    func(f dbplane.ClusterFilter) ([]*dbplane.Cluster, int, error)
 	DeleteClusterFn   func(id int64, dryRun bool) (*dbplane.Task, error)
 	PowerClusterFn    func(kind string, id int64, dryRun bool) (*dbplane.Task, error)
+	ChangePasswordFn  func(id int64, password string, dryRun bool) (*dbplane.Task, error)
+	UpdateParamsFn    func(id int64, params map[string]string, dryRun bool) (*dbplane.Task, error)
 	FindTaskByIDFn    func(id int64) (*dbplane.Task, error)
 	FindTasksFn       func(f dbplane.TaskFilter) ([]*dbplane.Task, int, error)
 	RetryTaskFn       func(id int64) (*dbplane.Task, error)
@@ -108,6 +110,20 @@ func (f *fakeAPI) StartCluster(_ context.Context, id int64, dryRun bool) (*dbpla
 
 func (f *fakeAPI) RestartCluster(_ context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
 	return f.power(dbplane.TaskKindClusterRestart, id, dryRun)
+}
+
+func (f *fakeAPI) ChangePassword(_ context.Context, id int64, password string, dryRun bool) (*dbplane.Task, error) {
+	if f.ChangePasswordFn == nil {
+		return nil, unexpected("ChangePassword")
+	}
+	return f.ChangePasswordFn(id, password, dryRun)
+}
+
+func (f *fakeAPI) UpdateParameters(_ context.Context, id int64, params map[string]string, dryRun bool) (*dbplane.Task, error) {
+	if f.UpdateParamsFn == nil {
+		return nil, unexpected("UpdateParameters")
+	}
+	return f.UpdateParamsFn(id, params, dryRun)
 }
 
 // power answers stop, start and restart, which tell themselves apart by

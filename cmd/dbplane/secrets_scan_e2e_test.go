@@ -67,14 +67,15 @@ func (b *syncBuffer) bytes() []byte {
 }
 
 // TestSecretsNeverLeak runs a cluster's whole life, driven by a user's
-// access key, with a known database password and a known secret key, and
-// then looks for both everywhere they could leak: every log line of the
+// access key, with a known database password (changed once, through a
+// task, to another known one) and a known secret key, and then looks for
+// them everywhere they could leak: every log line of the
 // control plane and its agents (at debug level), every API response and
 // event stream after the key's creation, every task's subtask logs, the
 // audit log, and the bytes of the control plane's data directory (the
 // store is encrypted at rest). The secrets must appear nowhere.
 func TestSecretsNeverLeak(t *testing.T) {
-	const password = "Scan-Me-Passw0rd-7731"
+	const password, newPassword = "Scan-Me-Passw0rd-7731", "Scan-Me-Too-Passw0rd-4410"
 	logs := &syncBuffer{}
 	cp := mustRunControlPlaneLogged(t, func(c *Config) { c.LogLevel = "debug" }, logs)
 	root := mustFleetRoot(t)
@@ -138,14 +139,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if _, _, err := signed.FindClusters(ctx, dbplane.ClusterFilter{}); err != nil {
 		t.Fatal(err)
 	}
+	// A new password goes through a task too, and the database takes it.
+	pwTask, err := signed.ChangePassword(ctx, c.ID, newPassword, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks = append(tasks, waitTask(t, signed, pwTask.ID))
+	if tasks[1].Status != dbplane.TaskSuccessful {
+		t.Fatalf("password change ended %s: %v", tasks[1].Status, failedSubtasks(tasks[1]))
+	}
+	cfg.Password = newPassword
+	if conn, err = pgx.ConnectConfig(ctx, cfg); err != nil {
+		t.Fatalf("connecting with the new password: %v", err)
+	}
+	conn.Close(ctx)
 
 	del, err := signed.DeleteCluster(ctx, c.ID, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tasks = append(tasks, waitTask(t, signed, del.ID))
-	if tasks[1].Status != dbplane.TaskSuccessful {
-		t.Fatalf("delete ended %s: %v", tasks[1].Status, failedSubtasks(tasks[1]))
+	if tasks[2].Status != dbplane.TaskSuccessful {
+		t.Fatalf("delete ended %s: %v", tasks[2].Status, failedSubtasks(tasks[2]))
 	}
 
 	// What a user can read afterwards: tasks, their subtask logs, the audit
@@ -189,7 +204,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return nil
 	})
 	for where, data := range places {
-		for name, secret := range map[string]string{"database password": password, "secret key": secretKey} {
+		for name, secret := range map[string]string{"database password": password, "new database password": newPassword, "secret key": secretKey} {
 			if n := bytes.Count(data, []byte(secret)); n > 0 {
 				t.Errorf("the %s appears %d times in the %s", name, n, where)
 			}

@@ -75,6 +75,7 @@ var clusterStatuses = map[dbplane.ClusterStatus]string{
 	dbplane.ClusterStopping:     "STOPPING",
 	dbplane.ClusterStarting:     "STARTING",
 	dbplane.ClusterRestarting:   "RESTARTING",
+	dbplane.ClusterUpdating:     "OPERATING",
 }
 
 // ocpStatuses are the values the status filter takes.

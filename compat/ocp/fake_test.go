@@ -31,6 +31,16 @@ type fakeClusters struct {
 	// power answers stop, start and restart; op is "stop", "start" or
 	// "restart".
 	power func(ctx context.Context, op string, id int64, dryRun bool) (*dbplane.Task, error)
+	// password and params answer ChangePassword and UpdateParameters.
+	password func(ctx context.Context, id int64, pw string, dryRun bool) (*dbplane.Task, error)
+	params   func(ctx context.Context, id int64, p map[string]string, dryRun bool) (*dbplane.Task, error)
+}
+
+func (f *fakeClusters) ChangePassword(ctx context.Context, id int64, pw string, dryRun bool) (*dbplane.Task, error) {
+	return f.password(ctx, id, pw, dryRun)
+}
+func (f *fakeClusters) UpdateParameters(ctx context.Context, id int64, p map[string]string, dryRun bool) (*dbplane.Task, error) {
+	return f.params(ctx, id, p, dryRun)
 }
 
 func (f *fakeClusters) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, dryRun bool) (*dbplane.Cluster, *dbplane.Task, error) {

@@ -105,6 +105,7 @@ func (s *Server) build() {
 	s.registerClusterRoutes()
 	s.registerComputeRoutes()
 	s.registerSoftwarePackageRoutes()
+	s.registerChangeRoutes()
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))

@@ -34,6 +34,9 @@ type Store interface {
 	// FindHostByID tells the zone of a node's host: a galera cluster's
 	// endpoints put the members of its primary zone first.
 	FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error)
+	// TaskPassword returns the new admin password of a password change
+	// task.
+	TaskPassword(ctx context.Context, taskID int64) (string, error)
 }
 
 // Engine plans and performs MariaDB cluster changes.
@@ -72,20 +75,29 @@ const (
 	// most advanced member; HandlerStartMember starts one member.
 	HandlerBootstrapRecovered = "mysql.bootstrap_recovered"
 	HandlerStartMember        = "mysql.start_member"
+	// Password and parameter changes (see plan_change.go).
+	HandlerSetPassword     = "mysql.set_password"
+	HandlerVerifyPassword  = "mysql.verify_password"
+	HandlerCheckParameters = "mysql.check_parameters"
+	HandlerApplyParameters = "mysql.apply_parameters"
 )
 
 // stepParams are the parameters of every step: the node it acts on. Steps
 // on the cluster as a whole (users, verification) act on the primary.
 type stepParams struct {
 	Ordinal int `json:"ordinal"`
+	// Parameters are the change of a parameter change's steps.
+	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
 // step is one run of a handler: the cluster and node it acts on.
 type step struct {
-	e    *Engine
-	c    *dbplane.Cluster
-	n    node
-	logf func(format string, args ...any)
+	e      *Engine
+	c      *dbplane.Cluster
+	n      node
+	taskID int64
+	params map[string]string // the parameters of a parameter change
+	logf   func(format string, args ...any)
 }
 
 type stepFunc func(ctx context.Context, s *step) error
@@ -112,6 +124,10 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerRemove:             e.remove,
 		HandlerBootstrapRecovered: e.bootstrapRecovered,
 		HandlerStartMember:        e.startMember,
+		HandlerSetPassword:        e.setPassword,
+		HandlerVerifyPassword:     e.verifyPassword,
+		HandlerCheckParameters:    e.checkParameters,
+		HandlerApplyParameters:    e.applyParameters,
 	}
 }
 
@@ -140,7 +156,7 @@ func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID i
 		return err
 	}
 	e.logger().DebugContext(ctx, "mysql step", "handler", name, "cluster", c.Name, "node", n.Ordinal, "host", n.HostID)
-	return fn(ctx, &step{e: e, c: c, n: n, logf: logf})
+	return fn(ctx, &step{e: e, c: c, n: n, taskID: taskID, params: p.Parameters, logf: logf})
 }
 
 // cluster returns the cluster the task changes.

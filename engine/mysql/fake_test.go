@@ -34,11 +34,15 @@ type fakeAgent struct {
 	attached   bool              // CHANGE MASTER ran
 	replica    [2]string         // Slave_IO_Running, Slave_SQL_Running
 	recovered  string            // what mariadbd --wsrep-recover logs
+	adminHash  string            // the password hash of the admin accounts
+	sysvars    map[string]string // READ_ONLY of the system variables, by upper-case name
+	refuse     string            // a script containing it fails, as MariaDB refusing a value
 }
 
 func newFakeAgent(hostID int64) *fakeAgent {
 	return &fakeAgent{hostID: hostID, diskGB: 100, files: map[string][]byte{}, dirs: map[string]bool{},
 		running: map[string]dbplane.Instance{}, replica: [2]string{"Yes", "Yes"},
+		sysvars: map[string]string{"MAX_CONNECTIONS": "NO", "WAIT_TIMEOUT": "NO", "THREAD_HANDLING": "YES"},
 		status: map[string]string{
 			"rpl_semi_sync_master_status": "ON", "rpl_semi_sync_slave_status": "ON",
 			"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON",
@@ -112,6 +116,10 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 			}
 		}
 	case "mariadb":
+		if f.refuse != "" && strings.Contains(string(cmd.Stdin), f.refuse) {
+			res.ExitCode, res.Stderr = 1, "ERROR 1231 (42000) at line 1: Variable can't be set to this value"
+			break
+		}
 		res.Stdout = f.answer(string(cmd.Stdin))
 	case "cat":
 		content, ok := f.files[cmd.Argv[len(cmd.Argv)-1]]
@@ -160,6 +168,22 @@ func (f *fakeAgent) answer(script string) string {
 		return table("Variable_name\tValue", rows...)
 	case strings.Contains(script, "SELECT Host FROM mysql.user"):
 		return table("Host", f.adminHosts...)
+	case strings.Contains(script, "SELECT Host, authentication_string FROM mysql.user"):
+		var rows []string
+		for _, h := range f.adminHosts {
+			rows = append(rows, h+"\t"+f.adminHash)
+		}
+		return table("Host\tauthentication_string", rows...)
+	case strings.Contains(script, "ALTER USER"):
+		f.adminHash = strings.Trim(strings.Fields(script)[len(strings.Fields(script))-1], "';")
+	case strings.Contains(script, "information_schema.SYSTEM_VARIABLES"):
+		var rows []string
+		for _, k := range sortedKeys(f.sysvars) {
+			if strings.Contains(script, "'"+k+"'") {
+				rows = append(rows, k+"\t"+f.sysvars[k])
+			}
+		}
+		return table("VARIABLE_NAME\tREAD_ONLY", rows...)
 	}
 	return ""
 }
@@ -274,6 +298,7 @@ type fakeStore struct {
 	taskID   int64
 	cluster  *dbplane.Cluster
 	password string
+	newPW    string           // the password of a password change task
 	zones    map[int64]string // by host id
 }
 
@@ -304,4 +329,11 @@ func (s *fakeStore) FindHostByID(_ context.Context, id int64) (*dbplane.Host, er
 		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", id)
 	}
 	return &dbplane.Host{ID: id, Zone: z}, nil
+}
+
+func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
+	if id != s.taskID || s.newPW == "" {
+		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
+	}
+	return s.newPW, nil
 }

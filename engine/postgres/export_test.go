@@ -25,3 +25,9 @@ func (e *Engine) HandlerNames() []string {
 	}
 	return names
 }
+
+// ScramVerifier and ScramMatches expose SCRAM verifiers for tests.
+var (
+	ScramVerifier = scramVerifier
+	ScramMatches  = scramMatches
+)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,13 +29,17 @@ type fakeAgent struct {
 	calls     []string
 	removed   [][]string
 	packages  [][]string
-	ss        string // output of ss
-	replState string // what pg_stat_replication answers
+	ss        string            // output of ss
+	replState string            // what pg_stat_replication answers
+	verifier  string            // the admin role's password verifier
+	settings  map[string]string // pg_settings: context by name
+	refuse    string            // a script containing it fails, as PostgreSQL refusing a value
 }
 
 func newFakeAgent(hostID int64) *fakeAgent {
 	return &fakeAgent{hostID: hostID, diskGB: 100, files: map[string][]byte{}, dirs: map[string]bool{},
-		running: map[string]bool{}, instances: map[string]dbplane.Instance{}, replState: "streaming|async"}
+		running: map[string]bool{}, instances: map[string]dbplane.Instance{}, replState: "streaming|async",
+		settings: map[string]string{"work_mem": "user", "shared_buffers": "postmaster", "max_connections": "postmaster"}}
 }
 
 var _ dbplane.HostAgent = (*fakeAgent)(nil)
@@ -106,8 +112,22 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 	case "initdb", "pg_basebackup":
 		f.files[path.Join(arg("-D"), "PG_VERSION")] = []byte("15\n")
 	case "psql":
-		if bytes.Contains(cmd.Stdin, []byte("pg_stat_replication")) {
+		script := string(cmd.Stdin)
+		switch {
+		case f.refuse != "" && strings.Contains(script, f.refuse):
+			res.ExitCode, res.Stderr = 3, `psql:<stdin>:6: ERROR:  invalid value for parameter`
+		case strings.Contains(script, "pg_stat_replication"):
 			res.Stdout = f.replState + "\n"
+		case strings.Contains(script, "FROM pg_settings"):
+			for _, k := range slices.Sorted(maps.Keys(f.settings)) {
+				if strings.Contains(script, "'"+k+"'") {
+					res.Stdout += k + "|" + f.settings[k] + "\n"
+				}
+			}
+		case strings.Contains(script, "FROM pg_authid"):
+			res.Stdout = f.verifier + "\n"
+		case strings.Contains(script, "ALTER ROLE admin PASSWORD"):
+			f.verifier = strings.Trim(strings.Fields(script[strings.Index(script, "ALTER ROLE admin PASSWORD"):])[4], "';")
 		}
 	}
 	return res, nil
@@ -202,6 +222,7 @@ type fakeStore struct {
 	taskID   int64
 	cluster  *dbplane.Cluster
 	password string
+	newPW    string // the password of a password change task
 }
 
 func (s *fakeStore) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
@@ -223,4 +244,11 @@ func (s *fakeStore) ClusterPassword(_ context.Context, id int64) (string, error)
 		return "", dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
 	}
 	return s.password, nil
+}
+
+func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
+	if id != s.taskID || s.newPW == "" {
+		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
+	}
+	return s.newPW, nil
 }

@@ -116,6 +116,11 @@ func (s *step) open(ctx context.Context, n node) (conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.openAs(ctx, n, pw)
+}
+
+// openAs connects to node n as the admin user with password pw.
+func (s *step) openAs(ctx context.Context, n node, pw string) (conn, error) {
 	tlsConf, err := s.tlsConfig(n)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ type Store interface {
 	// ClusterPassword returns the cluster's admin password, which the
 	// stored spec does not hold.
 	ClusterPassword(ctx context.Context, id int64) (string, error)
+	// TaskPassword returns the new admin password of a password change
+	// task.
+	TaskPassword(ctx context.Context, taskID int64) (string, error)
 }
 
 // Engine plans and performs Redis cluster changes.
@@ -69,20 +72,28 @@ const (
 	HandlerCreateCluster = "redis.create_cluster"
 	HandlerVerifyCluster = "redis.verify_cluster"
 	HandlerRemove        = "redis.remove_node"
+	// Password and parameter changes (see plan_change.go).
+	HandlerSetPassword     = "redis.set_password"
+	HandlerCheckParameters = "redis.check_parameters"
+	HandlerApplyParameters = "redis.apply_parameters"
 )
 
 // stepParams are the parameters of every step: the node it acts on. Steps
 // on the cluster as a whole (users, cluster creation) act on node 0.
 type stepParams struct {
 	Ordinal int `json:"ordinal"`
+	// Parameters are the change of a parameter change's steps.
+	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
 // step is one run of a handler: the cluster and node it acts on.
 type step struct {
-	e    *Engine
-	c    *dbplane.Cluster
-	n    node
-	logf func(format string, args ...any)
+	e      *Engine
+	c      *dbplane.Cluster
+	n      node
+	taskID int64
+	params map[string]string // the parameters of a parameter change
+	logf   func(format string, args ...any)
 
 	password string // the admin password, once read
 }
@@ -92,18 +103,21 @@ type stepFunc func(ctx context.Context, s *step) error
 // handlers maps handler names to their functions.
 func (e *Engine) handlers() map[string]stepFunc {
 	return map[string]stepFunc{
-		HandlerPrecheck:      e.precheck,
-		HandlerInstall:       e.install,
-		HandlerPrepare:       e.prepare,
-		HandlerTLS:           e.writeTLS,
-		HandlerCreateUsers:   e.createUsers,
-		HandlerConfigure:     e.configure,
-		HandlerStart:         e.start,
-		HandlerStop:          e.stop,
-		HandlerVerifyReplica: e.verifyReplication,
-		HandlerCreateCluster: e.createCluster,
-		HandlerVerifyCluster: e.verifyCluster,
-		HandlerRemove:        e.remove,
+		HandlerPrecheck:        e.precheck,
+		HandlerInstall:         e.install,
+		HandlerPrepare:         e.prepare,
+		HandlerTLS:             e.writeTLS,
+		HandlerCreateUsers:     e.createUsers,
+		HandlerConfigure:       e.configure,
+		HandlerStart:           e.start,
+		HandlerStop:            e.stop,
+		HandlerVerifyReplica:   e.verifyReplication,
+		HandlerCreateCluster:   e.createCluster,
+		HandlerVerifyCluster:   e.verifyCluster,
+		HandlerRemove:          e.remove,
+		HandlerSetPassword:     e.setPassword,
+		HandlerCheckParameters: e.checkParameters,
+		HandlerApplyParameters: e.applyParameters,
 	}
 }
 
@@ -132,7 +146,7 @@ func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID i
 		return err
 	}
 	e.logger().DebugContext(ctx, "redis step", "handler", name, "cluster", c.Name, "node", n.Ordinal, "host", n.HostID)
-	return fn(ctx, &step{e: e, c: c, n: n, logf: logf})
+	return fn(ctx, &step{e: e, c: c, n: n, taskID: taskID, params: p.Parameters, logf: logf})
 }
 
 // cluster returns the cluster the task changes.

@@ -62,3 +62,6 @@ func ParseClusterNodes(s string) ([]string, error) {
 
 // GoredisConnect is how the engine reaches real nodes.
 var GoredisConnect = goredisConnect
+
+// PasswordHash exposes the ACL password hash for tests.
+var PasswordHash = passwordHash

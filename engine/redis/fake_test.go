@@ -186,6 +186,7 @@ type fakeStore struct {
 	taskID   int64
 	cluster  *dbplane.Cluster
 	password string
+	newPW    string // the password of a password change task
 }
 
 func (s *fakeStore) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
@@ -207,4 +208,11 @@ func (s *fakeStore) ClusterPassword(_ context.Context, id int64) (string, error)
 		return "", dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
 	}
 	return s.password, nil
+}
+
+func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
+	if id != s.taskID || s.newPW == "" {
+		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
+	}
+	return s.newPW, nil
 }

@@ -20,10 +20,13 @@ import (
 // (perfect gossip), and replicas are in sync as soon as their primary runs.
 type fakeRedis struct {
 	mu       sync.Mutex
-	password string               // the admin password the ACL file grants
-	nodes    map[string]*fakeNode // by host:port; stopped nodes keep their state
-	sent     []sentCommand
-	nextID   int
+	password string // the admin password the ACL file grants
+	// adminHash, once an ACL SETUSER gave the admin one, replaces
+	// password: the SHA-256 of the password the admin needs.
+	adminHash string
+	nodes     map[string]*fakeNode // by host:port; stopped nodes keep their state
+	sent      []sentCommand
+	nextID    int
 	// slowSlots makes a node see another's slots and role as they were
 	// when it last heard from it after their handshake, as Redis does, and
 	// never by gossip: the node that meets hears from the met one, and a
@@ -164,7 +167,8 @@ func (c *fakeConn) Do(_ context.Context, args ...any) (any, error) {
 	if err := c.checkTLS(n); err != nil {
 		return nil, err
 	}
-	if c.user != redis.AdminUser || c.password != r.password {
+	if c.user != redis.AdminUser || r.adminHash == "" && c.password != r.password ||
+		r.adminHash != "" && redis.PasswordHash(c.password) != r.adminHash {
 		return nil, errors.New("WRONGPASS invalid username-password pair or user is disabled.")
 	}
 	words := make([]string, len(args))
@@ -176,7 +180,22 @@ func (c *fakeConn) Do(_ context.Context, args ...any) (any, error) {
 	case "PING":
 		return "PONG", nil
 	case "ACL":
+		switch strings.ToUpper(words[1]) {
+		case "WHOAMI":
+			return c.user, nil
+		case "GETUSER":
+			var hashes []any
+			for _, rule := range n.users[words[2]] {
+				if h, ok := strings.CutPrefix(rule, "#"); ok {
+					hashes = append(hashes, h)
+				}
+			}
+			return []any{"flags", []any{"on"}, "passwords", hashes}, nil
+		}
 		n.users[words[2]] = words[3:]
+		if words[2] == redis.AdminUser && len(words) == 5 && words[3] == "resetpass" {
+			r.adminHash = strings.TrimPrefix(words[4], "#")
+		}
 		return "OK", nil
 	case "CONFIG":
 		for i := 2; i+1 < len(words); i += 2 {

@@ -37,10 +37,15 @@ type aclUser struct {
 //   - admin may run every command on every key and channel;
 //   - replicator may only run what a replica sends its primary.
 func aclUsers(adminPassword, replPassword string) []aclUser {
+	return hashedACLUsers(passwordHash(adminPassword), passwordHash(replPassword))
+}
+
+// hashedACLUsers are aclUsers of the passwords' hashes.
+func hashedACLUsers(adminHash, replHash string) []aclUser {
 	return []aclUser{
 		{"default", []string{"off", "resetpass", "resetkeys", "resetchannels", "-@all"}},
-		{AdminUser, []string{"on", "resetpass", "#" + passwordHash(adminPassword), "~*", "&*", "+@all"}},
-		{replicationUser, []string{"on", "resetpass", "#" + passwordHash(replPassword),
+		{AdminUser, []string{"on", "resetpass", "#" + adminHash, "~*", "&*", "+@all"}},
+		{replicationUser, []string{"on", "resetpass", "#" + replHash,
 			"resetkeys", "resetchannels", "-@all", "+psync", "+replconf", "+ping"}},
 	}
 }

@@ -1,0 +1,131 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/postgres"
+)
+
+// TestRealChange changes the admin password and parameters of a real
+// replicated PostgreSQL 15 cluster: the new password works on every node
+// and the old one no longer does, and never reaches a server log; a
+// reloadable parameter (work_mem) and one that needs a restart, lowered
+// (max_connections, so the primary restarts first), are in force on every
+// node, which streams again; a value PostgreSQL refuses fails the check
+// naming the parameter.
+func TestRealChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real PostgreSQL clusters")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run PostgreSQL as the postgres user")
+	}
+	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
+		t.Skip("PostgreSQL 15 is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const oldPassword, newPassword = "Adm1n-pw.secret", "N3w-Adm1n.pw"
+	c := &dbplane.Cluster{ID: 5, Name: "pgchange", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+		Spec: dbplane.ClusterSpec{Name: "pgchange", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
+			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: dbplane.ReplicationAsync}}
+	dialer := placeReal(t, c, reachableTempDir(t), 3)
+	store := &fakeStore{taskID: 1, cluster: c, password: oldPassword}
+	e := &postgres.Engine{Store: store, Dialer: dialer}
+	var log stepLog
+	defer func() {
+		if t.Failed() {
+			for _, l := range log.all() {
+				t.Log(l)
+			}
+		}
+	}()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer func() {
+		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	}()
+
+	store.newPW = newPassword
+	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), &log); err != nil {
+		t.Fatalf("password: %v", err)
+	}
+	ep := e.Endpoints(c)
+	for _, hp := range append([]string{ep.Primary}, ep.Replicas...) {
+		if conn := connectAs(ctx, t, hp, newPassword); conn != nil {
+			conn.Close(ctx)
+		}
+		_, err := pgx.Connect(ctx, "postgresql://"+postgres.AdminUser+":"+oldPassword+"@"+hp+"/postgres")
+		if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "28P01" {
+			t.Errorf("%s with the old password: %v, want SQLSTATE 28P01", hp, err)
+		}
+	}
+	store.password = newPassword // as the service commits it
+
+	change := func(params map[string]string) error {
+		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), &log); err != nil {
+			return err
+		}
+		// The service plans with the spec of the request's time, then
+		// records the change once checked.
+		apply := e.PlanParameterApply(c, params)
+		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params)
+		return runPlan(ctx, t, e, 1, apply, &log)
+	}
+	err := change(map[string]string{"work_mem": "lots"})
+	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[work_mem]" {
+		t.Fatalf("a refused value: %v, want an invalid error naming parameters[work_mem]", err)
+	}
+	if err := change(map[string]string{"work_mem": "12MB", "max_connections": "42"}); err != nil {
+		t.Fatalf("parameters: %v", err)
+	}
+	for _, hp := range append([]string{ep.Primary}, ep.Replicas...) {
+		conn := connectAs(ctx, t, hp, newPassword)
+		for name, want := range map[string]string{"work_mem": "12MB", "max_connections": "42"} {
+			var got string
+			if err := conn.QueryRow(ctx, "SHOW "+name).Scan(&got); err != nil || got != want {
+				t.Errorf("%s: %s = %q (%v), want %s", hp, name, got, err, want)
+			}
+		}
+		conn.Close(ctx)
+	}
+	checkReplication(ctx, t, ep, newPassword, map[string]string{"node1": "async", "node2": "async"})
+	for _, n := range c.Nodes {
+		serverLog, err := os.ReadFile(n.DataDir + ".d/postgresql.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{newPassword, "SCRAM-SHA-256$"} {
+			if strings.Contains(string(serverLog), secret) {
+				t.Errorf("the server log of node %d holds %q", n.Ordinal, secret)
+			}
+		}
+	}
+}
+
+// connectAs connects to a node as the admin with password.
+func connectAs(ctx context.Context, t *testing.T, hostPort, password string) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig("postgresql://" + postgres.AdminUser + "@" + hostPort + "/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password = password
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect to %s with the new password: %v", hostPort, err)
+	}
+	return conn
+}

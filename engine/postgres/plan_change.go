@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dbplane/dbplane"
+)
+
+// PlanPassword returns the steps of an admin password change: set the
+// SCRAM verifier of the new password on the primary's admin role, which
+// streaming replication carries to every replica; then check each
+// replica holds a verifier of the new password. The service stores the
+// password after them.
+func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	steps := []dbplane.PlanStep{newStep("pg-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
+		fmt.Sprintf("ALTER ROLE %s on the primary with the SCRAM-SHA-256 verifier of the new password (never the password itself)", AdminUser))}
+	for _, n := range nodes {
+		if n.Ordinal == p.Ordinal {
+			continue
+		}
+		steps = append(steps, newStep(fmt.Sprintf("pg-password-%d", n.Ordinal), fmt.Sprintf("Verify the password on replica %d", n.Ordinal),
+			HandlerVerifyPassword, n, startTimeout,
+			fmt.Sprintf("Wait until replica %d holds the new password's verifier, carried by streaming replication", n.Ordinal), "pg-password"))
+	}
+	return steps
+}
+
+// PlanParameterCheck returns the step that checks a change on the primary
+// before anything changes: every parameter must be one of pg_settings, and
+// every value one PostgreSQL accepts (ALTER SYSTEM SET validates it; it is
+// reset at once, as dbplane's postgresql.conf holds the parameters).
+func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
+	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
+	return []dbplane.PlanStep{withParameters(change, newStep("pg-params-check", "Check the parameters", HandlerCheckParameters, p, shortTimeout,
+		fmt.Sprintf("Check %s against pg_settings and PostgreSQL's own validation on the primary", names(change))))}
+}
+
+// PlanParameterApply returns the steps that apply a recorded change node
+// by node, replicas first, the primary last: rewrite the node's
+// postgresql.conf from the spec, then reload it, or restart the node
+// (waiting until a replica streams again) when a changed parameter's
+// context is postmaster.
+func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
+	nodes := planNodes(c)
+	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	order := slices.DeleteFunc(slices.Clone(nodes), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
+	if e.lowersStandbyBound(c, p, change) {
+		order = append([]dbplane.Node{p}, order...)
+	} else {
+		order = append(order, p)
+	}
+	var steps []dbplane.PlanStep
+	var last []string
+	for _, n := range order {
+		conf := newStep(fmt.Sprintf("pg-configure-%d", n.Ordinal), fmt.Sprintf("Configure node %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
+			fmt.Sprintf("Rewrite the postgresql.conf of node %d with the cluster's parameters", n.Ordinal), last...)
+		apply := withParameters(change, newStep(fmt.Sprintf("pg-apply-%d", n.Ordinal), fmt.Sprintf("Apply the parameters on node %d", n.Ordinal),
+			HandlerApplyParameters, n, startTimeout,
+			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, names(change)), conf.Key))
+		steps = append(steps, conf, apply)
+		last = []string{apply.Key}
+	}
+	return steps
+}
+
+// standbyBound are the parameters a hot standby needs at least as high as
+// its primary's, with PostgreSQL's defaults: a replica restarted with a
+// lower value than its primary runs does not replay, so a change that
+// lowers one restarts the primary first, and one that raises it last.
+var standbyBound = map[string]int{
+	"max_connections": 100, "max_worker_processes": 8, "max_prepared_transactions": 0, "max_locks_per_transaction": 64,
+}
+
+// lowersStandbyBound reports whether the change lowers one of the
+// parameters of standbyBound below its current value: the spec's, else
+// dbplane's (max_connections follows the node's size), else PostgreSQL's.
+func (e *Engine) lowersStandbyBound(c *dbplane.Cluster, p dbplane.Node, change map[string]string) bool {
+	byDefault := func(k string) int {
+		if f, ok := e.catalog().Flavor(c.Spec.Flavor); ok && k == "max_connections" {
+			mem := cmp.Or(p.MemoryMB, int64(f.MemoryGB)*1024)
+			if v, err := strconv.Atoi(dbplane.EngineSettings(dbplane.EnginePostgreSQL, mem, f.VCPUs)[k]); err == nil {
+				return v
+			}
+		}
+		return standbyBound[k]
+	}
+	for k := range standbyBound {
+		v, ok := change[k]
+		if !ok {
+			continue
+		}
+		current, err := strconv.Atoi(c.Spec.Parameters[k])
+		if err != nil {
+			current = byDefault(k)
+		}
+		next, err := strconv.Atoi(v)
+		if v == "" {
+			next, err = byDefault(k), nil
+		}
+		if err == nil && next < current {
+			return true
+		}
+	}
+	return false
+}
+
+// withParameters adds a change to a step's parameters.
+func withParameters(change map[string]string, s dbplane.PlanStep) dbplane.PlanStep {
+	var p stepParams
+	_ = json.Unmarshal(s.Params, &p) // newStep's own encoding
+	p.Parameters = change
+	s.Params, _ = json.Marshal(p) // cannot fail: strings
+	return s
+}
+
+// names lists the names of a change.
+func names(change map[string]string) string {
+	return strings.Join(slices.Sorted(maps.Keys(change)), ", ")
+}

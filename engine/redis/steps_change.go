@@ -1,0 +1,181 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/taskengine"
+)
+
+// setPassword gives the node's admin user the task's new password: the
+// ACL file (0600) is rewritten with its SHA-256 and the replication user's
+// current one, and the running server gets it with ACL SETUSER; then the
+// node must accept the new password. A node that accepts only the new
+// password already (an earlier run) gets the same again.
+func (e *Engine) setPassword(ctx context.Context, s *step) error {
+	newPW, err := e.Store.TaskPassword(ctx, s.taskID)
+	taskengine.Redact(ctx, newPW)
+	if err != nil {
+		return fmt.Errorf("while reading the new admin password of task %d: %w", s.taskID, err)
+	}
+	oldPW, err := s.adminPassword(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.openAs(ctx, s.n, oldPW)
+	if err == nil {
+		_, err = command(ctx, c, s.n, "PING")
+		if err != nil {
+			c.Close()
+		}
+	}
+	if isWrongPass(err) {
+		c, err = s.openAs(ctx, s.n, newPW)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	replHash, err := userPasswordHash(ctx, c, s.n, replicationUser)
+	if err != nil {
+		return err
+	}
+	hash := passwordHash(newPW)
+	taskengine.Redact(ctx, hash)
+	a, err := s.agent(ctx, s.n)
+	if err != nil {
+		return err
+	}
+	f := dbplane.File{Path: s.n.aclFile(), Owner: osUser, Mode: 0o600, Content: renderACL(hashedACLUsers(hash, replHash))}
+	if err := a.WriteFile(ctx, f); err != nil {
+		return fmt.Errorf("while writing %s on host %d: %w", f.Path, s.n.HostID, err)
+	}
+	if _, err := command(ctx, c, s.n, "ACL", "SETUSER", AdminUser, "resetpass", "#"+hash); err != nil {
+		return err
+	}
+	check, err := s.openAs(ctx, s.n, newPW)
+	if err != nil {
+		return err
+	}
+	defer check.Close()
+	if who, err := command(ctx, check, s.n, "ACL", "WHOAMI"); err != nil || who != AdminUser {
+		return fmt.Errorf("node %d does not accept the new password of %s (%q, %v)", s.n.Ordinal, AdminUser, who, err)
+	}
+	s.logf("node %d: %s has the new password, in memory and in %s", s.n.Ordinal, AdminUser, s.n.aclFile())
+	return nil
+}
+
+// isWrongPass reports whether err is Redis refusing a user's password.
+func isWrongPass(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "WRONGPASS")
+}
+
+// userPasswordHash returns the SHA-256 of the password of a user of the
+// node, from ACL GETUSER.
+func userPasswordHash(ctx context.Context, c conn, n node, user string) (string, error) {
+	reply, err := c.Do(ctx, "ACL", "GETUSER", user)
+	if err != nil {
+		return "", fmt.Errorf("while running ACL GETUSER on node %d: %w", n.Ordinal, err)
+	}
+	fields, _ := reply.([]any)
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fmt.Sprint(fields[i]) != "passwords" {
+			continue
+		}
+		if hashes, _ := fields[i+1].([]any); len(hashes) > 0 {
+			return fmt.Sprint(hashes[0]), nil
+		}
+	}
+	return "", dbplane.Permanent(fmt.Errorf("node %d has no password for user %s", n.Ordinal, user))
+}
+
+// checkParameters checks a change on node 0 before the spec records it:
+// CONFIG GET must know every parameter, and CONFIG SET must take every new
+// value of a mutable one. A refusal fails the task for good, naming the
+// parameter as the API does.
+func (e *Engine) checkParameters(ctx context.Context, s *step) error {
+	if err := CheckParameters(s.params); err != nil {
+		return err
+	}
+	c, err := s.open(ctx, s.n)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var fields []dbplane.FieldError
+	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+		field := "parameters[" + k + "]"
+		reply, err := c.Do(ctx, "CONFIG", "GET", k)
+		if err != nil {
+			return fmt.Errorf("while running CONFIG GET on node %d: %w", s.n.Ordinal, err)
+		}
+		if got, _ := reply.([]any); len(got) == 0 {
+			fields = append(fields, dbplane.FieldError{Field: field, Message: "is not a Redis configuration parameter"})
+			continue
+		}
+		if v := s.params[k]; v != "" && !immutableParameters[k] {
+			if _, err := c.Do(ctx, "CONFIG", "SET", k, v); err != nil && !isImmutable(err) {
+				fields = append(fields, dbplane.FieldError{Field: field, Message: "Redis refuses the value: " + err.Error()})
+				continue
+			}
+			s.logf("%s %s on node %d", k, v, s.n.Ordinal)
+		}
+	}
+	if len(fields) > 0 {
+		return dbplane.Permanent(dbplane.Invalid(fields...))
+	}
+	return nil
+}
+
+// isImmutable reports whether err is CONFIG SET refusing a parameter that
+// changes only at start.
+func isImmutable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "immutable")
+}
+
+// applyParameters sets the changed parameters on the running node, whose
+// redis.conf the previous step rewrote: a removed one goes back to
+// dbplane's value; those that change only at start are left to the
+// rolling restart the plan then holds. A parameter CONFIG SET calls
+// immutable that the plan did not restart for fails the step, saying to
+// restart the cluster.
+func (e *Engine) applyParameters(ctx context.Context, s *step) error {
+	mem, vcpus, err := e.size(s)
+	if err != nil {
+		return err
+	}
+	settings, err := nodeSettings(s.n, mem, vcpus)
+	if err != nil {
+		return err
+	}
+	c, err := s.open(ctx, s.n)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+		v := s.params[k]
+		if v == "" {
+			i := slices.IndexFunc(settings, func(st setting) bool { return st.name == k })
+			if i < 0 {
+				continue // back to Redis' default at the restart
+			}
+			v = settings[i].value
+		}
+		if immutableParameters[k] {
+			continue
+		}
+		if _, err := c.Do(ctx, "CONFIG", "SET", k, v); isImmutable(err) {
+			return dbplane.Permanent(errors.New(k + " changes only when Redis starts: redis.conf has it; restart the cluster to apply it"))
+		} else if err != nil {
+			return fmt.Errorf("while setting %s on node %d: %w", k, s.n.Ordinal, err)
+		}
+		s.logf("%s %s on node %d", k, v, s.n.Ordinal)
+	}
+	return nil
+}
