@@ -25,6 +25,12 @@ import (
 type Config struct {
 	// Listen is the address the control plane's HTTP server binds.
 	Listen string
+	// AdvertiseURL is the https URL agents and clients reach the control
+	// plane at, when it is not the listen address (a wildcard listen, a
+	// load balancer, NAT). It goes into the agent command that adding a
+	// host by address shows, and its host into the API certificate the
+	// control plane issues itself. Empty means the listen address.
+	AdvertiseURL string
 	// DataDir holds the control plane's local state, including the default
 	// SQLite metadata store.
 	DataDir string
@@ -209,6 +215,12 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "must be host:port, got %q", c.Listen)
+	}
+	if c.AdvertiseURL != "" {
+		if u, err := url.Parse(c.AdvertiseURL); err != nil || u.Scheme != "https" || u.Hostname() == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			bad("advertise_url", "must be an https:// URL with a host and no path, got %q", c.AdvertiseURL)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")

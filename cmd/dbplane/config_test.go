@@ -220,6 +220,9 @@ func TestValidate(t *testing.T) {
 	}{
 		{"listen", func(c *Config) { c.Listen = "8080" }},
 		{"data_dir", func(c *Config) { c.DataDir = "" }},
+		{"advertise_url", func(c *Config) { c.AdvertiseURL = "http://db.example.com:8080" }},
+		{"advertise_url", func(c *Config) { c.AdvertiseURL = "https://db.example.com:8080/api" }},
+		{"advertise_url", func(c *Config) { c.AdvertiseURL = "db.example.com:8080" }},
 		{"tls_cert_file", func(c *Config) { c.TLSCertFile = "/etc/dbplane/api.crt" }},
 		{"tls_cert_file", func(c *Config) { c.TLSKeyFile = "/etc/dbplane/api.key" }},
 		{"workers", func(c *Config) { c.Workers = 0 }},

@@ -26,6 +26,8 @@ type configKey struct {
 var configKeys = []configKey{
 	{name: "listen", env: "DBPLANE_LISTEN", flag: "listen", usage: "address the control plane listens on",
 		field: func(c *Config) any { return &c.Listen }},
+	{name: "advertise_url", env: "DBPLANE_ADVERTISE_URL", flag: "advertise-url", usage: "https URL agents and clients reach the control plane at (default: the listen address)",
+		field: func(c *Config) any { return &c.AdvertiseURL }},
 	{name: "data_dir", env: "DBPLANE_DATA_DIR", flag: "data-dir", usage: "directory of the control plane's local state",
 		field: func(c *Config) any { return &c.DataDir }},
 	{name: "store", env: "DBPLANE_STORE", flag: "store", usage: "metadata store DSN (default: SQLite file <data-dir>/dbplane.db)",
@@ -69,7 +71,7 @@ var configKeys = []configKey{
 // Key groups for bindConfigFlags.
 var (
 	// serverFlagKeys are the flags of commands that run a control plane.
-	serverFlagKeys = []string{"listen", "data_dir", "store", "workers", "lease_ttl", "shutdown_grace", "max_body_bytes",
+	serverFlagKeys = []string{"listen", "advertise_url", "data_dir", "store", "workers", "lease_ttl", "shutdown_grace", "max_body_bytes",
 		"tls_cert_file", "tls_key_file", "log_level", "log_format"}
 	// globalFlagKeys are the root's persistent flags.
 	globalFlagKeys = []string{"server", "ca_file", "token", "output"}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,6 +144,9 @@ func (cp *controlPlane) listen() error {
 	}
 	verifyAgentCerts(tc, cp.ca.Pool())
 	cp.URL = apiURL(cp.ln.Addr())
+	if cp.cfg.AdvertiseURL != "" {
+		cp.URL = strings.TrimSuffix(cp.cfg.AdvertiseURL, "/")
+	}
 	cp.server = &http.Server{TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(cp.log.Handler(), slog.LevelWarn)}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +43,7 @@ func serverTLS(cfg *Config, ca *pki.CA, addr net.Addr, log *slog.Logger) (*tls.C
 		log.Info("serving the API with the configured certificate", "tls_cert_file", cfg.TLSCertFile)
 		return tc, nil
 	}
-	ips, dns := apiNames(addr)
+	ips, dns := apiNames(addr, cfg.AdvertiseURL)
 	cert, err := ca.IssueServerTLS(apiCertName, ips, dns)
 	if err != nil {
 		return nil, fmt.Errorf("while issuing the API's certificate: %w", err)
@@ -56,8 +57,9 @@ func serverTLS(cfg *Config, ca *pki.CA, addr net.Addr, log *slog.Logger) (*tls.C
 
 // apiNames returns the SANs of a CA-issued API certificate: the listen
 // address (every address of the machine when it is unspecified), the
-// loopback addresses, localhost and the hostname.
-func apiNames(addr net.Addr) ([]net.IP, []string) {
+// loopback addresses, localhost, the hostname and the host of the
+// advertised URL, if any.
+func apiNames(addr net.Addr, advertised string) ([]net.IP, []string) {
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	add := func(ip net.IP) {
 		if ip != nil && !slices.ContainsFunc(ips, ip.Equal) {
@@ -79,6 +81,13 @@ func apiNames(addr net.Addr) ([]net.IP, []string) {
 	dns := []string{"localhost"}
 	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
 		dns = append(dns, h)
+	}
+	if u, err := url.Parse(advertised); err == nil && u.Hostname() != "" {
+		if ip := net.ParseIP(u.Hostname()); ip != nil {
+			add(ip)
+		} else if !slices.Contains(dns, u.Hostname()) {
+			dns = append(dns, u.Hostname())
+		}
 	}
 	return ips, dns
 }

@@ -232,6 +232,23 @@ func TestServerTLS(t *testing.T) {
 		t.Errorf("log = %q, want it to say the CA's certificate is served", logs.String())
 	}
 
+	t.Run("Advertised", func(t *testing.T) {
+		for advertised, check := range map[string]func(*x509.Certificate) error{
+			"https://db.example.com:9443": func(c *x509.Certificate) error { return c.VerifyHostname("db.example.com") },
+			"https://192.0.2.7:9443/":     func(c *x509.Certificate) error { return c.VerifyHostname("192.0.2.7") },
+		} {
+			cfg := DefaultConfig()
+			cfg.AdvertiseURL = advertised
+			tc, err := serverTLS(cfg, ca, addr, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := check(tc.Certificates[0].Leaf); err != nil {
+				t.Errorf("advertised %s: %v", advertised, err)
+			}
+		}
+	})
+
 	t.Run("Files", func(t *testing.T) {
 		old := certCheckInterval
 		certCheckInterval = 0
