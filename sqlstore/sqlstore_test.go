@@ -143,7 +143,9 @@ func TestOpen_Concurrent(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		want := newestMigration(t, dbs[0].Dialect()) + 1 // goose records version 0 too
+		// Helpers number migrations ahead of merges, so versions may have
+		// gaps: count them instead. goose records version 0 too.
+		want := migrationCount(t, dbs[0].Dialect()) + 1
 		if got := mustQueryInt(t, dbs[0], `SELECT COUNT(*) FROM goose_db_version`); got != want {
 			t.Fatalf("%d migration records, want %d", got, want)
 		}
