@@ -112,6 +112,8 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerRemove:             e.remove,
 		HandlerBootstrapRecovered: e.bootstrapRecovered,
 		HandlerStartMember:        e.startMember,
+		HandlerAttachStandby:      e.attachStandby,
+		HandlerVerifyStandby:      e.verifyStandby,
 	}
 }
 

@@ -32,6 +32,9 @@ const (
 //     and a member that joined serves the next), restart member 0 as an
 //     ordinary member, verify.
 //
+// A standby (spec.standby_of) then attaches its primary to its source and
+// verifies it replicates.
+//
 // The service appends the step that marks the cluster running after all of
 // them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
@@ -40,10 +43,12 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	steps := hostSteps(c, nodes)
 	switch c.Topology {
 	case dbplane.TopologyGalera:
-		return append(steps, galeraSteps(c, nodes)...)
+		steps = append(steps, galeraSteps(c, nodes)...)
 	default:
-		return append(steps, replicationSteps(c, nodes, primary)...)
+		steps = append(steps, replicationSteps(c, nodes, primary)...)
 	}
+	// A standby attaches to its source once it stands on its own.
+	return append(steps, standbySteps(c, primary, lastSteps(steps))...)
 }
 
 // hostSteps prepare every node on its host: precheck, install, directories,
