@@ -111,15 +111,13 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		bad("name", p.Name, "must not be blank")
 	}
 	switch p.Type {
-	case clusterTypePrimary:
-	case "STANDBY":
-		bad("type", p.Type, "STANDBY clusters are not supported yet")
+	case clusterTypePrimary, clusterTypeStandby:
 	case "":
-		bad("type", p.Type, "must not be blank: PRIMARY")
+		bad("type", p.Type, "must not be blank: PRIMARY or STANDBY")
 	default:
-		bad("type", p.Type, "must be PRIMARY")
+		bad("type", p.Type, "must be PRIMARY or STANDBY")
 	}
-	password := cmp.Or(p.Password, p.RootPassword)
+	password := cmp.Or(p.Password, p.RootPassword, standbyPassword(p))
 	if password == "" {
 		bad("password", nil, "must not be blank")
 	}
@@ -139,6 +137,9 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 	}
 	hosts, err := s.checkZones(ctx, p, &spec, bad)
 	if err != nil {
+		return spec, nil, err
+	}
+	if err := s.checkStandby(ctx, p, &spec, bad); err != nil {
 		return spec, nil, err
 	}
 	if len(p.StartupParameters) > 0 {
@@ -289,6 +290,8 @@ var specFields = map[string]string{
 	"topology":     "zones",
 	"flavor":       "zones",
 	"volume_gb":    "zones",
+	"standby_of":   "primaryClusterInfo.obClusterId",
+	"ssl":          "primaryClusterInfo.obClusterId",
 }
 
 // specError renames the fields of a spec error to the body's, with the
