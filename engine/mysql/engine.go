@@ -114,6 +114,7 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerStartMember:        e.startMember,
 		HandlerAttachStandby:      e.attachStandby,
 		HandlerVerifyStandby:      e.verifyStandby,
+		HandlerDetachStandby:      e.detachStandby,
 	}
 }
 

@@ -161,9 +161,10 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 }
 
 // PlanDelete returns the steps that stop every node and remove its data,
-// in parallel. The service releases the nodes and their ports after them.
+// in parallel (a standby also drops its account on its source). The
+// service releases the nodes and their ports after them.
 func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
-	var steps []dbplane.PlanStep
+	steps := detachStep(c)
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
 			HandlerRemove, n, startTimeout,

@@ -195,3 +195,26 @@ func TestParseReplicaStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestDetachStandby(t *testing.T) {
+	ctx := context.Background()
+	e, _, src := standbyFixture(false)
+	c, _ := e.Store.FindClusterByID(ctx, 7)
+	steps := e.PlanDelete(c)
+	detach := stepByName(t, steps, "Drop the standby's account on its source")
+	if slices.Contains(names(e.PlanDelete(newCluster("solo", dbplane.TopologyStandalone, "", 1))), detach.Name) {
+		t.Fatal("an ordinary cluster's delete drops a standby account")
+	}
+	log := &stepLog{}
+	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.logf); err != nil {
+		t.Fatal(err)
+	}
+	if s := src.scripts("DROP USER"); len(s) != 1 || !strings.Contains(s[0], "'dbplane_standby7'@'10.0.0.1'") {
+		t.Fatalf("source got %q", s)
+	}
+	// A source that is gone does not keep the standby from being deleted.
+	c.Spec.StandbyOf = 404
+	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.logf); err != nil {
+		t.Fatalf("detaching from a missing source: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 const (
 	HandlerAttachStandby = "mysql.attach_standby"
 	HandlerVerifyStandby = "mysql.verify_standby"
+	HandlerDetachStandby = "mysql.detach_standby"
 )
 
 // standbyUserPrefix names the account a standby replicates as on its
@@ -53,6 +54,17 @@ func standbySteps(c *dbplane.Cluster, p dbplane.Node, after []string) []dbplane.
 		newStep(kp("standby-verify"), "Verify standby replication", HandlerVerifyStandby, p, startTimeout,
 			fmt.Sprintf("Wait until SHOW REPLICA STATUS on node %d shows its I/O and SQL threads running", p.Ordinal), kp("standby-attach")),
 	}
+}
+
+// detachStep drops a standby's replication account on its source when the
+// standby is deleted.
+func detachStep(c *dbplane.Cluster) []dbplane.PlanStep {
+	if c.Spec.StandbyOf == 0 {
+		return nil
+	}
+	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
+	return []dbplane.PlanStep{newStep("my-standby-detach", "Drop the standby's account on its source", HandlerDetachStandby, p, shortTimeout,
+		fmt.Sprintf("Drop the account %s on the primary of cluster %d, if that cluster still runs", standbyUser(c), c.Spec.StandbyOf))}
 }
 
 // lastSteps returns the keys of the steps no other step follows.
@@ -148,6 +160,37 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	}
 	s.logf("node %d replicates from %s (node %d of cluster %s) as %s@%s, from its GTID position", n.Ordinal, src.hostPort(),
 		src.Ordinal, src.cluster.Name, user, host)
+	return nil
+}
+
+// detachStandby drops the standby's replication account on its source, so
+// that a deleted standby leaves no way in behind. It is best effort: a
+// source that is gone or cannot be reached must not keep the standby from
+// being deleted, so the step logs what it left and succeeds.
+func (e *Engine) detachStandby(ctx context.Context, s *step) error {
+	user := standbyUser(s.c)
+	src, err := s.source(ctx)
+	if err != nil {
+		s.logf("no source to drop %s from: %v", user, err)
+		return nil
+	}
+	from, err := nodeSource(s.n.Node)
+	if err != nil {
+		return err
+	}
+	host, err := accountHost(from)
+	if err != nil {
+		return err
+	}
+	a, err := s.agent(ctx, src)
+	if err == nil {
+		_, err = s.sql(ctx, a, src, fmt.Sprintf("DROP USER IF EXISTS %s;\n", account(user, host)))
+	}
+	if err != nil {
+		s.logf("left the account %s@%s on cluster %s: %v", user, host, src.cluster.Name, err)
+		return nil
+	}
+	s.logf("dropped the account %s@%s on cluster %s", user, host, src.cluster.Name)
 	return nil
 }
 
