@@ -63,7 +63,8 @@ func countRows(tb testing.TB, db *sql.DB, want int) {
 // written after, read with a MySQL client on each member, and refuses
 // writes; OCP shows its type, its primary, and its replication streaming
 // with a lag, and the primary lists it. The primary cannot be deleted
-// while the standby exists; the standby, then the primary, can.
+// while the standby exists; the standby (its account on the primary
+// dropped), then the primary, can.
 func TestOCPStandbyCluster(t *testing.T) {
 	cp := mustRunControlPlane(t)
 	root := mustFleetRoot(t)
@@ -148,6 +149,12 @@ func TestOCPStandbyCluster(t *testing.T) {
 		}
 		if task := c.waitTask(t, deleted.ID); task.Status != string(dbplane.TaskSuccessful) {
 			t.Fatalf("delete task of %d ended %s: %+v", id, task.Status, task.Subtasks)
+		}
+		if id == sc.Cluster.ID {
+			var n int
+			if err := primary.QueryRow(`SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'dbplane\_standby%'`).Scan(&n); err != nil || n != 0 {
+				t.Errorf("the primary keeps %d standby accounts after the standby is deleted (%v)", n, err)
+			}
 		}
 	}
 	if pids := processesUnder(root); len(pids) != 0 {
