@@ -59,8 +59,9 @@ func countRows(tb testing.TB, db *sql.DB, want int) {
 
 // TestOCPStandbyCluster: through OCP, a PRIMARY Galera cluster is created
 // on three hosts and written to; a STANDBY of it is created on three other
-// hosts. The standby holds the rows written before it existed and those
-// written after, read with a MySQL client on each member, and refuses
+// hosts, seeded from a mariadb-backup copy of the primary. The standby
+// holds the rows written before it existed (from the copy) and those
+// written during and after its creation (replicated), read with a MySQL client on each member, and refuses
 // writes; OCP shows its type, its primary, and its replication streaming
 // with a lag, and the primary lists it. The primary cannot be deleted
 // while the standby exists; the standby (its account on the primary
@@ -100,8 +101,14 @@ func TestOCPStandbyCluster(t *testing.T) {
 	if _, err := primary.Exec(`INSERT INTO shop.orders VALUES (3, 'ink')`); err != nil {
 		t.Fatal(err)
 	}
-	if task := c.waitTask(t, sc.ID); task.Status != string(dbplane.TaskSuccessful) {
+	task := c.waitTask(t, sc.ID)
+	if task.Status != string(dbplane.TaskSuccessful) {
 		t.Fatalf("standby's create task ended %s: %+v", task.Status, task.Subtasks)
+	}
+	if !slices.ContainsFunc(task.Subtasks, func(st ocpSubtask) bool {
+		return st.Name == "Seed node 0 from the source" && st.Status == string(dbplane.SubtaskSuccessful)
+	}) {
+		t.Fatalf("the standby was not seeded from a copy of the primary: %+v", task.Subtasks)
 	}
 	if _, err := primary.Exec(`INSERT INTO shop.orders VALUES (4, 'pad')`); err != nil {
 		t.Fatal(err)

@@ -115,6 +115,7 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerAttachStandby:      e.attachStandby,
 		HandlerVerifyStandby:      e.verifyStandby,
 		HandlerDetachStandby:      e.detachStandby,
+		HandlerSeedStandby:        e.seedStandby,
 	}
 }
 

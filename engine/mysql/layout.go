@@ -104,6 +104,9 @@ func (n node) ports() []int {
 	if n.cluster.Topology == dbplane.TopologyGalera {
 		return []int{n.Port, n.gcommPort(), n.istPort(), n.sstPort()}
 	}
+	if n.cluster.Spec.StandbyOf != 0 {
+		return []int{n.Port, n.seedPort()} // a standby's copy arrives there
+	}
 	return []int{n.Port}
 }
 

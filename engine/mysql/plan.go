@@ -32,7 +32,8 @@ const (
 //     and a member that joined serves the next), restart member 0 as an
 //     ordinary member, verify.
 //
-// A standby (spec.standby_of) then attaches its primary to its source and
+// A standby (spec.standby_of) seeds its primary from a copy of its
+// source's before it first starts, then attaches it to its source and
 // verifies it replicates.
 //
 // The service appends the step that marks the cluster running after all of
@@ -47,7 +48,9 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	default:
 		steps = append(steps, replicationSteps(c, nodes, primary)...)
 	}
-	// A standby attaches to its source once it stands on its own.
+	// A standby's primary starts from a copy of its source, and attaches
+	// to the source once the standby stands on its own.
+	steps = withSeed(c, primary, steps)
 	return append(steps, standbySteps(c, primary, lastSteps(steps))...)
 }
 

@@ -218,3 +218,72 @@ func TestDetachStandby(t *testing.T) {
 		t.Fatalf("detaching from a missing source: %v", err)
 	}
 }
+
+// seedingAgent plays the standby primary's host during a seed: the
+// receiver's mbstream leaves mariadb-backup's position file behind.
+type seedingAgent struct {
+	*fakeAgent
+	datadir string
+}
+
+func (a seedingAgent) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.CommandResult, error) {
+	res, err := a.fakeAgent.Run(ctx, cmd)
+	argv := strings.Join(cmd.Argv, " ")
+	switch {
+	case cmd.Argv[0] == "bash" && strings.Contains(argv, "mbstream"):
+		a.mu.Lock()
+		a.files[a.datadir+"/xtrabackup_binlog_info"] = []byte("mariadb-bin.000002\t1234\t5-1-20,2147483728-1-3\n")
+		a.mu.Unlock()
+	case cmd.Argv[0] == "bash" && strings.Contains(argv, "xtrabackup_binlog_info"):
+		a.mu.Lock()
+		res.Stdout = string(a.files[cmd.Argv[len(cmd.Argv)-1]+"/xtrabackup_binlog_info"])
+		a.mu.Unlock()
+	}
+	return res, err
+}
+
+func TestSeedStandby(t *testing.T) {
+	ctx := context.Background()
+	e, agents, src := standbyFixture(false)
+	c, _ := e.Store.FindClusterByID(ctx, 7)
+	steps := e.PlanCreate(c)
+	seed := stepByName(t, steps, "Seed node 0 from the source")
+	if got := upstreamNames(t, steps, seed); !slices.Equal(got, []string{"Configure member 0"}) {
+		t.Fatalf("seed waits for %v", got)
+	}
+	if got := upstreamNames(t, steps, stepByName(t, steps, "Bootstrap member 0")); !slices.Contains(got, seed.Name) {
+		t.Fatalf("bootstrap waits for %v; want the seed too", got)
+	}
+	a := agents[1]
+	a.ss = "LISTEN 0 5 10.0.0.1:4444 0.0.0.0:*\n"
+	e.Dialer.(fakeDialer)[1] = seedingAgent{fakeAgent: a, datadir: c.Nodes[0].DataDir}
+	log := &stepLog{}
+	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.logf); err != nil {
+		t.Fatal(err)
+	}
+	recv := strings.Join(a.commands("bash")[0].Argv, " ")
+	if !strings.Contains(recv, "TCP-LISTEN:4444,bind=10.0.0.1") || !strings.Contains(recv, "mbstream -x -C") || a.commands("bash")[0].User != "mysql" {
+		t.Errorf("receiver %q", recv)
+	}
+	send := src.commands("bash")
+	if len(send) != 1 || !strings.Contains(strings.Join(send[0].Argv, " "), "mariadb-backup --defaults-file") ||
+		!strings.Contains(strings.Join(send[0].Argv, " "), "/dev/tcp/10.0.0.1/4444") {
+		t.Fatalf("sender %v", send)
+	}
+	if p := a.commands("mariadb-backup"); len(p) != 1 || !slices.Contains(p[0].Argv, "--prepare") {
+		t.Fatalf("prepare %v", p)
+	}
+	home := c.Nodes[0].DataDir + ".d"
+	if got := a.file(t, home+"/standby-seed.gtid"); got != "5-1-20,2147483728-1-3\n" {
+		t.Fatalf("kept GTID %q", got)
+	}
+	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.logf); err != nil || len(src.commands("bash")) != 1 {
+		t.Fatalf("a second seed: %v, %d sends; want none", err, len(src.commands("bash")))
+	}
+	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		t.Fatal(err)
+	}
+	if change := a.scripts("CHANGE MASTER"); len(change) != 1 || !strings.HasPrefix(change[0], "SET GLOBAL gtid_slave_pos = '5-1-20,2147483728-1-3';") {
+		t.Fatalf("attach of a seeded node: %q", change)
+	}
+}

@@ -103,10 +103,10 @@ func (s *step) source(ctx context.Context) (node, error) {
 // fresh random password, which lives only in the standby's master info
 // (like a replica's: nothing else needs it, and running the step again
 // draws a new one), and points the node at the source from its GTID
-// position (slave_pos). A standby attached from a new cluster replays the
-// source's binary log from its first event, which carries the source's
-// accounts and data. With SSL on at the source, it connects over TLS and
-// verifies the source's certificate with the control plane's CA.
+// position (slave_pos): the position of the copy it was seeded from, set
+// before the first CHANGE MASTER, and where it stands afterwards. With SSL
+// on at the source, it connects over TLS and verifies the source's
+// certificate with the control plane's CA.
 func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	n := s.n
 	src, err := s.source(ctx)
@@ -154,6 +154,11 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 		quoteLiteral(src.Address), src.Port, quoteLiteral(user), quoteLiteral(pw), tls)
 	if len(rows(status)) > 0 {
 		script = "STOP SLAVE;\n" + script
+	} else if pos, err := s.seedPosition(ctx, a); err != nil {
+		return err
+	} else if pos != "" {
+		// A seeded node replicates from where its copy was taken.
+		script = fmt.Sprintf("SET GLOBAL gtid_slave_pos = %s;\n", quoteLiteral(pos)) + script
 	}
 	if _, err := s.sql(ctx, a, n, script, pw); err != nil {
 		return fmt.Errorf("while attaching node %d to cluster %s: %w", n.Ordinal, src.cluster.Name, err)

@@ -42,7 +42,9 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	}
 	var stale []string
 	for _, r := range rows(out) {
-		if !slices.Contains(hosts, r["Host"]) {
+		// A standby's other admin accounts are its source's: dropping
+		// one would break replicating the source's next change of it.
+		if !slices.Contains(hosts, r["Host"]) && s.c.Spec.StandbyOf == 0 {
 			stale = append(stale, r["Host"])
 		}
 	}
