@@ -80,6 +80,10 @@ type ClusterSpec struct {
 	Parameters map[string]string `json:"parameters,omitempty"`
 	Allowlist  []string          `json:"allowlist,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
+	// StandbyOf makes the cluster a standby: the id of the running
+	// cluster of the same engine it replicates from asynchronously (see
+	// standby.go). 0 for an ordinary cluster.
+	StandbyOf int64 `json:"standby_of,omitempty"`
 }
 
 // Redacted returns a copy of the spec without its password, safe to store in
@@ -112,8 +116,13 @@ type Cluster struct {
 	Nodes     []Node        `json:"nodes"`
 	// Endpoints tell clients where to connect; set once nodes are placed.
 	Endpoints *Endpoints `json:"endpoints,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// Replication is a standby cluster's replication from its source,
+	// as last checked; nil for other clusters.
+	Replication *ReplicationStatus `json:"replication,omitempty"`
+	// Standbys are the clusters that replicate from this one.
+	Standbys  []ClusterRef `json:"standbys,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Endpoints are a cluster's connection points.

@@ -74,6 +74,9 @@ func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, d
 	if err := s.checkUploads(ctx, spec); err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkStandby(ctx, &spec); err != nil {
+		return nil, nil, err
+	}
 	project, err := s.clusterProject(ctx, spec.Project)
 	if err != nil {
 		return nil, nil, err
@@ -223,11 +226,14 @@ func (s *Service) FindClusters(ctx context.Context, f dbplane.ClusterFilter) ([]
 }
 
 // DeleteCluster starts the delete task of a cluster. A cluster already being
-// deleted is refused; one being created is deleted after its create task
+// deleted is refused, and so is one that standby clusters replicate from; one being created is deleted after its create task
 // ends (one task per cluster at a time).
 func (s *Service) DeleteCluster(ctx context.Context, id int64, dryRun bool) (*dbplane.Task, error) {
 	c, err := s.cluster(ctx, id, dbplane.ActionOperate)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNoStandbys(c); err != nil {
 		return nil, err
 	}
 	engine, err := s.engine(c.Engine)

@@ -36,6 +36,9 @@ func (db *DB) CreateCluster(ctx context.Context, c *dbplane.Cluster, password st
 		if err := insertNodes(ctx, tx, c); err != nil {
 			return err
 		}
+		if err := insertStandby(ctx, tx, c); err != nil {
+			return err
+		}
 		plan.ClusterID = c.ID
 		task, err = createTask(ctx, tx, plan)
 		return err
@@ -181,6 +184,9 @@ func findClusterByID(ctx context.Context, tx *Tx, id int64) (*dbplane.Cluster, e
 	if err := attachNodes(ctx, tx, []*dbplane.Cluster{c}); err != nil {
 		return nil, err
 	}
+	if err := attachReplication(ctx, tx, []*dbplane.Cluster{c}); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -230,6 +236,9 @@ func findClusters(ctx context.Context, tx *Tx, filter dbplane.ClusterFilter) ([]
 	}
 	rows.Close()
 	if err := attachNodes(ctx, tx, cs); err != nil {
+		return nil, 0, err
+	}
+	if err := attachReplication(ctx, tx, cs); err != nil {
 		return nil, 0, err
 	}
 	return cs, total, nil

@@ -162,6 +162,7 @@ func printCluster(w io.Writer, cl *dbplane.Cluster) {
 		row(tw, "Replicas:", orDash(strings.Join(e.Replicas, ", ")))
 		row(tw, "URI:", orDash(e.URI))
 	}
+	standbyRows(tw, cl)
 	row(tw, "Created:", fmtTime(cl.CreatedAt))
 	row(tw, "Updated:", fmtTime(cl.UpdatedAt))
 	tw.Flush()

@@ -35,6 +35,7 @@ var specFlags = map[string]string{
 	"project":            "project",
 	"persistence":        "persistence",
 	"ssl":                "ssl",
+	"standby_of":         "standby-of",
 }
 
 // clusterPasswordEnv names the environment variable that may carry the new
@@ -115,6 +116,7 @@ or $` + clusterPasswordEnv + `; it is never a flag value.`,
 	fs.StringToStringVar(&spec.Parameters, "param", nil, "engine parameter KEY=VALUE (repeatable)")
 	fs.StringToStringVar(&spec.Labels, "label", nil, "label KEY=VALUE (repeatable)")
 	fs.StringSliceVar(&spec.Allowlist, "allowlist", nil, "client addresses or CIDRs allowed to connect, comma-separated")
+	fs.Int64Var(&spec.StandbyOf, "standby-of", 0, "make a standby that replicates from the MariaDB cluster with this id (its admin password)")
 	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the admin password from stdin")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the planned task without creating anything")
 	fs.BoolVar(&wait, "wait", false, "watch the create task until it ends")

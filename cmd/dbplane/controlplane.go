@@ -36,9 +36,11 @@ type controlPlane struct {
 	auth   *service.Auth
 	hosts  *service.Hosts
 	health *service.HealthMonitor
-	server *http.Server
-	ln     net.Listener
-	ca     *pki.CA
+	// standby records how standby clusters replicate.
+	standby *service.StandbyMonitor
+	server  *http.Server
+	ln      net.Listener
+	ca      *pki.CA
 	// URL is the base URL the API is served at, over TLS.
 	URL string
 	// CAFile is where the CA certificate was written, for clients.
@@ -93,6 +95,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		Engines: map[string]service.ClusterEngine{
 			dbplane.EnginePostgreSQL: pg, dbplane.EngineMySQL: maria, dbplane.EngineRedis: rd}}
 	service.RegisterHandlers(cp.engine, db)
+	cp.standby = &service.StandbyMonitor{Store: db, Engines: svc.Engines, Logger: log}
 	audit := &service.Audit{Store: db, Logger: log}
 	api := &httpapi.Server{
 		Clusters: svc, Tasks: svc, Hosts: cp.hosts, Auth: cp.auth,
@@ -186,6 +189,7 @@ func (cp *controlPlane) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	wg.Go(func() { cp.health.Run(ctx) })
+	wg.Go(func() { cp.standby.Run(ctx) })
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

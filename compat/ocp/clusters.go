@@ -41,6 +41,11 @@ type obCluster struct {
 	Zones         []obZone `json:"zones"`
 	CreateTime    string   `json:"createTime"`
 	UpdateTime    string   `json:"updateTime"`
+	// PrimaryCluster and Replication are a STANDBY's; StandbyClusters
+	// are a PRIMARY's (see standby.go).
+	PrimaryCluster  *obClusterRef  `json:"primaryCluster,omitempty"`
+	Replication     *obReplication `json:"replicationStatus,omitempty"`
+	StandbyClusters []obClusterRef `json:"standbyClusters"`
 }
 
 // obZone is a zone of a cluster: its nodes in one IDC.
@@ -101,7 +106,7 @@ func isOCPCluster(c *dbplane.Cluster) bool {
 // (idcOf says a node's) in the order of the spec's zones.
 func toObCluster(c *dbplane.Cluster, idcOf func(*dbplane.Cluster, dbplane.Node) string) obCluster {
 	oc := obCluster{
-		ID: c.ID, Name: c.Name, ObClusterID: c.ID, Type: clusterTypePrimary,
+		ID: c.ID, Name: c.Name, ObClusterID: c.ID, Type: clusterType(c),
 		Status: ocpStatus(c.Status), DbplaneStatus: string(c.Status),
 		ObVersion: c.Version, FullVersion: c.Version, RpmName: c.Spec.Labels[labelRpm],
 		CreateTime: formatTime(c.CreatedAt), UpdateTime: formatTime(c.UpdatedAt),
@@ -124,6 +129,7 @@ func toObCluster(c *dbplane.Cluster, idcOf func(*dbplane.Cluster, dbplane.Node) 
 		oc.Zones = append(oc.Zones, obZone{Name: cmp.Or(c.Spec.Labels[labelZonePrefix+idc], idc), IdcName: idc,
 			ClusterID: c.ID, ObClusterID: c.ID, Servers: nonNil(byIDC[idc])})
 	}
+	withStandby(&oc, c)
 	return oc
 }
 

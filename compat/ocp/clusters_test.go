@@ -137,7 +137,7 @@ func TestCreateRefusesWhatItCannotHonour(t *testing.T) {
 	}{
 		"unknown field":  {`{"name":"terran","surprise":1}`, 400, []string{"surprise"}},
 		"wrong type":     {`{"name":"terran","zones":[{"servers":["one"]}]}`, 400, []string{"zones.servers"}},
-		"standby":        {strings.Replace(createBody, `"PRIMARY"`, `"STANDBY"`, 1), 400, []string{"type"}},
+		"standby":        {strings.Replace(createBody, `"PRIMARY"`, `"STANDBY"`, 1), 400, []string{"primaryClusterInfo"}},
 		"wrong idc":      {strings.Replace(createBody, `"hz2","servers":[2]`, `"hz2","servers":[3]`, 1), 400, []string{"zones[1].idcName", "zones[2].servers[0]"}},
 		"no host":        {strings.Replace(createBody, `"servers":[1]`, `"servers":[99]`, 1), 400, []string{"zones[0].servers[0]"}},
 		"bad primary":    {strings.Replace(createBody, `"zone2;zone1,zone3"`, `"zone9"`, 1), 400, []string{"primaryZone"}},

@@ -101,15 +101,13 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		bad("name", p.Name, "must not be blank")
 	}
 	switch p.Type {
-	case clusterTypePrimary:
-	case "STANDBY":
-		bad("type", p.Type, "STANDBY clusters are not supported yet")
+	case clusterTypePrimary, clusterTypeStandby:
 	case "":
-		bad("type", p.Type, "must not be blank: PRIMARY")
+		bad("type", p.Type, "must not be blank: PRIMARY or STANDBY")
 	default:
-		bad("type", p.Type, "must be PRIMARY")
+		bad("type", p.Type, "must be PRIMARY or STANDBY")
 	}
-	password := cmp.Or(p.Password, p.RootPassword)
+	password := cmp.Or(p.Password, p.RootPassword, standbyPassword(p))
 	if password == "" {
 		bad("password", nil, "must not be blank")
 	}
@@ -128,6 +126,9 @@ func (s *Server) toSpec(ctx context.Context, p *createClusterParam) (dbplane.Clu
 		Labels: map[string]string{labelRpm: p.RpmName},
 	}
 	if err := s.checkZones(ctx, p, &spec, bad); err != nil {
+		return spec, err
+	}
+	if err := s.checkStandby(ctx, p, &spec, bad); err != nil {
 		return spec, err
 	}
 	if len(p.StartupParameters) > 0 {
@@ -262,6 +263,8 @@ var specFields = map[string]string{
 	"flavor":       "zones",
 	"volume_gb":    "zones",
 	"hosts":        "zones",
+	"standby_of":   "primaryClusterInfo.obClusterId",
+	"ssl":          "primaryClusterInfo.obClusterId",
 }
 
 // specError renames the fields of a spec error to the body's, with the

@@ -86,9 +86,11 @@ func nodeSettings(n node, memoryMB int64, vcpus int) []setting {
 	}
 	s = append(s, tlsSettings(n)...)
 	if n.cluster.Topology == dbplane.TopologyGalera {
-		return append(s, galeraSettings(n)...)
+		s = append(s, galeraSettings(n)...)
+	} else {
+		s = append(s, replicationSettings(n)...)
 	}
-	return append(s, replicationSettings(n)...)
+	return append(s, standbySettings(n, s)...)
 }
 
 // replicationSettings give every standalone and replicated node a binary
@@ -147,6 +149,23 @@ func galeraSettings(n node) []setting {
 			gcomm, joinHostPort(n.Address, n.istPort()))},
 		{"wsrep_sst_method", "mariabackup"},
 		{"wsrep_sst_receive_address", joinHostPort(n.Address, n.sstPort())},
+		// A binary log with GTIDs that agree across the members, so
+		// that a standby cluster can replicate from any member (MariaDB's
+		// "Using MariaDB GTIDs with MariaDB Galera Cluster"): every
+		// member logs what galera applies (log_slave_updates), galera's
+		// writes share the cluster's domain (wsrep_gtid_mode,
+		// wsrep_gtid_domain_id) and a member's local writes have a domain
+		// of their own (gtid_domain_id).
+		{"log_bin", "mariadb-bin"},
+		{"relay_log", "relay-bin"},
+		{"log_slave_updates", "ON"},
+		{"binlog_expire_logs_seconds", strconv.Itoa(binlogRetentionSeconds)},
+		{"relay_log_recovery", "ON"},
+		{"wsrep_gtid_mode", "ON"},
+		{"wsrep_gtid_domain_id", strconv.FormatUint(uint64(clusterDomain(n.cluster)), 10)},
+		{"gtid_domain_id", strconv.FormatUint(uint64(memberDomain(n)), 10)},
+		{"report_host", n.Address},
+		{"report_port", strconv.Itoa(n.Port)},
 	}
 }
 

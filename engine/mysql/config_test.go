@@ -106,8 +106,10 @@ func TestConfigByRole(t *testing.T) {
 				"wsrep_provider_options":    `"gmcast.listen_addr=tcp://10.0.0.3:4569;ist.recv_addr=10.0.0.3:4669"`,
 				"wsrep_sst_method":          "mariabackup",
 				"wsrep_sst_receive_address": "10.0.0.3:4446",
-				"binlog_format":             "ROW", "innodb_autoinc_lock_mode": "2", "server_id": "3"},
-			[]string{"read_only", "log_bin", "gtid_strict_mode", "wsrep_sst_auth"}},
+				"binlog_format":             "ROW", "innodb_autoinc_lock_mode": "2", "server_id": "3",
+				"log_bin": "mariadb-bin", "log_slave_updates": "ON", "wsrep_gtid_mode": "ON",
+				"wsrep_gtid_domain_id": "7", "gtid_domain_id": "2147483762"},
+			[]string{"read_only", "gtid_strict_mode", "wsrep_sst_auth"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := configure(t, newCluster("gal3", tc.topology, tc.mode, 3-2*b2i(tc.topology == dbplane.TopologyStandalone)), tc.ordinal)

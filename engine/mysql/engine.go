@@ -128,6 +128,10 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerVerifyPassword:     e.verifyPassword,
 		HandlerCheckParameters:    e.checkParameters,
 		HandlerApplyParameters:    e.applyParameters,
+		HandlerAttachStandby:      e.attachStandby,
+		HandlerVerifyStandby:      e.verifyStandby,
+		HandlerDetachStandby:      e.detachStandby,
+		HandlerSeedStandby:        e.seedStandby,
 	}
 }
 

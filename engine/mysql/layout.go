@@ -49,8 +49,14 @@ type node struct {
 func (n node) name() string { return "node" + strconv.Itoa(n.Ordinal) }
 
 // serverID is the node's server_id: unique in the cluster, never 0 (which
-// would keep a node from replicating).
-func (n node) serverID() int { return n.Ordinal + 1 }
+// would keep a node from replicating). A standby's are apart from its
+// source's, whose events it would otherwise skip as its own.
+func (n node) serverID() int {
+	if n.cluster != nil && n.cluster.Spec.StandbyOf != 0 {
+		return standbyServerIDBase + n.Ordinal + 1
+	}
+	return n.Ordinal + 1
+}
 
 // instanceID names the node's process for the agent: unique on a host,
 // because a host carries at most one node of a cluster.
@@ -97,6 +103,9 @@ func (n node) sstPort() int   { return n.Port + sstOffset }
 func (n node) ports() []int {
 	if n.cluster.Topology == dbplane.TopologyGalera {
 		return []int{n.Port, n.gcommPort(), n.istPort(), n.sstPort()}
+	}
+	if n.cluster.Spec.StandbyOf != 0 {
+		return []int{n.Port, n.seedPort()} // a standby's copy arrives there
 	}
 	return []int{n.Port}
 }

@@ -32,6 +32,10 @@ const (
 //     and a member that joined serves the next), restart member 0 as an
 //     ordinary member, verify.
 //
+// A standby (spec.standby_of) seeds its primary from a copy of its
+// source's before it first starts, then attaches it to its source and
+// verifies it replicates.
+//
 // The service appends the step that marks the cluster running after all of
 // them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
@@ -40,10 +44,14 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	steps := hostSteps(c, nodes)
 	switch c.Topology {
 	case dbplane.TopologyGalera:
-		return append(steps, galeraSteps(c, nodes)...)
+		steps = append(steps, galeraSteps(c, nodes)...)
 	default:
-		return append(steps, replicationSteps(c, nodes, primary)...)
+		steps = append(steps, replicationSteps(c, nodes, primary)...)
 	}
+	// A standby's primary starts from a copy of its source, and attaches
+	// to the source once the standby stands on its own.
+	steps = withSeed(c, primary, steps)
+	return append(steps, standbySteps(c, primary, lastSteps(steps))...)
 }
 
 // hostSteps prepare every node on its host: precheck, install, directories,
@@ -156,9 +164,10 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 }
 
 // PlanDelete returns the steps that stop every node and remove its data,
-// in parallel. The service releases the nodes and their ports after them.
+// in parallel (a standby also drops its account on its source). The
+// service releases the nodes and their ports after them.
 func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
-	var steps []dbplane.PlanStep
+	steps := detachStep(c)
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
 			HandlerRemove, n, startTimeout,

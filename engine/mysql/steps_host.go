@@ -108,14 +108,15 @@ func joinInts(ns []int) string {
 }
 
 // install makes sure the packages of the cluster's version are installed,
-// with socat for galera: mariadb-backup's state transfers stream over it.
+// with socat for galera and standbys: mariadb-backup's state transfers and
+// a standby's copy of its source stream over it.
 func (e *Engine) install(ctx context.Context, s *step) error {
 	ev, ok := e.catalog().Version(dbplane.EngineMySQL, e.version(s.c))
 	if !ok {
 		return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no MariaDB %s", s.c.Version))
 	}
 	pkgs := slices.Clone(ev.Packages)
-	if s.c.Topology == dbplane.TopologyGalera && !slices.Contains(pkgs, "socat") {
+	if (s.c.Topology == dbplane.TopologyGalera || s.c.Spec.StandbyOf != 0) && !slices.Contains(pkgs, "socat") {
 		pkgs = append(pkgs, "socat")
 	}
 	a, err := s.agent(ctx, s.n)

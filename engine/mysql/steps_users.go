@@ -42,7 +42,9 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	}
 	var stale []string
 	for _, r := range rows(out) {
-		if !slices.Contains(hosts, r["Host"]) {
+		// A standby's other admin accounts are its source's: dropping
+		// one would break replicating the source's next change of it.
+		if !slices.Contains(hosts, r["Host"]) && s.c.Spec.StandbyOf == 0 {
 			stale = append(stale, r["Host"])
 		}
 	}
@@ -96,7 +98,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 	if err != nil {
 		return err
 	}
-	auth := sstUser + ":" + pw
+	auth := sstUserOf(s.c) + ":" + pw
 	content := []byte("# Written by dbplane: the galera state transfer's account.\n[mysqld]\nwsrep_sst_auth = " + auth + "\n")
 	var running []node
 	for _, m := range members(s.c) {
@@ -113,7 +115,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 			}
 		}
 	}
-	if _, err := s.sql(ctx, a, s.n, accountScript(sstUser, "localhost", nativeHash(pw), sstPrivileges, "")); err != nil {
+	if _, err := s.sql(ctx, a, s.n, accountScript(sstUserOf(s.c), "localhost", nativeHash(pw), sstPrivileges, "")); err != nil {
 		return fmt.Errorf("while creating the state transfer account: %w", err)
 	}
 	set := fmt.Sprintf("SET GLOBAL wsrep_sst_auth = %s;\n", quoteLiteral(auth))
@@ -126,6 +128,6 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 			return fmt.Errorf("while setting the state transfer account of node %d: %w", m.Ordinal, err)
 		}
 	}
-	s.logf("state transfer account %s@localhost (%s); its password is in each member's %s", sstUser, sstPrivileges, "conf.d/sst.cnf")
+	s.logf("state transfer account %s@localhost (%s); its password is in each member's %s", sstUserOf(s.c), sstPrivileges, "conf.d/sst.cnf")
 	return nil
 }
