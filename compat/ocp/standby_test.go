@@ -86,7 +86,7 @@ func TestCreateStandby(t *testing.T) {
 	if a.HTTPStatus != http.StatusOK {
 		t.Fatalf("standby create: %d %+v", a.HTTPStatus, a.Error)
 	}
-	if len(got) != 2 || got[1].StandbyOf != 1 || got[1].Password != "Secret-Passw0rd" || got[1].Topology != "galera" {
+	if len(got) != 1 || got[0].StandbyOf != 1 || got[0].Password != "Secret-Passw0rd" || got[0].Topology != "galera" {
 		t.Fatalf("specs %+v; want a standby of cluster 1 with the primary's root password", got)
 	}
 }
