@@ -17,8 +17,8 @@ var standbyTopologies = []string{dbplane.TopologyGalera, dbplane.TopologyReplica
 
 // checkStandby checks the source of a standby spec (spec.standby_of): a
 // running MariaDB cluster that is not a standby itself, of the same
-// version, that the caller may read. A source that does not exist and one
-// the caller may not read answer alike, so that the answer reveals
+// version, that the caller may operate. A source that does not exist and
+// one the caller may not read answer alike, so that the answer reveals
 // nothing. Since a standby replays its source's accounts, its admin
 // password must be the source's (as OCP asks for the primary's root
 // password), and with SSL on at the source the standby needs SSL to verify
@@ -45,7 +45,13 @@ func (s *Service) checkStandby(ctx context.Context, spec *dbplane.ClusterSpec) e
 	} else if err != nil {
 		return err
 	}
-	if _, err := authorize(ctx, dbplane.ActionRead, resource{project: src.ProjectID, hidden: missing}); err != nil {
+	// A standby takes a replication account on its source and is checked
+	// against the source's password: operating the source, not reading
+	// it, is what that needs. Those who cannot read it learn nothing.
+	if _, err := authorize(ctx, dbplane.ActionOperate, resource{project: src.ProjectID, hidden: missing}); err != nil {
+		if dbplane.ErrorKind(err) == dbplane.KindForbidden {
+			return err
+		}
 		return missing
 	}
 	switch {

@@ -80,6 +80,13 @@ func TestStandbyValidation(t *testing.T) {
 			t.Fatalf("err %v; want %q, as for a missing cluster", err, want)
 		}
 	})
+	t.Run("ReaderCannotProbeThePassword", func(t *testing.T) {
+		// A global viewer reads the source but may not operate it: the
+		// password check, an oracle of the source's password, is not
+		// reached.
+		_, _, err := w.svc.CreateCluster(as(w.gviewer), standby("stby", func(s *dbplane.ClusterSpec) { s.Password = "Other-Passw0rd" }), true)
+		wantKind(t, err, dbplane.KindForbidden, "")
+	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		_, _, err := w.svc.CreateCluster(op, standby("stby", func(s *dbplane.ClusterSpec) { s.Password = "Other-Passw0rd" }), true)
 		wantField(t, err, "password")
