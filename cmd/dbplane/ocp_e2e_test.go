@@ -102,10 +102,32 @@ func (c ocpClient) waitTask(tb testing.TB, id int64) ocpTask {
 			return t
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("task %d still RUNNING", id)
+			tb.Fatalf("task %d still RUNNING: %s", id, c.unfinished(tb, id, t.Subtasks))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// unfinished describes the subtasks of a task that did not end, with the
+// log of those running, so that a timeout says where the task stands.
+func (c ocpClient) unfinished(tb testing.TB, id int64, subs []ocpSubtask) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, s := range subs {
+		if s.Status == "SUCCESSFUL" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  subtask %d %q %s %s", s.ID, s.Name, s.Status, s.Error)
+		if s.Status != "RUNNING" && s.Status != "FAILED" {
+			continue
+		}
+		a := c.do(tb, http.MethodGet, fmt.Sprintf("/api/v2/tasks/instances/%d/subtasks/%d/log", id, s.ID), nil)
+		var l struct{ Log string }
+		if json.Unmarshal(a.Data, &l) == nil {
+			fmt.Fprintf(&b, "\n    %s", strings.ReplaceAll(strings.TrimSpace(l.Log), "\n", "\n    "))
+		}
+	}
+	return b.String()
 }
 
 // ocpCreateBody is the seed's create request with a catalog package, a
