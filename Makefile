@@ -23,12 +23,7 @@ test: ## vet, run every test under the race detector (the PostgreSQL half when D
 FUZZTIME ?= 5s
 
 fuzz: ## run each fuzz target for FUZZTIME (default 5s)
-	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-			echo "fuzz $$dir $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 bench: ## run the benchmarks (results go into docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench NoopSubtasks -benchtime 5000x -count 1 ./taskengine/
