@@ -91,7 +91,10 @@ type ocpSubtask struct {
 // waitOCPTask polls an OCP task until it ends.
 func (c ocpClient) waitTask(tb testing.TB, id int64) ocpTask {
 	tb.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	// A galera join may wait minutes for a donor on a loaded machine (the
+	// engine bounds it at 8): a task is given that long before the test
+	// gives up and says where it stands.
+	deadline := time.Now().Add(8 * time.Minute)
 	for {
 		a := c.do(tb, http.MethodGet, fmt.Sprintf("/api/v2/tasks/instances/%d", id), nil)
 		var t ocpTask
