@@ -195,6 +195,39 @@ func resolveCluster(ctx context.Context, a api, arg string) (int64, error) {
 	return clusters[0].ID, nil
 }
 
+// runClusterTask is the body of the commands that start a task on one
+// cluster: it resolves the cluster arg names, starts the task, and prints
+// its plan (a dry run) or the started task, watched to its end with wait.
+func (c *cli) runClusterTask(ctx context.Context, arg string, dryRun, wait bool,
+	start func(a api, id int64) (*dbplane.Task, error)) error {
+	if dryRun && wait {
+		return usageErrorf("--dry-run and --wait cannot be used together")
+	}
+	a, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := resolveCluster(ctx, a, arg)
+	if err != nil {
+		return err
+	}
+	task, err := start(a, id)
+	if err != nil {
+		return err
+	}
+	if dryRun {
+		return c.printPlan(task)
+	}
+	return c.startedTask(ctx, a, task, wait)
+}
+
+// taskFlags adds the --dry-run and --wait flags of a command that starts a
+// task.
+func taskFlags(cmd *cobra.Command, dryRun, wait *bool) {
+	cmd.Flags().BoolVar(dryRun, "dry-run", false, "print the planned task without running it")
+	cmd.Flags().BoolVar(wait, "wait", false, "watch the task until it ends")
+}
+
 // clusterDeleteCmd returns `dbplane cluster delete`.
 func (c *cli) clusterDeleteCmd() *cobra.Command {
 	var dryRun, wait bool
@@ -205,28 +238,11 @@ func (c *cli) clusterDeleteCmd() *cobra.Command {
 and then the cluster record. The data cannot be recovered.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dryRun && wait {
-				return usageErrorf("--dry-run and --wait cannot be used together")
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := resolveCluster(cmd.Context(), a, args[0])
-			if err != nil {
-				return err
-			}
-			task, err := a.DeleteCluster(cmd.Context(), id, dryRun)
-			if err != nil {
-				return err
-			}
-			if dryRun {
-				return c.printPlan(task)
-			}
-			return c.startedTask(cmd.Context(), a, task, wait)
+			return c.runClusterTask(cmd.Context(), args[0], dryRun, wait, func(a api, id int64) (*dbplane.Task, error) {
+				return a.DeleteCluster(cmd.Context(), id, dryRun)
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	taskFlags(cmd, &dryRun, &wait)
 	return cmd
 }

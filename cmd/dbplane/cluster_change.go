@@ -35,30 +35,16 @@ would see in the process list. It follows the rules of cluster creation.`,
   dbplane cluster password orders --wait <new-password.txt`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dryRun && wait {
-				return usageErrorf("--dry-run and --wait cannot be used together")
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := resolveCluster(cmd.Context(), a, args[0])
-			if err != nil {
-				return err
-			}
-			pw, err := c.newClusterPassword()
-			if err != nil {
-				return err
-			}
-			task, err := a.ChangePassword(cmd.Context(), id, pw, dryRun)
-			if err != nil {
-				return err
-			}
-			return c.changeStarted(cmd.Context(), a, task, dryRun, wait)
+			return c.runClusterTask(cmd.Context(), args[0], dryRun, wait, func(a api, id int64) (*dbplane.Task, error) {
+				pw, err := c.newClusterPassword()
+				if err != nil {
+					return nil, err
+				}
+				return a.ChangePassword(cmd.Context(), id, pw, dryRun)
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	taskFlags(cmd, &dryRun, &wait)
 	return cmd
 }
 
@@ -109,29 +95,15 @@ parameter; the others stay as they are.`,
 			if err != nil {
 				return err
 			}
-			if dryRun && wait {
-				return usageErrorf("--dry-run and --wait cannot be used together")
+			if len(change) == 0 && !(dryRun && wait) {
+				return c.showParams(cmd.Context(), args[0])
 			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := resolveCluster(cmd.Context(), a, args[0])
-			if err != nil {
-				return err
-			}
-			if len(change) == 0 {
-				return c.showParams(cmd.Context(), a, id)
-			}
-			task, err := a.UpdateParameters(cmd.Context(), id, change, dryRun)
-			if err != nil {
-				return err
-			}
-			return c.changeStarted(cmd.Context(), a, task, dryRun, wait)
+			return c.runClusterTask(cmd.Context(), args[0], dryRun, wait, func(a api, id int64) (*dbplane.Task, error) {
+				return a.UpdateParameters(cmd.Context(), id, change, dryRun)
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	taskFlags(cmd, &dryRun, &wait)
 	return cmd
 }
 
@@ -151,8 +123,16 @@ func parseParams(args []string) (map[string]string, error) {
 	return out, nil
 }
 
-// showParams prints the parameters of a cluster's spec.
-func (c *cli) showParams(ctx context.Context, a api, id int64) error {
+// showParams prints the parameters of the spec of the cluster arg names.
+func (c *cli) showParams(ctx context.Context, arg string) error {
+	a, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := resolveCluster(ctx, a, arg)
+	if err != nil {
+		return err
+	}
 	cl, err := a.FindClusterByID(ctx, id)
 	if err != nil {
 		return err
@@ -170,12 +150,4 @@ func (c *cli) showParams(ctx context.Context, a api, id int64) error {
 		row(tw, k, params[k])
 	}
 	return tw.Flush()
-}
-
-// changeStarted prints the plan of a dry run, or the started task.
-func (c *cli) changeStarted(ctx context.Context, a api, task *dbplane.Task, dryRun, wait bool) error {
-	if dryRun {
-		return c.printPlan(task)
-	}
-	return c.startedTask(ctx, a, task, wait)
 }

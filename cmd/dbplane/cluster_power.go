@@ -42,28 +42,11 @@ func (c *cli) clusterPowerCmd(verb, short, long string, call func(api, context.C
 		Long:  long,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dryRun && wait {
-				return usageErrorf("--dry-run and --wait cannot be used together")
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := resolveCluster(cmd.Context(), a, args[0])
-			if err != nil {
-				return err
-			}
-			task, err := call(a, cmd.Context(), id, dryRun)
-			if err != nil {
-				return err
-			}
-			if dryRun {
-				return c.printPlan(task)
-			}
-			return c.startedTask(cmd.Context(), a, task, wait)
+			return c.runClusterTask(cmd.Context(), args[0], dryRun, wait, func(a api, id int64) (*dbplane.Task, error) {
+				return call(a, cmd.Context(), id, dryRun)
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the planned task without running it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
+	taskFlags(cmd, &dryRun, &wait)
 	return cmd
 }
