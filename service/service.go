@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/sqlstore"
 )
 
 var (
@@ -136,7 +135,7 @@ func (s *Service) dryRunCreate(ctx context.Context, project *dbplane.Project, c 
 	if err := project.CheckQuota(usage, c); err != nil {
 		return nil, nil, err
 	}
-	t, err := sqlstore.PlannedTask(plan, now)
+	t, err := plan.Task(now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -251,7 +250,7 @@ func (s *Service) startClusterTask(ctx context.Context, c *dbplane.Cluster, plan
 	status dbplane.ClusterStatus, refuse []dbplane.ClusterStatus, dryRun bool) (*dbplane.Task, error) {
 	plan.Creator = creator(ctx)
 	if dryRun {
-		t, err := sqlstore.PlannedTask(plan, s.now().UTC())
+		t, err := plan.Task(s.now().UTC())
 		if err != nil {
 			return nil, err
 		}

@@ -26,7 +26,7 @@ func (db *DB) CreateTask(ctx context.Context, plan dbplane.TaskPlan) (*dbplane.T
 // stored in topological order (seq), so reading them back by seq gives an
 // order in which every subtask follows its upstreams.
 func createTask(ctx context.Context, tx *Tx, plan dbplane.TaskPlan) (*dbplane.Task, error) {
-	order, err := topoSort(plan.Steps)
+	order, err := plan.Ordered()
 	if err != nil {
 		return nil, err
 	}
@@ -95,96 +95,6 @@ func insertSubtask(ctx context.Context, tx *Tx, taskID int64, seq int, st dbplan
 		return 0, fmt.Errorf("while inserting subtask %q: %w", st.Key, err)
 	}
 	return id, nil
-}
-
-// topoSort orders steps so that each follows its upstreams, keeping the
-// plan's order among independent steps. A bad plan is a planner bug, so its
-// errors are internal.
-func topoSort(steps []dbplane.PlanStep) ([]dbplane.PlanStep, error) {
-	index := make(map[string]int, len(steps))
-	for i, st := range steps {
-		if st.Key == "" || st.Handler == "" {
-			return nil, fmt.Errorf("plan step %d has no key or handler", i)
-		}
-		if _, dup := index[st.Key]; dup {
-			return nil, fmt.Errorf("plan step key %q is not unique", st.Key)
-		}
-		index[st.Key] = i
-	}
-	indegree := make([]int, len(steps))
-	downs := make([][]int, len(steps))
-	for i, st := range steps {
-		for _, up := range st.After {
-			j, ok := index[up]
-			if !ok {
-				return nil, fmt.Errorf("plan step %q follows unknown step %q", st.Key, up)
-			}
-			indegree[i]++
-			downs[j] = append(downs[j], i)
-		}
-	}
-	var order []dbplane.PlanStep
-	var queue []int
-	for i := range steps {
-		if indegree[i] == 0 {
-			queue = append(queue, i)
-		}
-	}
-	for len(queue) > 0 {
-		i := queue[0]
-		queue = queue[1:]
-		order = append(order, steps[i])
-		for _, d := range downs[i] {
-			if indegree[d]--; indegree[d] == 0 {
-				queue = append(queue, d)
-			}
-		}
-	}
-	if len(order) != len(steps) {
-		return nil, fmt.Errorf("plan has a cycle")
-	}
-	return order, nil
-}
-
-// PlannedTask renders a plan as the task it would create, for dry runs:
-// subtasks get provisional ids 1..n in topological order, nothing is stored.
-func PlannedTask(plan dbplane.TaskPlan, now time.Time) (*dbplane.Task, error) {
-	order, err := topoSort(plan.Steps)
-	if err != nil {
-		return nil, dbplane.E("sqlstore.PlannedTask", err)
-	}
-	t := &dbplane.Task{Name: plan.Name, Kind: plan.Kind, ClusterID: plan.ClusterID, Status: dbplane.TaskRunning,
-		Operation: dbplane.OpExecute, ProhibitRollback: plan.ProhibitRollback, Creator: plan.Creator,
-		Context: plan.Context, CreatedAt: now}
-	ids := make(map[string]int64, len(order))
-	for i, st := range order {
-		ids[st.Key] = int64(i + 1)
-	}
-	byID := make(map[int64]*dbplane.Subtask, len(order))
-	for i, st := range order {
-		s := &dbplane.Subtask{ID: int64(i + 1), Name: st.Name, Description: st.Description, Handler: st.Handler,
-			Undo: st.Undo, Params: st.Params, Status: dbplane.SubtaskPending, Operation: dbplane.OpExecute,
-			Timeout: st.Timeout, MaxAttempts: st.MaxAttempts, CreatedAt: now, Upstreams: []int64{}, Downstreams: []int64{}}
-		if s.Timeout <= 0 {
-			s.Timeout = dbplane.DefaultSubtaskTimeout
-		}
-		if s.MaxAttempts <= 0 {
-			s.MaxAttempts = dbplane.DefaultMaxAttempts
-		}
-		s.TimeoutSec = int64(s.Timeout / time.Second)
-		if len(st.After) == 0 {
-			s.Status = dbplane.SubtaskReady
-		}
-		byID[s.ID] = s
-		t.Subtasks = append(t.Subtasks, s)
-	}
-	for _, st := range order {
-		for _, up := range st.After {
-			byID[ids[st.Key]].Upstreams = append(byID[ids[st.Key]].Upstreams, ids[up])
-			byID[ids[up]].Downstreams = append(byID[ids[up]].Downstreams, ids[st.Key])
-		}
-	}
-	return t, nil
 }
 
 // FindTaskByID returns a task with its DAG.
