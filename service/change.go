@@ -83,10 +83,8 @@ func (s *Service) UpdateParameters(ctx context.Context, id int64, params map[str
 			Message: fmt.Sprintf("the cluster would have %d parameters, more than %d", len(merged), dbplane.MaxParameters)})
 	}
 	engine, _ := s.engine(c.Engine) // known: changeTarget found it
-	if pc, ok := engine.(parameterChecker); ok {
-		if err := pc.CheckParameters(params); err != nil {
-			return nil, err
-		}
+	if err := engine.CheckParameters(params); err != nil {
+		return nil, err
 	}
 	check := ce.PlanParameterCheck(c, params)
 	raw, err := json.Marshal(recordParams{Parameters: params})

@@ -26,13 +26,6 @@ func (fakeEngine) PlanParameterApply(c *dbplane.Cluster, change map[string]strin
 	}
 }
 
-func (fakeEngine) CheckParameters(params map[string]string) error {
-	if _, ok := params["port"]; ok {
-		return dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: "parameters[port]", Message: "is set by dbplane"}))
-	}
-	return nil
-}
-
 // bareEngine hides every method but those of service.ClusterEngine: an
 // engine that cannot change passwords or parameters yet.
 type bareEngine struct{ service.ClusterEngine }

@@ -19,6 +19,11 @@ type ClusterEngine interface {
 	PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep
 	// Endpoints tells clients where to connect to c.
 	Endpoints(c *dbplane.Cluster) *dbplane.Endpoints
+	// CheckParameters refuses engine parameters the engine will not take
+	// (ones dbplane manages itself, or unknown ones), so that a bad
+	// parameter is a 400 at once rather than a failed step later. Every
+	// engine has parameters, so every engine checks them.
+	CheckParameters(params map[string]string) error
 }
 
 // Handler names of the service's own cluster steps.

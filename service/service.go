@@ -85,10 +85,8 @@ func (s *Service) CreateCluster(ctx context.Context, spec dbplane.ClusterSpec, d
 	if err != nil {
 		return nil, nil, err
 	}
-	if pc, ok := engine.(parameterChecker); ok {
-		if err := pc.CheckParameters(spec.Parameters); err != nil {
-			return nil, nil, err
-		}
+	if err := engine.CheckParameters(spec.Parameters); err != nil {
+		return nil, nil, err
 	}
 	flavor, _ := s.Catalog.Flavor(spec.Flavor) // validated above
 	for attempt := 1; ; attempt++ {
@@ -142,13 +140,6 @@ func (s *Service) dryRunCreate(ctx context.Context, project *dbplane.Project, c 
 	t.ProjectID = c.ProjectID
 	c.Endpoints = engine.Endpoints(c)
 	return c, t, nil
-}
-
-// parameterChecker is implemented by engines that refuse some engine
-// parameters (ones dbplane manages itself, or unknown ones), so that a bad
-// parameter is a 400 at once rather than a failed step later.
-type parameterChecker interface {
-	CheckParameters(params map[string]string) error
 }
 
 // engine returns the engine of a validated engine name, or an invalid-field

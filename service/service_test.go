@@ -30,6 +30,15 @@ func (fakeEngine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	return &dbplane.Endpoints{Primary: c.Nodes[0].Address}
 }
 
+// CheckParameters refuses the port, as the real engines do, so that tests
+// see a refused parameter answer at once.
+func (fakeEngine) CheckParameters(params map[string]string) error {
+	if _, ok := params["port"]; ok {
+		return dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: "parameters[port]", Message: "is set by dbplane"}))
+	}
+	return nil
+}
+
 func newService(t *testing.T) (*service.Service, *sqlstore.DB) {
 	t.Helper()
 	db := mustOpenStore(t)
