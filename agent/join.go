@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/pki"
 )
 
@@ -79,6 +78,20 @@ func (t JoinTrust) tlsConfig(host string) (*tls.Config, error) {
 	return &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}, nil
 }
 
+// Joiner sends an agent's join request to the control plane. The host side
+// does not import the control plane's API to do so: cmd/dbplane wires the
+// native API's client (httpapi.Client), so the agent depends on the root's
+// types only.
+type Joiner interface {
+	Join(ctx context.Context, req dbplane.JoinRequest) (*dbplane.JoinResponse, error)
+}
+
+// NewJoiner returns the Joiner that reaches the control plane at
+// controlPlaneURL over hc. Join builds hc itself, and only once it must
+// call: the TLS configuration in hc verifies the control plane as the
+// JoinTrust says, and an agent that has joined before calls nothing.
+type NewJoiner func(controlPlaneURL string, hc *http.Client) Joiner
+
 // joinTimeout bounds a join: it is a single quick call.
 const joinTimeout = 30 * time.Second
 
@@ -89,8 +102,8 @@ const joinTimeout = 30 * time.Second
 // signed certificate, the CA certificate and its host id in stateDir. An
 // agent that has joined before (after a restart) keeps its identity and
 // calls nothing: it returns the saved host id, and token and trust may then
-// be empty.
-func Join(ctx context.Context, controlPlaneURL, token string, trust JoinTrust, facts dbplane.HostFacts, agentPort int, stateDir string) (int64, error) {
+// be empty. newJoiner makes the client that sends the request.
+func Join(ctx context.Context, newJoiner NewJoiner, controlPlaneURL, token string, trust JoinTrust, facts dbplane.HostFacts, agentPort int, stateDir string) (int64, error) {
 	const op = "agent.Join"
 	if cert, _, id, err := LoadIdentity(stateDir); err == nil {
 		if err := coversAddress(cert.Leaf, facts.Address, stateDir); err != nil {
@@ -122,9 +135,8 @@ func Join(ctx context.Context, controlPlaneURL, token string, trust JoinTrust, f
 	if err != nil {
 		return 0, dbplane.E(op, err)
 	}
-	client := httpapi.NewClient(controlPlaneURL)
-	client.HTTPClient = &http.Client{Timeout: joinTimeout, Transport: &http.Transport{
-		TLSClientConfig: tlsCfg, TLSHandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}}
+	client := newJoiner(controlPlaneURL, &http.Client{Timeout: joinTimeout, Transport: &http.Transport{
+		TLSClientConfig: tlsCfg, TLSHandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}})
 	resp, err := client.Join(ctx, dbplane.JoinRequest{
 		Token: token, CSR: string(csrPEM), Facts: facts, AgentPort: agentPort,
 	})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -66,6 +67,13 @@ func (cp *joinControlPlane) mustToken(t *testing.T) string {
 	return tok.Secret
 }
 
+// apiJoiner joins through the native API's client, as cmd/dbplane wires it.
+func apiJoiner(controlPlaneURL string, hc *http.Client) agent.Joiner {
+	c := httpapi.NewClient(controlPlaneURL)
+	c.HTTPClient = hc
+	return c
+}
+
 func joinFacts(address string) dbplane.HostFacts {
 	return dbplane.HostFacts{Hostname: "db1", Address: address, OS: "linux", Arch: "amd64", CPUs: 2, MemoryMB: 1024,
 		DiskGB: 10, Zone: "z1", DataRoot: "/srv/dbplane"}
@@ -75,7 +83,7 @@ func TestJoin(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := filepath.Join(t.TempDir(), "state")
 	bg := service.SystemContext(context.Background())
-	id, err := agent.Join(bg, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
+	id, err := agent.Join(bg, apiJoiner, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +121,13 @@ func TestJoin(t *testing.T) {
 	t.Run("Restart", func(t *testing.T) {
 		// No token and no reachable control plane: the saved identity is
 		// used as is.
-		again, err := agent.Join(bg, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.11"), 7070, stateDir)
+		again, err := agent.Join(bg, apiJoiner, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.11"), 7070, stateDir)
 		if err != nil || again != id {
 			t.Fatalf("Join after a restart = %d, %v; want %d", again, err, id)
 		}
 	})
 	t.Run("RestartOnAnotherAddress", func(t *testing.T) {
-		_, err := agent.Join(bg, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.12"), 7070, stateDir)
+		_, err := agent.Join(bg, apiJoiner, "http://127.0.0.1:1", "", agent.JoinTrust{}, joinFacts("127.0.0.12"), 7070, stateDir)
 		if dbplane.ErrorKind(err) != dbplane.KindInvalid || !strings.Contains(err.Error(), "is for 127.0.0.11, not 127.0.0.12") {
 			t.Fatalf("err = %v, want a refusal naming both addresses", err)
 		}
@@ -139,7 +147,7 @@ func TestJoin_Refused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := filepath.Join(t.TempDir(), "state")
-			_, err := agent.Join(bg, cp.url, tt.token, cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
+			_, err := agent.Join(bg, apiJoiner, cp.url, tt.token, cp.trust, joinFacts("127.0.0.11"), 7070, stateDir)
 			if dbplane.ErrorKind(err) != tt.kind {
 				t.Fatalf("err = %v, want %v", err, tt.kind)
 			}
@@ -150,10 +158,10 @@ func TestJoin_Refused(t *testing.T) {
 	}
 	t.Run("ReusedToken", func(t *testing.T) {
 		tok := cp.mustToken(t)
-		if _, err := agent.Join(bg, cp.url, tok, cp.trust, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
+		if _, err := agent.Join(bg, apiJoiner, cp.url, tok, cp.trust, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
 			t.Fatal(err)
 		}
-		_, err := agent.Join(bg, cp.url, tok, cp.trust, joinFacts("127.0.0.12"), 7070, t.TempDir())
+		_, err := agent.Join(bg, apiJoiner, cp.url, tok, cp.trust, joinFacts("127.0.0.12"), 7070, t.TempDir())
 		if dbplane.ErrorKind(err) != dbplane.KindUnauthorized || !strings.Contains(dbplane.ErrorMessage(err), "already used") {
 			t.Fatalf("err = %v, want unauthorized: already used", err)
 		}
@@ -190,7 +198,7 @@ func TestJoin_Trust(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := t.TempDir()
-			_, err := agent.Join(bg, tt.url, tok, tt.trust, joinFacts("127.0.0.11"), 7070, stateDir)
+			_, err := agent.Join(bg, apiJoiner, tt.url, tok, tt.trust, joinFacts("127.0.0.11"), 7070, stateDir)
 			if dbplane.ErrorKind(err) != tt.kind || !strings.Contains(err.Error(), tt.message) {
 				t.Fatalf("err = %v (%v), want %v saying %q", err, dbplane.ErrorKind(err), tt.kind, tt.message)
 			}
@@ -200,13 +208,13 @@ func TestJoin_Trust(t *testing.T) {
 		})
 	}
 	t.Run("CAFile", func(t *testing.T) {
-		if _, err := agent.Join(bg, cp.url, tok, agent.JoinTrust{CAPEM: cp.ca.CertPEM()}, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
+		if _, err := agent.Join(bg, apiJoiner, cp.url, tok, agent.JoinTrust{CAPEM: cp.ca.CertPEM()}, joinFacts("127.0.0.11"), 7070, t.TempDir()); err != nil {
 			t.Fatalf("the token refused after refused joins, or the CA file is: %v", err)
 		}
 	})
 	t.Run("InsecureSkipVerify", func(t *testing.T) {
 		insecure := agent.JoinTrust{InsecureSkipVerify: true}
-		if _, err := agent.Join(bg, cp.url, cp.mustToken(t), insecure, joinFacts("127.0.0.12"), 7070, t.TempDir()); err != nil {
+		if _, err := agent.Join(bg, apiJoiner, cp.url, cp.mustToken(t), insecure, joinFacts("127.0.0.12"), 7070, t.TempDir()); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -215,7 +223,7 @@ func TestJoin_Trust(t *testing.T) {
 func TestLoadIdentity_Incomplete(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir); err != nil {
+	if _, err := agent.Join(context.Background(), apiJoiner, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.11"), 7070, stateDir); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(stateDir, "cert.pem")); err != nil {
@@ -234,7 +242,7 @@ func TestLoadIdentity_Incomplete(t *testing.T) {
 func TestJoinedAgentMutualTLS(t *testing.T) {
 	cp := newJoinControlPlane(t)
 	stateDir := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.1"), 7070, stateDir); err != nil {
+	if _, err := agent.Join(context.Background(), apiJoiner, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.1"), 7070, stateDir); err != nil {
 		t.Fatal(err)
 	}
 	cert, pool, _, err := agent.LoadIdentity(stateDir)
@@ -278,7 +286,7 @@ func TestJoinedAgentMutualTLS(t *testing.T) {
 		t.Fatal("a certificate of another CA is accepted")
 	}
 	otherAgent := t.TempDir()
-	if _, err := agent.Join(context.Background(), cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.2"), 7070, otherAgent); err != nil {
+	if _, err := agent.Join(context.Background(), apiJoiner, cp.url, cp.mustToken(t), cp.trust, joinFacts("127.0.0.2"), 7070, otherAgent); err != nil {
 		t.Fatal(err)
 	}
 	peer, _, _, err := agent.LoadIdentity(otherAgent)

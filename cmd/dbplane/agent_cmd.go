@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/httpapi"
 	"github.com/spf13/cobra"
 )
 
@@ -113,7 +114,7 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (*running
 		host.Close()
 		return nil, err
 	}
-	if _, err := agent.Join(ctx, o.Join, o.Token, trust, facts, port, o.StateDir); err != nil {
+	if _, err := agent.Join(ctx, apiJoiner, o.Join, o.Token, trust, facts, port, o.StateDir); err != nil {
 		host.Close()
 		return nil, fmt.Errorf("while joining %s: %w", o.Join, err)
 	}
@@ -138,6 +139,14 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (*running
 	go func() { a.done <- a.server.Serve(ln) }()
 	log.Info("agent running", "host_id", hostID, "listen", o.Listen, "data_root", o.DataRoot)
 	return a, nil
+}
+
+// apiJoiner is how an agent joins: through the native API's client, wired
+// here so that the agent's package does not import the API.
+func apiJoiner(controlPlaneURL string, hc *http.Client) agent.Joiner {
+	c := httpapi.NewClient(controlPlaneURL)
+	c.HTTPClient = hc
+	return c
 }
 
 // joinTrust returns how the agent verifies the control plane it joins.

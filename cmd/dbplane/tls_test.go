@@ -126,7 +126,7 @@ func TestCLIVerifiesServer(t *testing.T) {
 		// The printed command joins: the agent pins the CA it names.
 		facts := dbplane.HostFacts{Hostname: "pinned", Address: "127.0.0.1", OS: "linux", Arch: "amd64", CPUs: 1, MemoryMB: 512, DiskGB: 10}
 		token := strings.TrimSpace(r.stdout)
-		if _, err := agent.Join(t.Context(), cp.URL, token, agent.JoinTrust{CASHA256: m[1]}, facts, 7070, t.TempDir()); err != nil {
+		if _, err := agent.Join(t.Context(), apiJoiner, cp.URL, token, agent.JoinTrust{CASHA256: m[1]}, facts, 7070, t.TempDir()); err != nil {
 			t.Fatalf("joining with the printed fingerprint: %v", err)
 		}
 	})
@@ -151,12 +151,12 @@ func TestAgentJoinPinsTheCA(t *testing.T) {
 		"NoPin":    {},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := agent.Join(ctx, cp.URL, tok.Secret, trust, facts, 7070, t.TempDir()); err == nil {
+			if _, err := agent.Join(ctx, apiJoiner, cp.URL, tok.Secret, trust, facts, 7070, t.TempDir()); err == nil {
 				t.Fatal("joined")
 			}
 		})
 	}
-	id, err := agent.Join(ctx, cp.URL, tok.Secret, agent.JoinTrust{CASHA256: cp.CAFingerprint}, facts, 7070, t.TempDir())
+	id, err := agent.Join(ctx, apiJoiner, cp.URL, tok.Secret, agent.JoinTrust{CASHA256: cp.CAFingerprint}, facts, 7070, t.TempDir())
 	if err != nil {
 		t.Fatalf("the right pin (after refused joins that must not have used the token): %v", err)
 	}
