@@ -119,7 +119,7 @@ func (p *SoftwarePackage) File() PackageFile {
 }
 
 // PackageFileInstaller is implemented by agents that install uploaded
-// package files (agent.Client does); HostAgent.EnsurePackages takes only
+// package files (agentclient.Client does); HostAgent.EnsurePackages takes only
 // names of the OS's packages.
 type PackageFileInstaller interface {
 	// EnsurePackageFiles installs the files whose package is not installed

@@ -7,12 +7,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent/wire"
 )
 
 // nopHost accepts every call and does nothing: the fuzz targets exercise
@@ -34,8 +34,8 @@ func (nopHost) InstanceStatus(context.Context, string) (*dbplane.InstanceStatus,
 }
 func (nopHost) RemoveInstance(context.Context, string, []string) error { return nil }
 
-var fuzzRoutes = []string{pathFacts, pathEnsurePackages, pathEnsureUser, pathEnsureDir, pathWriteFile, pathRun,
-	pathStartInstance, pathStopInstance, pathInstanceStatus, pathRemoveInstance}
+var fuzzRoutes = []string{wire.PathFacts, wire.PathEnsurePackages, wire.PathEnsureUser, wire.PathEnsureDir, wire.PathWriteFile, wire.PathRun,
+	wire.PathStartInstance, wire.PathStopInstance, wire.PathInstanceStatus, wire.PathRemoveInstance}
 
 // controlPlaneTLS is the connection state of a request from the control
 // plane, as the handshake would have verified it.
@@ -68,28 +68,9 @@ func FuzzServerRequest(f *testing.F) {
 		default:
 			t.Fatalf("%s %q: status %d", path, body, rec.Code)
 		}
-		var eb errorBody
+		var eb wire.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" || eb.Error.Code == "internal" {
 			t.Fatalf("%s %q: error body %q (%v)", path, body, rec.Body, err)
-		}
-	})
-}
-
-// FuzzDecodeError: any answer becomes an error with a kind and a message,
-// never a panic; an answer that is not the agent's is never permanent.
-func FuzzDecodeError(f *testing.F) {
-	f.Add(400, []byte(`{"error":{"code":"invalid","message":"m","permanent":true,"details":[{"field":"f","message":"x"}]}}`))
-	f.Add(502, []byte(`<html>bad gateway</html>`))
-	f.Add(404, []byte(``))
-	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		resp := &http.Response{StatusCode: status, Status: http.StatusText(status), Body: io.NopCloser(bytes.NewReader(body))}
-		de, permanent := decodeError(resp)
-		if de == nil || de.Kind == dbplane.KindOther {
-			t.Fatalf("decodeError(%d, %q) = %v", status, body, de)
-		}
-		var eb errorBody
-		if err := json.Unmarshal(body, &eb); (err != nil || eb.Error.Code == "") && (permanent || de.Kind != dbplane.KindFromHTTPStatus(status)) {
-			t.Fatalf("a foreign answer (%d, %q) became %v, permanent %v", status, body, de, permanent)
 		}
 	})
 }

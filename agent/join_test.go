@@ -16,6 +16,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/pki"
 	"github.com/dbplane/dbplane/service"
@@ -264,7 +265,7 @@ func TestJoinedAgentMutualTLS(t *testing.T) {
 	health := func(c tls.Certificate) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return agent.NewClient(url, agent.ClientTLSConfig(c, cp.ca.Pool())).Health(ctx)
+		return agentclient.NewClient(url, agentclient.ClientTLSConfig(c, cp.ca.Pool())).Health(ctx)
 	}
 
 	good, err := cp.ca.IssueControlPlaneCert()

@@ -20,72 +20,24 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent/wire"
 )
 
 // Uploaded package files: the control plane's catalog may name package
 // files uploaded to it (see dbplane.SoftwarePackage) instead of packages
 // of the OS's repositories, so that air-gapped hosts need no repository.
-// The control plane resolves a file name to its digest (PackageResolver);
+// The control plane resolves a file name to its digest (agentclient.PackageResolver);
 // the agent fetches the file from the control plane over mTLS with its own
 // certificate (PackageSource), verifies the digest, keeps it in its cache
 // by digest, and installs it with apt under the dpkg lock.
 
-// PackagesPath is the control plane's route that serves uploaded package
-// files to agents, by SHA-256: /v1/agents/packages/{sha256}.
-const PackagesPath = "/v1/agents/packages/"
-
-// PackageResolver returns the uploaded package of a file name.
-// KindInvalid if there is none.
-type PackageResolver func(ctx context.Context, fileName string) (dbplane.PackageFile, error)
-
-// SetPackageResolver has the dialer's clients resolve the package files
-// EnsurePackages is given with r. Call it before the first Agent call.
-func (d *Dialer) SetPackageResolver(r PackageResolver) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.files = r
-}
-
-// resolve splits packages into OS package names and uploaded files.
-func (c *Client) resolve(ctx context.Context, packages []string) ([]string, []dbplane.PackageFile, error) {
-	var (
-		names []string
-		files []dbplane.PackageFile
-	)
-	for _, p := range packages {
-		if _, ok := dbplane.PackageFormatOf(p); !ok {
-			names = append(names, p)
-			continue
-		}
-		if c.files == nil {
-			return nil, nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid,
-				"package file %s cannot be installed: this control plane has no package store", p))
-		}
-		f, err := c.files(ctx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		files = append(files, f)
-	}
-	return names, files, nil
-}
-
-// EnsurePackageFiles installs uploaded package files whose package is not
-// installed at their version.
-func (c *Client) EnsurePackageFiles(ctx context.Context, files []dbplane.PackageFile) error {
-	return c.do(ctx, http.MethodPost, pathEnsurePackages, ensurePackagesRequest{Files: files}, nil)
-}
-
-// Interface guards: the control plane installs files through the client,
-// which the agent's Host serves.
-var (
-	_ dbplane.PackageFileInstaller = (*Client)(nil)
-	_ dbplane.PackageFileInstaller = (*Host)(nil)
-)
+// Interface guard: the control plane installs files through the client
+// (agentclient.Client), which the agent's Host serves.
+var _ dbplane.PackageFileInstaller = (*Host)(nil)
 
 // ensurePackages serves ensure-packages: OS packages first, since uploaded
 // files may depend on them, then the files.
-func (s *Server) ensurePackages(ctx context.Context, req ensurePackagesRequest) error {
+func (s *Server) ensurePackages(ctx context.Context, req wire.EnsurePackagesRequest) error {
 	if len(req.Packages) > 0 || len(req.Files) == 0 {
 		if err := s.host.EnsurePackages(ctx, req.Packages); err != nil {
 			return err
@@ -258,7 +210,7 @@ func (p *packager) cached(ctx context.Context, cache string, f dbplane.PackageFi
 func (s *PackageSource) fetch(ctx context.Context, f dbplane.PackageFile, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL+PackagesPath+f.SHA256, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL+wire.PackagesPath+f.SHA256, nil)
 	if err != nil {
 		return dbplane.Permanent(fmt.Errorf("while building the request: %w", err))
 	}

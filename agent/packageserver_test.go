@@ -18,6 +18,8 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/agent/wire"
+	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/pkgfile"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -78,7 +80,7 @@ func newPackageServerFixture(t *testing.T) *packageServerFixture {
 			{ID: 4, Name: "db1", Address: "127.0.0.1", Status: dbplane.HostOnline, CreatedAt: time.Now()},
 		}}}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+agent.PackagesPath+"{sha256}", &agent.PackageServer{Hosts: f.hosts,
+	mux.Handle("GET "+wire.PackagesPath+"{sha256}", &agentclient.PackageServer{Hosts: f.hosts,
 		Packages: &fakePackageStore{pkgs: []*dbplane.SoftwarePackage{p}}, Files: dir, Logger: testLogger(t)})
 	f.srv = httptest.NewUnstartedServer(mux)
 	serverCert, err := ca.IssueServerTLS(pki.APICN, []net.IP{loopback}, nil)
@@ -128,7 +130,7 @@ func (f *packageServerFixture) get(t *testing.T, path string, certs ...tls.Certi
 
 func TestPackageServer(t *testing.T) {
 	f := newPackageServerFixture(t)
-	path := agent.PackagesPath + f.file.SHA256
+	path := wire.PackagesPath + f.file.SHA256
 	db1 := f.agentCert(t, "db1", loopback)
 
 	t.Run("Agent", func(t *testing.T) {
@@ -150,8 +152,8 @@ func TestPackageServer(t *testing.T) {
 		// The server names its CA in its certificate request, so the
 		// client keeps a certificate of another CA to itself.
 		{"OtherCA", path, []tls.Certificate{newThrowawayCA(t, "other CA").issue(t, pki.AgentCN("db1"), clientAuth, loopback)}, http.StatusUnauthorized},
-		{"UnknownDigest", agent.PackagesPath + strings.Repeat("0", 64), []tls.Certificate{db1}, http.StatusNotFound},
-		{"BadDigest", agent.PackagesPath + "..%2f..%2fetc%2fpasswd", []tls.Certificate{db1}, http.StatusNotFound},
+		{"UnknownDigest", wire.PackagesPath + strings.Repeat("0", 64), []tls.Certificate{db1}, http.StatusNotFound},
+		{"BadDigest", wire.PackagesPath + "..%2f..%2fetc%2fpasswd", []tls.Certificate{db1}, http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if status, body := f.get(t, tc.path, tc.certs...); status != tc.status {

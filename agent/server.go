@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent/wire"
 )
 
 // maxRequestBody bounds a request: the largest are files and stdin, which
@@ -65,55 +66,55 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // routes registers one route per operation.
 func (s *Server) routes(mux *http.ServeMux) {
-	mux.Handle("GET "+pathHealth, s.wrap(func(r *http.Request) (any, error) {
-		return healthResponse{Status: "ok"}, nil
+	mux.Handle("GET "+wire.PathHealth, s.wrap(func(r *http.Request) (any, error) {
+		return wire.HealthResponse{Status: "ok"}, nil
 	}))
-	mux.Handle("POST "+pathFacts, s.wrap(func(r *http.Request) (any, error) {
+	mux.Handle("POST "+wire.PathFacts, s.wrap(func(r *http.Request) (any, error) {
 		if err := decode(r, &struct{}{}); err != nil {
 			return nil, err
 		}
 		return s.host.Facts(r.Context())
 	}))
-	mux.Handle("POST "+pathEnsurePackages, s.wrap(func(r *http.Request) (any, error) {
-		var req ensurePackagesRequest
+	mux.Handle("POST "+wire.PathEnsurePackages, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.EnsurePackagesRequest
 		return call(r, &req, func() error { return s.ensurePackages(r.Context(), req) })
 	}))
-	mux.Handle("POST "+pathEnsureUser, s.wrap(func(r *http.Request) (any, error) {
-		var req ensureUserRequest
+	mux.Handle("POST "+wire.PathEnsureUser, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.EnsureUserRequest
 		return call(r, &req, func() error { return s.host.EnsureUser(r.Context(), req.Name) })
 	}))
-	mux.Handle("POST "+pathEnsureDir, s.wrap(func(r *http.Request) (any, error) {
-		var req ensureDirRequest
+	mux.Handle("POST "+wire.PathEnsureDir, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.EnsureDirRequest
 		return call(r, &req, func() error { return s.host.EnsureDir(r.Context(), req.Path, req.Owner, req.Mode) })
 	}))
-	mux.Handle("POST "+pathWriteFile, s.wrap(func(r *http.Request) (any, error) {
+	mux.Handle("POST "+wire.PathWriteFile, s.wrap(func(r *http.Request) (any, error) {
 		var req dbplane.File
 		return call(r, &req, func() error { return s.host.WriteFile(r.Context(), req) })
 	}))
-	mux.Handle("POST "+pathRun, s.wrap(func(r *http.Request) (any, error) {
+	mux.Handle("POST "+wire.PathRun, s.wrap(func(r *http.Request) (any, error) {
 		var req dbplane.Command
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
 		return s.host.Run(r.Context(), req)
 	}))
-	mux.Handle("POST "+pathStartInstance, s.wrap(func(r *http.Request) (any, error) {
+	mux.Handle("POST "+wire.PathStartInstance, s.wrap(func(r *http.Request) (any, error) {
 		var req dbplane.Instance
 		return call(r, &req, func() error { return s.host.StartInstance(r.Context(), req) })
 	}))
-	mux.Handle("POST "+pathStopInstance, s.wrap(func(r *http.Request) (any, error) {
-		var req instanceRequest
+	mux.Handle("POST "+wire.PathStopInstance, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.InstanceRequest
 		return call(r, &req, func() error { return s.host.StopInstance(r.Context(), req.ID) })
 	}))
-	mux.Handle("POST "+pathInstanceStatus, s.wrap(func(r *http.Request) (any, error) {
-		var req instanceRequest
+	mux.Handle("POST "+wire.PathInstanceStatus, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.InstanceRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
 		return s.host.InstanceStatus(r.Context(), req.ID)
 	}))
-	mux.Handle("POST "+pathRemoveInstance, s.wrap(func(r *http.Request) (any, error) {
-		var req removeInstanceRequest
+	mux.Handle("POST "+wire.PathRemoveInstance, s.wrap(func(r *http.Request) (any, error) {
+		var req wire.RemoveInstanceRequest
 		return call(r, &req, func() error { return s.host.RemoveInstance(r.Context(), req.ID, req.Paths) })
 	}))
 }
@@ -174,7 +175,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "agent call failed", "path", r.URL.Path, "error", err.Error())
-	body := errorBody{Error: errorDetail{
+	body := wire.ErrorBody{Error: wire.ErrorDetail{
 		Code:      kind.String(),
 		Message:   dbplane.ErrorMessage(err),
 		Permanent: dbplane.IsPermanent(err),

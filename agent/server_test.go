@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/pki"
 )
 
@@ -58,9 +59,9 @@ func serveWithCert(t *testing.T, host dbplane.HostAgent, ca *throwawayCA, cn str
 }
 
 // controlPlane returns a client with the control plane's certificate.
-func (s *agentServer) controlPlane(t *testing.T) *agent.Client {
+func (s *agentServer) controlPlane(t *testing.T) *agentclient.Client {
 	cert := s.ca.issue(t, agent.ControlPlaneCN, clientAuth)
-	c := agent.NewClient(s.url, agent.ClientTLSConfig(cert, s.ca.pool))
+	c := agentclient.NewClient(s.url, agentclient.ClientTLSConfig(cert, s.ca.pool))
 	t.Cleanup(c.CloseIdleConnections)
 	return c
 }
@@ -87,7 +88,7 @@ func TestServerRefuses(t *testing.T) {
 		cfg  func() *tls.Config
 	}{
 		{"OtherCA", func() *tls.Config {
-			c := agent.ClientTLSConfig(other.issue(t, agent.ControlPlaneCN, clientAuth), srv.ca.pool)
+			c := agentclient.ClientTLSConfig(other.issue(t, agent.ControlPlaneCN, clientAuth), srv.ca.pool)
 			// Present it even though the server names another CA, as an
 			// attacker would: the server must verify, not the client.
 			cert := c.Certificates[0]
@@ -97,25 +98,25 @@ func TestServerRefuses(t *testing.T) {
 		}},
 		{"AgentCertificate", func() *tls.Config {
 			usage := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}
-			return agent.ClientTLSConfig(srv.ca.issue(t, "127.0.0.2", usage, net.IPv4(127, 0, 0, 2)), srv.ca.pool)
+			return agentclient.ClientTLSConfig(srv.ca.issue(t, "127.0.0.2", usage, net.IPv4(127, 0, 0, 2)), srv.ca.pool)
 		}},
 		{"NotForClientAuth", func() *tls.Config {
-			return agent.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, serverAuth), srv.ca.pool)
+			return agentclient.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, serverAuth), srv.ca.pool)
 		}},
 		{"NoExtKeyUsage", func() *tls.Config {
-			return agent.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, nil), srv.ca.pool)
+			return agentclient.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, nil), srv.ca.pool)
 		}},
 		{"NoClientCertificate", func() *tls.Config {
 			return &tls.Config{RootCAs: srv.ca.pool, MinVersion: tls.VersionTLS13}
 		}},
 		{"TLS12", func() *tls.Config {
-			c := agent.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, clientAuth), srv.ca.pool)
+			c := agentclient.ClientTLSConfig(srv.ca.issue(t, agent.ControlPlaneCN, clientAuth), srv.ca.pool)
 			c.MinVersion, c.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
 			return c
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := agent.NewClient(srv.url, tc.cfg())
+			c := agentclient.NewClient(srv.url, tc.cfg())
 			defer c.CloseIdleConnections()
 			_, err := c.Facts(ctx(t))
 			wantKind(t, err, dbplane.KindUnavailable, false, "cannot be reached")
@@ -140,7 +141,7 @@ func TestServerRefuses(t *testing.T) {
 		// not sign: mTLS holds both ways.
 		impostor := startServer(t, &fakeHost{})
 		cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
-		c := agent.NewClient(impostor.url, agent.ClientTLSConfig(cert, srv.ca.pool))
+		c := agentclient.NewClient(impostor.url, agentclient.ClientTLSConfig(cert, srv.ca.pool))
 		_, err := c.Facts(ctx(t))
 		wantKind(t, err, dbplane.KindUnavailable, false, "cannot be reached")
 	})
@@ -149,7 +150,7 @@ func TestServerRefuses(t *testing.T) {
 		// addresses; one of them must not pass for the host's agent.
 		db := serveWithCert(t, &fakeHost{}, srv.ca, "orders-db")
 		cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
-		c := agent.NewClient(db.url, agent.ClientTLSConfig(cert, srv.ca.pool))
+		c := agentclient.NewClient(db.url, agentclient.ClientTLSConfig(cert, srv.ca.pool))
 		_, err := c.Facts(ctx(t))
 		wantKind(t, err, dbplane.KindUnavailable, false, "cannot be reached")
 	})
@@ -181,7 +182,7 @@ func TestServerErrors(t *testing.T) {
 	raw := func(t *testing.T, path, contentType, body string) (int, string) {
 		t.Helper()
 		cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
-		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: agent.ClientTLSConfig(cert, srv.ca.pool)}}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: agentclient.ClientTLSConfig(cert, srv.ca.pool)}}
 		defer hc.CloseIdleConnections()
 		req, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, srv.url+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
@@ -319,7 +320,7 @@ func TestDialer(t *testing.T) {
 		2: {ID: 2, Address: addr},
 	}
 	cert := srv.ca.issue(t, agent.ControlPlaneCN, clientAuth)
-	d := agent.NewDialer(hosts, agent.ClientTLSConfig(cert, srv.ca.pool))
+	d := agentclient.NewDialer(hosts, agentclient.ClientTLSConfig(cert, srv.ca.pool))
 	defer d.Close()
 	var _ dbplane.AgentDialer = d
 
@@ -358,9 +359,9 @@ func TestServerHardensLaxConfig(t *testing.T) {
 	defer srv.Shutdown(context.Background())
 	url := "https://" + ln.Addr().String()
 
-	anon := agent.NewClient(url, &tls.Config{RootCAs: ca.pool})
+	anon := agentclient.NewClient(url, &tls.Config{RootCAs: ca.pool})
 	wantKind(t, anon.Health(ctx(t)), dbplane.KindUnavailable, false, "cannot be reached")
-	cp := agent.NewClient(url, agent.ClientTLSConfig(ca.issue(t, agent.ControlPlaneCN, clientAuth), ca.pool))
+	cp := agentclient.NewClient(url, agentclient.ClientTLSConfig(ca.issue(t, agent.ControlPlaneCN, clientAuth), ca.pool))
 	if err := cp.Health(ctx(t)); err != nil {
 		t.Fatal(err)
 	}

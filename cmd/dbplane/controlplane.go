@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/agent/wire"
+	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/compat/ocp"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/engine/postgres"
@@ -123,7 +124,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Packages: pkgs, MaxPackageBytes: cfg.MaxPackageBytes}
 	doors := http.NewServeMux()
 	doors.Handle(ocp.Prefix, ocpAPI.Handler())
-	doors.Handle("GET "+agent.PackagesPath+"{sha256}", &agent.PackageServer{Hosts: db, Packages: db, Files: pkgDir, Logger: log})
+	doors.Handle("GET "+wire.PackagesPath+"{sha256}", &agentclient.PackageServer{Hosts: db, Packages: db, Files: pkgDir, Logger: log})
 	doors.Handle("/", api.Handler())
 	cp.server.Handler = doors
 	return cp, nil
@@ -168,7 +169,7 @@ func (cp *controlPlane) openFleet(ctx context.Context, kr *pki.Keyring) (dbplane
 	if err != nil {
 		return nil, err
 	}
-	dialer := agent.NewDialer(cp.db, agent.ClientTLSConfig(cert, ca.Pool()))
+	dialer := agentclient.NewDialer(cp.db, agentclient.ClientTLSConfig(cert, ca.Pool()))
 	dialer.SetPackageResolver(packageResolver(cp.db))
 	cp.hosts = &service.Hosts{Store: cp.db, CA: ca, Logger: cp.log}
 	cp.health = &service.HealthMonitor{Store: cp.db, Dialer: dialer, Logger: cp.log}

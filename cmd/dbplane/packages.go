@@ -10,6 +10,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/pkgfile"
 	"github.com/dbplane/dbplane/service"
 	"github.com/dbplane/dbplane/sqlstore"
@@ -31,7 +32,7 @@ func openPackages(cfg *Config, db *sqlstore.DB, catalog dbplane.Catalog, cp *con
 // packageResolver resolves a catalog entry's file name to its uploaded
 // package, for the agents' install steps. A file that is not uploaded
 // (deleted since the cluster was created) fails the step for good.
-func packageResolver(store dbplane.SoftwarePackageStore) agent.PackageResolver {
+func packageResolver(store dbplane.SoftwarePackageStore) agentclient.PackageResolver {
 	return func(ctx context.Context, fileName string) (dbplane.PackageFile, error) {
 		ps, _, err := store.FindSoftwarePackages(ctx, dbplane.SoftwarePackageFilter{FileName: &fileName, Limit: 1})
 		if err != nil {

@@ -1,4 +1,4 @@
-package agent
+package agentclient
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent/wire"
 	"github.com/dbplane/dbplane/pkgfile"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -52,7 +53,7 @@ func (s *PackageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, err)
 		return
 	}
-	digest := strings.TrimPrefix(r.URL.Path, PackagesPath)
+	digest := strings.TrimPrefix(r.URL.Path, wire.PackagesPath)
 	if v := r.PathValue("sha256"); v != "" {
 		digest = v
 	}
@@ -132,7 +133,7 @@ func (s *PackageServer) refuse(w http.ResponseWriter, r *http.Request, err error
 		level = slog.LevelError
 	}
 	s.logger().Log(r.Context(), level, "package file request refused", "path", r.URL.Path, "error", err.Error())
-	body := errorBody{Error: errorDetail{Code: kind.String(), Message: dbplane.ErrorMessage(err)}}
+	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: kind.String(), Message: dbplane.ErrorMessage(err)}}
 	b, _ := json.Marshal(&body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(kind.HTTPStatus())

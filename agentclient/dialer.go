@@ -1,4 +1,4 @@
-package agent
+package agentclient
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func (d *Dialer) Agent(ctx context.Context, hostID int64) (dbplane.HostAgent, er
 // Client is Agent with the concrete type, for callers that also need
 // Client.Health (the host health monitor).
 func (d *Dialer) Client(ctx context.Context, hostID int64) (*Client, error) {
-	const op = "agent.Dialer.Client"
+	const op = "agentclient.Dialer.Client"
 	h, err := d.hosts.FindHostByID(ctx, hostID)
 	if err != nil {
 		return nil, dbplane.E(op, err)

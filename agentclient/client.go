@@ -1,4 +1,4 @@
-package agent
+package agentclient
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/agent/wire"
 )
 
 // Client calls one agent's API. It implements dbplane.HostAgent, and an
@@ -57,13 +58,13 @@ func newHTTPClient(tlsCfg *tls.Config) *http.Client {
 
 // Health checks that the agent answers and accepts the control plane.
 func (c *Client) Health(ctx context.Context) error {
-	return c.do(ctx, http.MethodGet, pathHealth, nil, nil)
+	return c.do(ctx, http.MethodGet, wire.PathHealth, nil, nil)
 }
 
 // Facts reports the host's facts.
 func (c *Client) Facts(ctx context.Context) (dbplane.HostFacts, error) {
 	var f dbplane.HostFacts
-	err := c.do(ctx, http.MethodPost, pathFacts, struct{}{}, &f)
+	err := c.do(ctx, http.MethodPost, wire.PathFacts, struct{}{}, &f)
 	return f, err
 }
 
@@ -76,28 +77,28 @@ func (c *Client) EnsurePackages(ctx context.Context, packages []string) error {
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, http.MethodPost, pathEnsurePackages, ensurePackagesRequest{Packages: names, Files: files}, nil)
+	return c.do(ctx, http.MethodPost, wire.PathEnsurePackages, wire.EnsurePackagesRequest{Packages: names, Files: files}, nil)
 }
 
 // EnsureUser makes sure a system user and its group exist.
 func (c *Client) EnsureUser(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodPost, pathEnsureUser, ensureUserRequest{Name: name}, nil)
+	return c.do(ctx, http.MethodPost, wire.PathEnsureUser, wire.EnsureUserRequest{Name: name}, nil)
 }
 
 // EnsureDir creates a directory owned by owner with mode.
 func (c *Client) EnsureDir(ctx context.Context, path, owner string, mode uint32) error {
-	return c.do(ctx, http.MethodPost, pathEnsureDir, ensureDirRequest{Path: path, Owner: owner, Mode: mode}, nil)
+	return c.do(ctx, http.MethodPost, wire.PathEnsureDir, wire.EnsureDirRequest{Path: path, Owner: owner, Mode: mode}, nil)
 }
 
 // WriteFile writes a file atomically.
 func (c *Client) WriteFile(ctx context.Context, f dbplane.File) error {
-	return c.do(ctx, http.MethodPost, pathWriteFile, f, nil)
+	return c.do(ctx, http.MethodPost, wire.PathWriteFile, f, nil)
 }
 
 // Run runs a command as a user and waits for it.
 func (c *Client) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.CommandResult, error) {
 	var res dbplane.CommandResult
-	if err := c.do(ctx, http.MethodPost, pathRun, cmd, &res); err != nil {
+	if err := c.do(ctx, http.MethodPost, wire.PathRun, cmd, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -105,18 +106,18 @@ func (c *Client) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.Command
 
 // StartInstance starts a supervised process unless it runs.
 func (c *Client) StartInstance(ctx context.Context, inst dbplane.Instance) error {
-	return c.do(ctx, http.MethodPost, pathStartInstance, inst, nil)
+	return c.do(ctx, http.MethodPost, wire.PathStartInstance, inst, nil)
 }
 
 // StopInstance stops a supervised process and stops supervising it.
 func (c *Client) StopInstance(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodPost, pathStopInstance, instanceRequest{ID: id}, nil)
+	return c.do(ctx, http.MethodPost, wire.PathStopInstance, wire.InstanceRequest{ID: id}, nil)
 }
 
 // InstanceStatus reports a supervised process.
 func (c *Client) InstanceStatus(ctx context.Context, id string) (*dbplane.InstanceStatus, error) {
 	var st dbplane.InstanceStatus
-	if err := c.do(ctx, http.MethodPost, pathInstanceStatus, instanceRequest{ID: id}, &st); err != nil {
+	if err := c.do(ctx, http.MethodPost, wire.PathInstanceStatus, wire.InstanceRequest{ID: id}, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
@@ -124,7 +125,7 @@ func (c *Client) InstanceStatus(ctx context.Context, id string) (*dbplane.Instan
 
 // RemoveInstance stops and forgets an instance and removes paths.
 func (c *Client) RemoveInstance(ctx context.Context, id string, paths []string) error {
-	return c.do(ctx, http.MethodPost, pathRemoveInstance, removeInstanceRequest{ID: id, Paths: paths}, nil)
+	return c.do(ctx, http.MethodPost, wire.PathRemoveInstance, wire.RemoveInstanceRequest{ID: id, Paths: paths}, nil)
 }
 
 // CloseIdleConnections closes the connections kept for later calls.
@@ -133,7 +134,7 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // do sends in (if not nil) as JSON and decodes a successful answer into
 // out (if not nil).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	op := "agent.Client " + strings.TrimPrefix(path, apiPrefix)
+	op := "agentclient.Client " + strings.TrimPrefix(path, wire.Prefix)
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -184,7 +185,7 @@ const maxErrorBody = 1 << 20
 // decodeError turns an error answer back into the agent's *dbplane.Error,
 // and tells whether the agent said it was permanent.
 func decodeError(resp *http.Response) (*dbplane.Error, bool) {
-	var body errorBody
+	var body wire.ErrorBody
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err := json.Unmarshal(b, &body); err != nil || body.Error.Code == "" {
 		// Not the agent's answer (a proxy's, say): judge by the status.
