@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // osUser is the OS account every MariaDB process and file belongs to. The
@@ -20,10 +21,6 @@ const (
 	RoleReplica = "replica"
 	RoleMember  = "member" // a galera member: every member takes writes
 )
-
-// maxSocketPath is the longest Unix socket path the kernel accepts
-// (sizeof(sun_path) - 1 on Linux).
-const maxSocketPath = 107
 
 // Offsets of a galera member's ports from its SQL port. Placement gives
 // every node a SQL port (3306, 3307, … on a host); the galera ports follow
@@ -119,16 +116,8 @@ func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).O
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
-	for _, n := range c.Nodes {
-		if n.Ordinal == ordinal {
-			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
-				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
-			}
-			n.ClusterID = c.ID
-			return node{Node: n, cluster: c}, nil
-		}
-	}
-	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+	n, err := enginekit.NodeOf(c, ordinal)
+	return node{Node: n, cluster: c}, err
 }
 
 // primaryOf returns the primary of c: the node placement marked primary, or

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Timeouts and attempts of the steps. Every step talks to agents, so each
@@ -231,7 +232,7 @@ func where(n dbplane.Node) string {
 
 // newStep returns a step acting on node n.
 func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
-	params, _ := json.Marshal(stepParams{Ordinal: n.Ordinal}) // cannot fail: an int
+	params, _ := json.Marshal(enginekit.Params{Ordinal: n.Ordinal}) // cannot fail: an int
 	return dbplane.PlanStep{
 		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
 		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
