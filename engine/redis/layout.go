@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // osUser is the OS account every Redis process and file belongs to. The
@@ -137,16 +138,8 @@ func roleName(c *dbplane.Cluster, ordinal int) string {
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
-	for _, n := range c.Nodes {
-		if n.Ordinal == ordinal {
-			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
-				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
-			}
-			n.ClusterID = c.ID
-			return node{Node: n, cluster: c}, nil
-		}
-	}
-	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+	n, err := enginekit.NodeOf(c, ordinal)
+	return node{Node: n, cluster: c}, err
 }
 
 // allNodes returns the nodes of c by ordinal.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Timeouts and attempts of the steps. Every step talks to agents or nodes,
@@ -192,7 +193,7 @@ func stepKey(ordinal int) func(string) string {
 
 // newStep returns a step acting on node ordinal.
 func newStep(key, name, handler string, ordinal int, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
-	params, _ := json.Marshal(stepParams{Ordinal: ordinal}) // cannot fail: an int
+	params, _ := json.Marshal(enginekit.Params{Ordinal: ordinal}) // cannot fail: an int
 	return dbplane.PlanStep{
 		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
 		Timeout: timeout, MaxAttempts: stepAttempts, After: after,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanPassword returns the steps of an admin password change: on every
@@ -104,7 +105,7 @@ func dbplaneSets(k string) bool {
 
 // withParameters adds a change to a step's parameters.
 func withParameters(change map[string]string, s dbplane.PlanStep) dbplane.PlanStep {
-	var p stepParams
+	var p enginekit.Params
 	_ = json.Unmarshal(s.Params, &p) // newStep's own encoding
 	p.Parameters = change
 	s.Params, _ = json.Marshal(p) // cannot fail: strings
