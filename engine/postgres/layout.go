@@ -71,20 +71,9 @@ func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	return node{Node: n, cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary, or
-// node 0. It returns a zero node for a cluster without nodes.
-func primaryOf(c *dbplane.Cluster) dbplane.Node {
-	var first dbplane.Node
-	for i, n := range c.Nodes {
-		if n.Role == RolePrimary {
-			return n
-		}
-		if i == 0 || n.Ordinal < first.Ordinal {
-			first = n
-		}
-	}
-	return first
-}
+// primaryOf returns the primary of c: the node placement marked primary,
+// or node 0. It returns a zero node for a cluster without nodes.
+var primaryOf = enginekit.PrimaryOf
 
 // others returns the nodes of c except n, by ordinal.
 func others(c *dbplane.Cluster, n node) []node {
