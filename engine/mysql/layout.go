@@ -120,21 +120,9 @@ func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	return node{Node: n, cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary, or
-// node 0 (a galera cluster's bootstrap member). It returns a zero node for
-// a cluster without nodes.
-func primaryOf(c *dbplane.Cluster) dbplane.Node {
-	var first dbplane.Node
-	for i, n := range c.Nodes {
-		if n.Role == RolePrimary {
-			return n
-		}
-		if i == 0 || n.Ordinal < first.Ordinal {
-			first = n
-		}
-	}
-	return first
-}
+// primaryOf returns the primary of c: the node placement marked primary,
+// or node 0. It returns a zero node for a cluster without nodes.
+var primaryOf = enginekit.PrimaryOf
 
 // members returns every node of c by ordinal.
 func members(c *dbplane.Cluster) []node {
@@ -152,11 +140,7 @@ func others(c *dbplane.Cluster, n node) []node {
 }
 
 // sortedNodes returns the nodes of c ordered by ordinal.
-func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
-	nodes := slices.Clone(c.Nodes)
-	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
-	return nodes
-}
+var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
 func joinHostPort(host string, port int) string {
