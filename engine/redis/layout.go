@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"slices"
 	"strconv"
 
 	"github.com/dbplane/dbplane"
@@ -156,11 +155,7 @@ func allNodes(c *dbplane.Cluster) ([]node, error) {
 }
 
 // sortedNodes returns the nodes of c ordered by ordinal.
-func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
-	nodes := slices.Clone(c.Nodes)
-	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
-	return nodes
-}
+var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
 func joinHostPort(host string, port int) string {
