@@ -33,7 +33,7 @@ func TestPasswordSteps(t *testing.T) {
 	const pw = "N3w-Secret-pw"
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 2)
 	e, agents := fakeEngine(c, "Old-Secret-pw")
-	e.Store.(*fakeStore).newPW = pw
+	e.Store.(*fakeStore).NewPW = pw
 	steps := e.PlanPassword(c)
 	if len(steps) != 2 || steps[0].Handler != postgres.HandlerSetPassword || steps[1].After[0] != steps[0].Key {
 		t.Fatalf("steps %+v", steps)

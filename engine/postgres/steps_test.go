@@ -59,7 +59,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 				t.Errorf("step %q holds the %s", s.Name, what)
 			}
 		}
-		for _, line := range log.all() {
+		for _, line := range log.All() {
 			if strings.Contains(line, secret) {
 				t.Errorf("step log holds the %s: %s", what, line)
 			}
@@ -139,7 +139,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	primary, replica := agents[1], agents[2]
 
 	t.Run("InitSkipsAnInitialisedPrimary", func(t *testing.T) {
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(primary.commands("initdb")); n != 1 {
@@ -148,7 +148,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("InitRedoesAnInterruptedInitdb", func(t *testing.T) {
 		delete(primary.files, c.Nodes[0].DataDir+".d/initdb.done")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(primary.commands("initdb")); n != 2 {
@@ -160,7 +160,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
 		delete(primary.files, c.Nodes[0].DataDir+"/PG_VERSION")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(primary.commands("initdb")); n != 3 {
@@ -168,7 +168,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("BaseBackupSkipsACompleteCopy", func(t *testing.T) {
-		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(replica.commands("pg_basebackup")); n != 1 {
@@ -177,7 +177,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("BaseBackupRedoesAnIncompleteCopy", func(t *testing.T) {
 		delete(replica.files, c.Nodes[1].DataDir+"/standby.signal")
-		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(replica.commands("pg_basebackup")); n != 2 {
@@ -199,13 +199,13 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("VerifyWaitsForTheModesSyncState", func(t *testing.T) {
 		primary.replState = "streaming|async"
-		if err := e.RunStep(ctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		primary.replState = "catchup|async"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.logf)
+		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "state catchup") {
 			t.Fatalf("err = %v, want a retryable error saying the replica catches up", err)
 		}
@@ -237,7 +237,7 @@ func TestPrecheck(t *testing.T) {
 			if tc.running {
 				a.running["pg-7-0"] = true
 			}
-			err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -250,7 +250,7 @@ func TestPrecheck(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Nodes[0].DataDir = "/" + strings.Repeat("d", 100) + "/postgresql/solo-0"
 		e, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 			t.Fatalf("precheck: %v; want a permanent invalid error", err)
 		}
@@ -319,14 +319,14 @@ func TestStepErrors(t *testing.T) {
 		"UnknownTask": {9, `{"ordinal":0}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, postgres.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+			if err := e.RunStep(ctx, postgres.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 				t.Fatalf("err = %v, want a permanent error", err)
 			}
 		})
 	}
 	t.Run("AgentUnavailable", func(t *testing.T) {
 		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if err == nil || dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a retryable error", err)
 		}
@@ -362,7 +362,7 @@ func TestStartLimits(t *testing.T) {
 			a := agents[c.Nodes[0].HostID]
 			a.noLimits = tc.noLimits
 			var log stepLog
-			if err := e.RunStep(context.Background(), postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			if err := e.RunStep(context.Background(), postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 			if len(a.instances) != 1 {
@@ -373,7 +373,7 @@ func TestStartLimits(t *testing.T) {
 					t.Errorf("stop signal %q, resources %+v; want SIGINT and %+v", inst.StopSignal, inst.Resources, tc.want)
 				}
 			}
-			if lines := log.all(); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "; "+tc.log) }) {
+			if lines := log.All(); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "; "+tc.log) }) {
 				t.Errorf("log = %q, want a line ending in %q", lines, tc.log)
 			}
 		})

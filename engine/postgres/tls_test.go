@@ -133,7 +133,7 @@ func TestWriteTLS(t *testing.T) {
 
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(), "Secret-pw1")
-		err := e.RunStep(ctx, postgres.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}
