@@ -29,7 +29,7 @@ func TestPasswordSteps(t *testing.T) {
 	const pw = "N3w-Secret-pw"
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 2)
 	e, agents := fakeEngine(c, "Old-Secret-pw")
-	e.Store.(*fakeStore).newPW = pw
+	e.Store.(*fakeStore).NewPW = pw
 	for _, a := range agents {
 		a.adminHosts = []string{"127.0.0.0/255.0.0.0", "::1"}
 	}
@@ -49,7 +49,7 @@ func TestPasswordSteps(t *testing.T) {
 			}
 		}
 	}
-	for _, l := range log.all() {
+	for _, l := range log.All() {
 		if strings.Contains(l, pw) {
 			t.Fatalf("log line holds the password: %s", l)
 		}
@@ -59,7 +59,7 @@ func TestPasswordSteps(t *testing.T) {
 	}
 
 	// A task without a new password fails for good.
-	e.Store.(*fakeStore).newPW = ""
+	e.Store.(*fakeStore).NewPW = ""
 	err := runStep(t.Context(), e, 1, e.PlanPassword(c)[0], log)
 	if !dbplane.IsPermanent(err) {
 		t.Fatalf("without a new password: %v, want a permanent error", err)

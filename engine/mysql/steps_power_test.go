@@ -48,7 +48,7 @@ func TestBootstrapRecovered(t *testing.T) {
 	t.Run("SafeToBootstrap", func(t *testing.T) {
 		e, _, agents := setup(t, grastate(40, false), grastate(43, false), grastate(42, true))
 		log := &stepLog{}
-		if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		got := started(agents)
@@ -59,7 +59,7 @@ func TestBootstrapRecovered(t *testing.T) {
 			t.Error("a member safe to bootstrap from was edited or recovered")
 		}
 		t.Run("AgainStartsNothing", func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 			if again := started(agents); len(again) != 1 || again[3] != got[3] {
@@ -77,7 +77,7 @@ func TestBootstrapRecovered(t *testing.T) {
 	t.Run("HighestRecoveredSeqno", func(t *testing.T) {
 		e, c, agents := setup(t, grastate(40, false), grastate(-1, false), grastate(41, false))
 		agents[2].recovered = "2026-11-22 13:00:01 0 [Note] WSREP: Recovered position: " + stateUUID + ":45\n"
-		if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
 		got := started(agents)
@@ -91,7 +91,7 @@ func TestBootstrapRecovered(t *testing.T) {
 	t.Run("DifferentStatesRefused", func(t *testing.T) {
 		other := []byte("uuid: c0c5a1e4-0000-0000-0000-000000000009\nseqno: 50\nsafe_to_bootstrap: 0\n")
 		e, _, agents := setup(t, grastate(40, false), other, grastate(41, false))
-		err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, mysql.HandlerBootstrapRecovered, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || len(started(agents)) != 0 {
 			t.Fatalf("err %v, started %v; want a permanent error and nothing started", err, started(agents))
 		}
@@ -104,14 +104,14 @@ func TestStartMember(t *testing.T) {
 	ctx := context.Background()
 	c := newCluster("gal3", dbplane.TopologyGalera, "", 3)
 	e, agents := fakeEngine(c, password)
-	if err := e.RunStep(ctx, mysql.HandlerStartMember, 1, []byte(`{"ordinal":1}`), (&stepLog{}).logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerStartMember, 1, []byte(`{"ordinal":1}`), (&stepLog{}).Logf); err != nil {
 		t.Fatal(err)
 	}
 	if argv := agents[2].running["my-7-1"].Argv; len(argv) == 0 || slices.Contains(argv, "--wsrep-new-cluster") {
 		t.Fatalf("member 1 runs %v; want it started without the bootstrap flag", argv)
 	}
 	agents[1].running["my-7-0"] = dbplane.Instance{ID: "my-7-0", Argv: []string{"mariadbd", "--wsrep-new-cluster"}}
-	if err := e.RunStep(ctx, mysql.HandlerStartMember, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerStartMember, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 		t.Fatal(err)
 	}
 	if argv := agents[1].running["my-7-0"].Argv; !slices.Contains(argv, "--wsrep-new-cluster") {

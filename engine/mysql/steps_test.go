@@ -50,7 +50,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 						t.Errorf("step %q holds the %s", s.Name, what)
 					}
 				}
-				for _, line := range log.all() {
+				for _, line := range log.All() {
 					if strings.Contains(line, secret) {
 						t.Errorf("step log holds the %s: %s", what, line)
 					}
@@ -148,7 +148,7 @@ func TestReplicationSteps(t *testing.T) {
 			t.Fatalf("semi-sync paused %d times, want once while no replica is attached", n)
 		}
 		primary.status["rpl_semi_sync_master_clients"] = "2"
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = OFF")); n != 1 {
@@ -157,7 +157,7 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("UsersDropStaleAdminAccounts", func(t *testing.T) {
 		primary.adminHosts = []string{"127.0.0.0/255.0.0.0", "192.168.0.0/255.255.0.0"}
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		s := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
@@ -176,7 +176,7 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("AttachFirstStartsThenRestartsReplication", func(t *testing.T) {
 		for range 2 {
-			if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -194,7 +194,7 @@ func TestReplicationSteps(t *testing.T) {
 		}
 	})
 	t.Run("AttachRefusesThePrimary", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":0}`), log.logf); !dbplane.IsPermanent(err) {
+		if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":0}`), log.Logf); !dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a permanent error", err)
 		}
 	})
@@ -202,12 +202,12 @@ func TestReplicationSteps(t *testing.T) {
 		agents[2].replica = [2]string{"Connecting", "Yes"}
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "Slave_IO_Running Connecting") {
 			t.Fatalf("err = %v, want a retryable error saying the I/O thread connects", err)
 		}
 		agents[2].replica = [2]string{"Yes", "Yes"}
-		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -215,7 +215,7 @@ func TestReplicationSteps(t *testing.T) {
 		primary.status["rpl_semi_sync_master_clients"] = "1"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "Rpl_semi_sync_master_clients 1 of 2") {
 			t.Fatalf("err = %v, want one saying a replica is not a semi-sync client", err)
 		}
@@ -226,7 +226,7 @@ func TestReplicationSteps(t *testing.T) {
 		primary.slaveIDs = []int{2}
 		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "node 2 (server_id 3) is not connected") {
 			t.Fatalf("err = %v, want one saying replica 2 is not connected", err)
 		}
@@ -241,7 +241,7 @@ func TestGaleraSteps(t *testing.T) {
 		e, agents := fakeEngine(c, password)
 		log := &stepLog{}
 		for _, s := range e.PlanCreate(c)[:15] { // the hosts' steps
-			if err := e.RunStep(ctx, s.Handler, 1, s.Params, log.logf); err != nil {
+			if err := e.RunStep(ctx, s.Handler, 1, s.Params, log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -250,19 +250,19 @@ func TestGaleraSteps(t *testing.T) {
 	argv := func(a *fakeAgent) string { return strings.Join(a.running["my-7-0"].Argv, " ") }
 	t.Run("BootstrapsAlone", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if got := argv(agents[1]); !strings.HasSuffix(got, "--wsrep-new-cluster") {
 			t.Fatalf("member 0 runs %q, want it bootstrapped", got)
 		}
 		t.Run("AgainDoesNothing", func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		})
 		t.Run("RejoinRestartsWithoutTheFlag", func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 			if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
@@ -275,10 +275,10 @@ func TestGaleraSteps(t *testing.T) {
 	})
 	t.Run("JoinsRunningMembersInsteadOfBootstrapping", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params("2"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params("2"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
@@ -287,11 +287,11 @@ func TestGaleraSteps(t *testing.T) {
 	})
 	t.Run("RejoinLeavesALoneMemberRunning", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		agents[1].status["wsrep_cluster_size"] = "1"
-		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf)
+		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
 			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
 		}
@@ -302,11 +302,11 @@ func TestGaleraSteps(t *testing.T) {
 	t.Run("UsersSetTheTransferAccountOnRunningMembers", func(t *testing.T) {
 		e, agents, log := setup(t)
 		for _, o := range []string{"0", "1"} {
-			if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params(o), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params(o), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		for host, want := range map[int64]int{1: 1, 2: 1, 3: 0} {
@@ -323,7 +323,7 @@ func TestGaleraSteps(t *testing.T) {
 		agents[3].status["wsrep_local_state_comment"] = "Joining: receiving State Transfer"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "member 2") || !strings.Contains(err.Error(), "Joining") {
 			t.Fatalf("err = %v, want one naming member 2 joining", err)
 		}
@@ -331,7 +331,7 @@ func TestGaleraSteps(t *testing.T) {
 		agents[2].status["wsrep_cluster_size"] = "2"
 		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
+		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
 			t.Fatalf("err = %v, want one saying member 1 counts 2", err)
 		}
 	})
@@ -356,7 +356,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitSkipsAnInitialisedNode", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 1 {
@@ -365,7 +365,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("InitRedoesAnInterruptedInit", func(t *testing.T) {
 		delete(primary.files, c.Nodes[0].DataDir+".d/install-db.done")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 2 {
@@ -377,7 +377,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
 		delete(primary.dirs, c.Nodes[0].DataDir+"/mysql")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 3 {
@@ -440,7 +440,7 @@ func TestPrecheck(t *testing.T) {
 			if tc.running {
 				a.running["my-7-0"] = dbplane.Instance{ID: "my-7-0"}
 			}
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -457,7 +457,7 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", dbplane.TopologyGalera, "", 1)
 			mutate(&c.Nodes[0])
 			e, _ := fakeEngine(c, password)
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 				t.Fatalf("precheck: %v; want a permanent invalid error", err)
 			}
@@ -478,7 +478,7 @@ func TestInstallAddsSocatForGalera(t *testing.T) {
 		c := newCluster("trio", topology, "", 3)
 		e, agents := fakeEngine(c, password)
 		e.Catalog = cat
-		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
 		got := agents[1].packages[0]
@@ -511,7 +511,7 @@ func TestAllowlistAccounts(t *testing.T) {
 			}
 			c.Spec.Allowlist = tc.allowlist
 			e, agents := fakeEngine(c, password)
-			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if tc.invalid {
 				if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 					t.Fatalf("err = %v, want a permanent invalid error", err)
@@ -596,20 +596,20 @@ func TestStepErrors(t *testing.T) {
 		"UnknownTask": {9, `{"ordinal":0}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 				t.Fatalf("err = %v, want a permanent error", err)
 			}
 		})
 	}
 	t.Run("NoPassword", func(t *testing.T) {
 		e, _ := fakeEngine(c, "")
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a permanent error", err)
 		}
 	})
 	t.Run("AgentUnavailable", func(t *testing.T) {
 		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if err == nil || dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a retryable error", err)
 		}

@@ -159,7 +159,7 @@ func TestSSLSteps(t *testing.T) {
 	})
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(dbplane.TopologyStandalone, 1), "Secret-pw1")
-		err := e.RunStep(ctx, mysql.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, mysql.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}
