@@ -27,7 +27,7 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) (conf, hba string)
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
-	return a.file(t, n.DataDir+"/postgresql.conf"), a.file(t, n.DataDir+"/pg_hba.conf")
+	return a.File(t, n.DataDir+"/postgresql.conf"), a.File(t, n.DataDir+"/pg_hba.conf")
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
