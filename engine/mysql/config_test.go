@@ -28,10 +28,10 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
-	if !strings.Contains(strings.Join(a.calls, "\n"), "WriteFile "+n.DataDir+".d/my.cnf mysql 600") {
-		t.Errorf("my.cnf of node %d not written as mysql, 0600: %v", ordinal, a.calls)
+	if !strings.Contains(strings.Join(a.Calls, "\n"), "WriteFile "+n.DataDir+".d/my.cnf mysql 600") {
+		t.Errorf("my.cnf of node %d not written as mysql, 0600: %v", ordinal, a.Calls)
 	}
-	return a.file(t, n.DataDir+".d/my.cnf")
+	return a.File(t, n.DataDir+".d/my.cnf")
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

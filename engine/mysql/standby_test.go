@@ -231,13 +231,13 @@ func (a seedingAgent) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.Co
 	argv := strings.Join(cmd.Argv, " ")
 	switch {
 	case cmd.Argv[0] == "bash" && strings.Contains(argv, "mbstream"):
-		a.mu.Lock()
-		a.files[a.datadir+"/xtrabackup_binlog_info"] = []byte("mariadb-bin.000002\t1234\t5-1-20,2147483728-1-3\n")
-		a.mu.Unlock()
+		a.Mu.Lock()
+		a.Files[a.datadir+"/xtrabackup_binlog_info"] = []byte("mariadb-bin.000002\t1234\t5-1-20,2147483728-1-3\n")
+		a.Mu.Unlock()
 	case cmd.Argv[0] == "bash" && strings.Contains(argv, "xtrabackup_binlog_info"):
-		a.mu.Lock()
-		res.Stdout = string(a.files[cmd.Argv[len(cmd.Argv)-1]+"/xtrabackup_binlog_info"])
-		a.mu.Unlock()
+		a.Mu.Lock()
+		res.Stdout = string(a.Files[cmd.Argv[len(cmd.Argv)-1]+"/xtrabackup_binlog_info"])
+		a.Mu.Unlock()
 	}
 	return res, err
 }
@@ -255,30 +255,30 @@ func TestSeedStandby(t *testing.T) {
 		t.Fatalf("bootstrap waits for %v; want the seed too", got)
 	}
 	a := agents[1]
-	a.ss = "LISTEN 0 5 10.0.0.1:4444 0.0.0.0:*\n"
+	a.SS = "LISTEN 0 5 10.0.0.1:4444 0.0.0.0:*\n"
 	e.Dialer.(fakeDialer)[1] = seedingAgent{fakeAgent: a, datadir: c.Nodes[0].DataDir}
 	log := &stepLog{}
 	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.Logf); err != nil {
 		t.Fatal(err)
 	}
-	recv := strings.Join(a.commands("bash")[0].Argv, " ")
-	if !strings.Contains(recv, "TCP-LISTEN:4444,bind=10.0.0.1") || !strings.Contains(recv, "mbstream -x -C") || a.commands("bash")[0].User != "mysql" {
+	recv := strings.Join(a.Commands("bash")[0].Argv, " ")
+	if !strings.Contains(recv, "TCP-LISTEN:4444,bind=10.0.0.1") || !strings.Contains(recv, "mbstream -x -C") || a.Commands("bash")[0].User != "mysql" {
 		t.Errorf("receiver %q", recv)
 	}
-	send := src.commands("bash")
+	send := src.Commands("bash")
 	if len(send) != 1 || !strings.Contains(strings.Join(send[0].Argv, " "), "mariadb-backup --defaults-file") ||
 		!strings.Contains(strings.Join(send[0].Argv, " "), "/dev/tcp/10.0.0.1/4444") {
 		t.Fatalf("sender %v", send)
 	}
-	if p := a.commands("mariadb-backup"); len(p) != 1 || !slices.Contains(p[0].Argv, "--prepare") {
+	if p := a.Commands("mariadb-backup"); len(p) != 1 || !slices.Contains(p[0].Argv, "--prepare") {
 		t.Fatalf("prepare %v", p)
 	}
 	home := c.Nodes[0].DataDir + ".d"
-	if got := a.file(t, home+"/standby-seed.gtid"); got != "5-1-20,2147483728-1-3\n" {
+	if got := a.File(t, home+"/standby-seed.gtid"); got != "5-1-20,2147483728-1-3\n" {
 		t.Fatalf("kept GTID %q", got)
 	}
-	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.Logf); err != nil || len(src.commands("bash")) != 1 {
-		t.Fatalf("a second seed: %v, %d sends; want none", err, len(src.commands("bash")))
+	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.Logf); err != nil || len(src.Commands("bash")) != 1 {
+		t.Fatalf("a second seed: %v, %d sends; want none", err, len(src.Commands("bash")))
 	}
 	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)

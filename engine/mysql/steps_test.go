@@ -59,22 +59,22 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 					t.Errorf("the engine's log holds the %s", what)
 				}
 				for _, a := range agents {
-					for _, cmd := range a.cmds {
+					for _, cmd := range a.Cmds {
 						if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
-							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.hostID, cmd.Argv, what)
+							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.HostID, cmd.Argv, what)
 						}
 					}
 				}
 			}
 			for _, a := range agents {
-				for _, cmd := range a.cmds {
+				for _, cmd := range a.Cmds {
 					if bytes.Contains(cmd.Stdin, []byte(password)) {
-						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.hostID, cmd.Argv)
+						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.HostID, cmd.Argv)
 					}
 				}
-				for p, content := range a.files {
+				for p, content := range a.Files {
 					if bytes.Contains(content, []byte(password)) {
-						t.Errorf("host %d: file %s holds the admin password", a.hostID, p)
+						t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
 					}
 				}
 			}
@@ -106,7 +106,7 @@ func machineSecrets(t *testing.T, c *dbplane.Cluster, agents map[int64]*fakeAgen
 	}
 	if c.Topology == dbplane.TopologyGalera {
 		for _, n := range c.Nodes {
-			m := sstAuthRE.FindStringSubmatch(agents[n.HostID].file(t, n.DataDir+".d/conf.d/sst.cnf"))
+			m := sstAuthRE.FindStringSubmatch(agents[n.HostID].File(t, n.DataDir+".d/conf.d/sst.cnf"))
 			if m == nil || len(m[1]) < 24 {
 				t.Fatalf("node %d: sst.cnf names no long state transfer password", n.Ordinal)
 			}
@@ -247,7 +247,7 @@ func TestGaleraSteps(t *testing.T) {
 		}
 		return e, agents, log
 	}
-	argv := func(a *fakeAgent) string { return strings.Join(a.running["my-7-0"].Argv, " ") }
+	argv := func(a *fakeAgent) string { return strings.Join(a.Spec("my-7-0").Argv, " ") }
 	t.Run("BootstrapsAlone", func(t *testing.T) {
 		e, agents, log := setup(t)
 		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
@@ -268,7 +268,7 @@ func TestGaleraSteps(t *testing.T) {
 			if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
 				t.Fatalf("member 0 runs %q after rejoining", got)
 			}
-			if !slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+			if !slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 				t.Fatal("member 0 was not stopped before it restarted")
 			}
 		})
@@ -295,7 +295,7 @@ func TestGaleraSteps(t *testing.T) {
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
 			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
 		}
-		if slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+		if slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 			t.Fatal("a lone member 0 was stopped")
 		}
 	})
@@ -346,9 +346,9 @@ func TestStepsAreIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	primary := agents[1]
-	installs := func() int { return len(primary.commands("mariadb-install-db")) }
+	installs := func() int { return len(primary.Commands("mariadb-install-db")) }
 	t.Run("StartSupervisesMariadbd", func(t *testing.T) {
-		inst := primary.running["my-7-0"]
+		inst := primary.Spec("my-7-0")
 		want := []string{"/usr/sbin/mariadbd", "--defaults-file=" + c.Nodes[0].DataDir + ".d/my.cnf"}
 		if !slices.Equal(inst.Argv, want) || inst.User != "mysql" || inst.StopSignal != "SIGTERM" ||
 			inst.Resources == nil || inst.Resources.CPUMillis != 2000 || inst.Resources.MemoryMB != 4096 {
@@ -364,19 +364,19 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitRedoesAnInterruptedInit", func(t *testing.T) {
-		delete(primary.files, c.Nodes[0].DataDir+".d/install-db.done")
+		delete(primary.Files, c.Nodes[0].DataDir+".d/install-db.done")
 		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 2 {
 			t.Fatalf("mariadb-install-db ran %d times, want twice", n)
 		}
-		if last := primary.removed[len(primary.removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
+		if last := primary.Removed[len(primary.Removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
 			t.Fatalf("removed %v before mariadb-install-db, want the data directory emptied", last)
 		}
 	})
 	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
-		delete(primary.dirs, c.Nodes[0].DataDir+"/mysql")
+		delete(primary.Dirs, c.Nodes[0].DataDir+"/mysql")
 		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
@@ -385,20 +385,20 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitRunsAsMySQLWithSocketRoot", func(t *testing.T) {
-		cmd := primary.commands("mariadb-install-db")[0]
+		cmd := primary.Commands("mariadb-install-db")[0]
 		if cmd.User != "mysql" || !slices.Contains(cmd.Argv, "--auth-root-authentication-method=socket") || !slices.Contains(cmd.Argv, "--no-defaults") {
 			t.Fatalf("mariadb-install-db ran as %s with %v", cmd.User, cmd.Argv)
 		}
 	})
 	t.Run("InitUsesTheNodesOwnTmpdir", func(t *testing.T) {
 		tmp := c.Nodes[0].DataDir + ".d/tmp"
-		cmd := primary.commands("mariadb-install-db")[0]
-		if !slices.Contains(cmd.Argv, "--tmpdir="+tmp) || !primary.dirs[tmp] {
-			t.Fatalf("mariadb-install-db ran with %v (prepared %s: %v): want the node's own tmpdir, prepared before", cmd.Argv, tmp, primary.dirs[tmp])
+		cmd := primary.Commands("mariadb-install-db")[0]
+		if !slices.Contains(cmd.Argv, "--tmpdir="+tmp) || !primary.Dirs[tmp] {
+			t.Fatalf("mariadb-install-db ran with %v (prepared %s: %v): want the node's own tmpdir, prepared before", cmd.Argv, tmp, primary.Dirs[tmp])
 		}
 	})
 	t.Run("SQLRunsAsRootOverTheSocket", func(t *testing.T) {
-		cmd := primary.commands("mariadb")[0]
+		cmd := primary.Commands("mariadb")[0]
 		if cmd.User != "root" || !slices.Contains(cmd.Argv, "--socket="+c.Nodes[0].DataDir+".d/mariadbd.sock") ||
 			!slices.Contains(cmd.Argv, "--no-defaults") || len(cmd.Stdin) == 0 {
 			t.Fatalf("SQL ran as %s with %v: want root over the node's socket, the script on stdin", cmd.User, cmd.Argv)
@@ -436,9 +436,9 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", topology, "", 1)
 			e, agents := fakeEngine(c, password)
 			a := agents[1]
-			a.ss, a.diskGB = tc.ss, tc.diskGB
+			a.SS, a.DiskGB = tc.ss, tc.diskGB
 			if tc.running {
-				a.running["my-7-0"] = dbplane.Instance{ID: "my-7-0"}
+				a.Running["my-7-0"] = true
 			}
 			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			switch {
@@ -481,7 +481,7 @@ func TestInstallAddsSocatForGalera(t *testing.T) {
 		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
-		got := agents[1].packages[0]
+		got := agents[1].Packages[0]
 		if !slices.Contains(got, "mariadb-server") || !slices.Contains(got, "galera-4") || slices.Contains(got, "socat") != want {
 			t.Errorf("%s: packages %v; socat wanted: %v", topology, got, want)
 		}
@@ -544,13 +544,13 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 				t.Helper()
 				for _, n := range c.Nodes {
 					a := agents[n.HostID]
-					if len(a.running) != 0 {
-						t.Errorf("host %d still runs %v", n.HostID, a.running)
+					if len(a.Running) != 0 {
+						t.Errorf("host %d still runs %v", n.HostID, a.Running)
 					}
-					for p := range a.files {
+					for p := range a.Files {
 						t.Errorf("host %d still has file %s", n.HostID, p)
 					}
-					for p := range a.dirs {
+					for p := range a.Dirs {
 						if strings.HasPrefix(p, n.DataDir) {
 							t.Errorf("host %d still has directory %s", n.HostID, p)
 						}

@@ -222,3 +222,14 @@ func (f *Agent) File(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// Spec returns the spec of instance id while it runs; a zero one when it
+// does not.
+func (f *Agent) Spec(id string) dbplane.Instance {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	if !f.Running[id] {
+		return dbplane.Instance{}
+	}
+	return f.Instances[id]
+}
