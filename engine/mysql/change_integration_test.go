@@ -32,7 +32,7 @@ func TestRealChange(t *testing.T) {
 	var log stepLog
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, l := range log.all() {
+			for _, l := range log.All() {
 				t.Log(l)
 			}
 		}
@@ -40,7 +40,7 @@ func TestRealChange(t *testing.T) {
 	store := e.Store.(*fakeStore)
 
 	const newPassword = "N3w-Adm1n.pw"
-	store.newPW = newPassword
+	store.NewPW = newPassword
 	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), &log); err != nil {
 		t.Fatalf("password: %v", err)
 	}
@@ -54,12 +54,12 @@ func TestRealChange(t *testing.T) {
 			t.Errorf("node %d with the old password: %v, want access denied", n.Ordinal, err)
 		}
 	}
-	for _, l := range log.all() {
+	for _, l := range log.All() {
 		if strings.Contains(l, newPassword) || strings.Contains(l, mysql.NativeHash(newPassword)) {
 			t.Fatalf("a log line holds the new password or its hash: %s", l)
 		}
 	}
-	store.password = newPassword // as the service commits it
+	store.Password = newPassword // as the service commits it
 
 	change := func(params map[string]string) error {
 		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), &log); err != nil {

@@ -29,7 +29,7 @@ func TestPasswordSteps(t *testing.T) {
 	const pw = "N3w-Secret-pw"
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 2)
 	e, agents := fakeEngine(c, "Old-Secret-pw")
-	e.Store.(*fakeStore).newPW = pw
+	e.Store.(*fakeStore).NewPW = pw
 	for _, a := range agents {
 		a.adminHosts = []string{"127.0.0.0/255.0.0.0", "::1"}
 	}
@@ -43,13 +43,13 @@ func TestPasswordSteps(t *testing.T) {
 		t.Fatalf("ALTER USER scripts on the primary: %q", alters)
 	}
 	for id, a := range agents {
-		for _, cmd := range a.cmds {
+		for _, cmd := range a.Cmds {
 			if strings.Contains(strings.Join(cmd.Argv, " ")+string(cmd.Stdin), pw) {
 				t.Fatalf("host %d ran a command holding the password: %v", id, cmd.Argv)
 			}
 		}
 	}
-	for _, l := range log.all() {
+	for _, l := range log.All() {
 		if strings.Contains(l, pw) {
 			t.Fatalf("log line holds the password: %s", l)
 		}
@@ -59,7 +59,7 @@ func TestPasswordSteps(t *testing.T) {
 	}
 
 	// A task without a new password fails for good.
-	e.Store.(*fakeStore).newPW = ""
+	e.Store.(*fakeStore).NewPW = ""
 	err := runStep(t.Context(), e, 1, e.PlanPassword(c)[0], log)
 	if !dbplane.IsPermanent(err) {
 		t.Fatalf("without a new password: %v, want a permanent error", err)
@@ -120,7 +120,7 @@ func TestParameterSteps(t *testing.T) {
 	if got := a.scripts("SET GLOBAL wait_timeout"); got[len(got)-1] != "SET GLOBAL wait_timeout = 65536;\n" {
 		t.Fatalf("SET GLOBAL wait_timeout: %q", got)
 	}
-	if conf := a.file(t, "/data/h1/mysql/orders-0.d/my.cnf"); !strings.Contains(conf, "max_connections = 300\n") {
+	if conf := a.File(t, "/data/h1/mysql/orders-0.d/my.cnf"); !strings.Contains(conf, "max_connections = 300\n") {
 		t.Fatalf("my.cnf lacks the parameter:\n%s", conf)
 	}
 	if n := countCalls(a, "StopInstance"); n != 0 {
@@ -130,7 +130,7 @@ func TestParameterSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	if countCalls(a, "StopInstance") != 1 || countCalls(a, "StartInstance") != 1 {
-		t.Fatalf("a change needing a restart: calls %v", a.calls)
+		t.Fatalf("a change needing a restart: calls %v", a.Calls)
 	}
 	if err := apply(map[string]string{"max_connections": ""}); err != nil {
 		t.Fatal(err)
@@ -142,10 +142,10 @@ func TestParameterSteps(t *testing.T) {
 }
 
 func countCalls(a *fakeAgent, prefix string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	n := 0
-	for _, c := range a.calls {
+	for _, c := range a.Calls {
 		if strings.HasPrefix(c, prefix) {
 			n++
 		}

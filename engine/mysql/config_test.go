@@ -24,14 +24,14 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	e, agents := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
 	params := []byte(`{"ordinal":` + strconv.Itoa(ordinal) + `}`)
-	if err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, params, (&stepLog{}).logf); err != nil {
+	if err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, params, (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
-	if !strings.Contains(strings.Join(a.calls, "\n"), "WriteFile "+n.DataDir+".d/my.cnf mysql 600") {
-		t.Errorf("my.cnf of node %d not written as mysql, 0600: %v", ordinal, a.calls)
+	if !strings.Contains(strings.Join(a.Calls, "\n"), "WriteFile "+n.DataDir+".d/my.cnf mysql 600") {
+		t.Errorf("my.cnf of node %d not written as mysql, 0600: %v", ordinal, a.Calls)
 	}
-	return a.file(t, n.DataDir+".d/my.cnf")
+	return a.File(t, n.DataDir+".d/my.cnf")
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
@@ -173,7 +173,7 @@ func TestSizingFromFlavor(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"
 		e, _ := fakeEngine(c, "pw")
-		err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 			t.Fatalf("err = %v, want a permanent invalid error", err)
 		}

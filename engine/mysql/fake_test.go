@@ -2,32 +2,19 @@ package mysql_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
-	"sync"
-	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 )
 
-// fakeAgent is a HostAgent that records every call and keeps a pretend file
-// system and a pretend MariaDB, enough for the steps to believe their
-// commands worked.
+// fakeAgent is the kit's fake agent playing a pretend MariaDB, enough for
+// the steps to believe their commands worked.
 type fakeAgent struct {
-	mu         sync.Mutex
-	hostID     int64
-	diskGB     int64
-	files      map[string][]byte
-	dirs       map[string]bool
-	running    map[string]dbplane.Instance
-	cmds       []dbplane.Command
-	calls      []string
-	removed    [][]string
-	packages   [][]string
-	ss         string            // output of ss
+	*enginetest.Agent
 	status     map[string]string // what SHOW GLOBAL STATUS answers, by lower-case name
 	slaveIDs   []int             // the server_ids SHOW SLAVE HOSTS lists
 	adminHosts []string          // the hosts of the admin accounts
@@ -40,79 +27,25 @@ type fakeAgent struct {
 }
 
 func newFakeAgent(hostID int64) *fakeAgent {
-	return &fakeAgent{hostID: hostID, diskGB: 100, files: map[string][]byte{}, dirs: map[string]bool{},
-		running: map[string]dbplane.Instance{}, replica: [2]string{"Yes", "Yes"},
+	f := &fakeAgent{Agent: enginetest.NewAgent(hostID), replica: [2]string{"Yes", "Yes"},
 		sysvars: map[string]string{"MAX_CONNECTIONS": "NO", "WAIT_TIMEOUT": "NO", "THREAD_HANDLING": "YES"},
 		status: map[string]string{
 			"rpl_semi_sync_master_status": "ON", "rpl_semi_sync_slave_status": "ON",
 			"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON",
 			"wsrep_cluster_state_uuid": "b0c5a1e4-0000-0000-0000-000000000001",
 		}}
+	f.StrictSpecs = true
+	f.Exec = f.exec
+	return f
 }
 
-var _ dbplane.HostAgent = (*fakeAgent)(nil)
-
-func (f *fakeAgent) record(format string, args ...any) {
-	f.calls = append(f.calls, fmt.Sprintf(format, args...))
-}
-
-func (f *fakeAgent) Facts(context.Context) (dbplane.HostFacts, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("Facts")
-	return dbplane.HostFacts{Hostname: fmt.Sprintf("h%d", f.hostID), OS: "linux", Arch: "amd64", CPUs: 2,
-		MemoryMB: 4096, DiskGB: f.diskGB, DataRoot: "/data"}, nil
-}
-
-func (f *fakeAgent) EnsurePackages(_ context.Context, pkgs []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsurePackages %v", pkgs)
-	f.packages = append(f.packages, pkgs)
-	return nil
-}
-
-func (f *fakeAgent) EnsureUser(_ context.Context, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsureUser %s", name)
-	return nil
-}
-
-func (f *fakeAgent) EnsureDir(_ context.Context, p, owner string, mode uint32) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsureDir %s %s %o", p, owner, mode)
-	f.dirs[p] = true
-	return nil
-}
-
-func (f *fakeAgent) WriteFile(_ context.Context, file dbplane.File) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("WriteFile %s %s %o", file.Path, file.Owner, file.Mode)
-	f.files[file.Path] = bytes.Clone(file.Content)
-	return nil
-}
-
-func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.CommandResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("Run %s %s", cmd.User, strings.Join(cmd.Argv, " "))
-	f.cmds = append(f.cmds, cmd)
-	res := &dbplane.CommandResult{}
+// exec plays MariaDB's programs; the agent is locked.
+func (f *fakeAgent) exec(cmd dbplane.Command, res *dbplane.CommandResult) {
 	switch path.Base(cmd.Argv[0]) {
-	case "test":
-		p := cmd.Argv[len(cmd.Argv)-1]
-		if _, ok := f.files[p]; !ok && !f.dirs[p] {
-			res.ExitCode = 1
-		}
-	case "ss":
-		res.Stdout = f.ss
 	case "mariadb-install-db":
 		for _, a := range cmd.Argv {
 			if d, ok := strings.CutPrefix(a, "--datadir="); ok {
-				f.dirs[path.Join(d, "mysql")] = true
+				f.Dirs[path.Join(d, "mysql")] = true
 			}
 		}
 	case "mariadb":
@@ -122,20 +55,19 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 		}
 		res.Stdout = f.answer(string(cmd.Stdin))
 	case "cat":
-		content, ok := f.files[cmd.Argv[len(cmd.Argv)-1]]
+		content, ok := f.Files[cmd.Argv[len(cmd.Argv)-1]]
 		if !ok {
 			res.ExitCode, res.Stderr = 1, "No such file or directory"
 		}
 		res.Stdout = string(content)
 	case "sed": // only ever the edit that marks grastate.dat safe to bootstrap
 		p := cmd.Argv[len(cmd.Argv)-1]
-		f.files[p] = bytes.ReplaceAll(f.files[p], []byte("safe_to_bootstrap: 0"), []byte("safe_to_bootstrap: 1"))
+		f.Files[p] = bytes.ReplaceAll(f.Files[p], []byte("safe_to_bootstrap: 0"), []byte("safe_to_bootstrap: 1"))
 	case "mariadbd":
 		if slices.Contains(cmd.Argv, "--wsrep-recover") {
 			res.Stderr = f.recovered
 		}
 	}
-	return res, nil
 }
 
 // answer plays MariaDB for the statements the steps send.
@@ -197,73 +129,10 @@ func sortedKeys(m map[string]string) []string {
 	return ks
 }
 
-func (f *fakeAgent) StartInstance(_ context.Context, inst dbplane.Instance) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("StartInstance %s %s %s", inst.ID, inst.User, strings.Join(inst.Argv, " "))
-	if cur, ok := f.running[inst.ID]; ok && !slices.Equal(cur.Argv, inst.Argv) {
-		return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict, "instance %s is supervised with a different spec; stop it first", inst.ID))
-	}
-	f.running[inst.ID] = inst
-	return nil
-}
-
-func (f *fakeAgent) StopInstance(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("StopInstance %s", id)
-	delete(f.running, id)
-	return nil
-}
-
-func (f *fakeAgent) InstanceStatus(_ context.Context, id string) (*dbplane.InstanceStatus, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("InstanceStatus %s", id)
-	if _, ok := f.running[id]; !ok {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "no instance %s", id)
-	}
-	return &dbplane.InstanceStatus{ID: id, Running: true, PID: 42}, nil
-}
-
-func (f *fakeAgent) RemoveInstance(_ context.Context, id string, paths []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("RemoveInstance %s %v", id, paths)
-	delete(f.running, id)
-	f.removed = append(f.removed, paths)
-	for _, p := range paths {
-		for k := range f.files {
-			if k == p || strings.HasPrefix(k, p+"/") {
-				delete(f.files, k)
-			}
-		}
-		for k := range f.dirs {
-			if k == p || strings.HasPrefix(k, p+"/") {
-				delete(f.dirs, k)
-			}
-		}
-	}
-	return nil
-}
-
-// commands returns the commands run so far whose program is named prog.
-func (f *fakeAgent) commands(prog string) []dbplane.Command {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []dbplane.Command
-	for _, c := range f.cmds {
-		if path.Base(c.Argv[0]) == prog {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // scripts returns the SQL scripts run on the host that contain substr.
 func (f *fakeAgent) scripts(substr string) []string {
 	var out []string
-	for _, c := range f.commands("mariadb") {
+	for _, c := range f.Commands("mariadb") {
 		if strings.Contains(string(c.Stdin), substr) {
 			out = append(out, string(c.Stdin))
 		}
@@ -271,69 +140,8 @@ func (f *fakeAgent) scripts(substr string) []string {
 	return out
 }
 
-func (f *fakeAgent) file(t *testing.T, p string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.files[p]
-	if !ok {
-		t.Fatalf("host %d has no file %s", f.hostID, p)
-	}
-	return string(b)
-}
-
-// fakeDialer hands out agents by host id.
-type fakeDialer map[int64]dbplane.HostAgent
-
-func (d fakeDialer) Agent(_ context.Context, hostID int64) (dbplane.HostAgent, error) {
-	a, ok := d[hostID]
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", hostID)
-	}
-	return a, nil
-}
-
-// fakeStore holds one task of one cluster, and the zones of its hosts.
-type fakeStore struct {
-	taskID   int64
-	cluster  *dbplane.Cluster
-	password string
-	newPW    string           // the password of a password change task
-	zones    map[int64]string // by host id
-}
-
-func (s *fakeStore) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
-	if id != s.taskID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "task %d not found", id)
-	}
-	return &dbplane.Task{ID: id, ClusterID: s.cluster.ID}, nil
-}
-
-func (s *fakeStore) FindClusterByID(_ context.Context, id int64) (*dbplane.Cluster, error) {
-	if id != s.cluster.ID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.cluster, nil
-}
-
-func (s *fakeStore) ClusterPassword(_ context.Context, id int64) (string, error) {
-	if id != s.cluster.ID {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.password, nil
-}
-
-func (s *fakeStore) FindHostByID(_ context.Context, id int64) (*dbplane.Host, error) {
-	z, ok := s.zones[id]
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", id)
-	}
-	return &dbplane.Host{ID: id, Zone: z}, nil
-}
-
-func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
-	if id != s.taskID || s.newPW == "" {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
-	}
-	return s.newPW, nil
-}
+// The dialer and the store are the kit's.
+type (
+	fakeDialer = enginetest.Dialer
+	fakeStore  = enginetest.Store
+)

@@ -81,7 +81,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone],
 			SSL: ca != nil}}
 	dialer := fakeDialer{}
-	store := &fakeStore{taskID: 1, cluster: c, password: realPassword, zones: map[int64]string{}}
+	store := &fakeStore{TaskID: 1, Cluster: c, Password: realPassword, Zones: map[int64]string{}}
 	port := freePorts(t, topology == dbplane.TopologyGalera)
 	for i := range 3 {
 		addr := fmt.Sprintf("127.0.0.%d", 11+i)
@@ -99,7 +99,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 			a.Close()
 		})
 		dialer[hostID] = a
-		store.zones[hostID] = zones[i]
+		store.Zones[hostID] = zones[i]
 		role := mysql.RoleReplica
 		switch {
 		case topology == dbplane.TopologyGalera:
@@ -117,7 +117,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 	var log stepLog
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, l := range log.all() {
+			for _, l := range log.All() {
 				t.Log(l)
 			}
 		}

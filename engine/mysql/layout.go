@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // osUser is the OS account every MariaDB process and file belongs to. The
@@ -20,10 +21,6 @@ const (
 	RoleReplica = "replica"
 	RoleMember  = "member" // a galera member: every member takes writes
 )
-
-// maxSocketPath is the longest Unix socket path the kernel accepts
-// (sizeof(sun_path) - 1 on Linux).
-const maxSocketPath = 107
 
 // Offsets of a galera member's ports from its SQL port. Placement gives
 // every node a SQL port (3306, 3307, … on a host); the galera ports follow
@@ -119,33 +116,13 @@ func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).O
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
-	for _, n := range c.Nodes {
-		if n.Ordinal == ordinal {
-			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
-				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
-			}
-			n.ClusterID = c.ID
-			return node{Node: n, cluster: c}, nil
-		}
-	}
-	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+	n, err := enginekit.NodeOf(c, ordinal)
+	return node{Node: n, cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary, or
-// node 0 (a galera cluster's bootstrap member). It returns a zero node for
-// a cluster without nodes.
-func primaryOf(c *dbplane.Cluster) dbplane.Node {
-	var first dbplane.Node
-	for i, n := range c.Nodes {
-		if n.Role == RolePrimary {
-			return n
-		}
-		if i == 0 || n.Ordinal < first.Ordinal {
-			first = n
-		}
-	}
-	return first
-}
+// primaryOf returns the primary of c: the node placement marked primary,
+// or node 0. It returns a zero node for a cluster without nodes.
+var primaryOf = enginekit.PrimaryOf
 
 // members returns every node of c by ordinal.
 func members(c *dbplane.Cluster) []node {
@@ -163,11 +140,7 @@ func others(c *dbplane.Cluster, n node) []node {
 }
 
 // sortedNodes returns the nodes of c ordered by ordinal.
-func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
-	nodes := slices.Clone(c.Nodes)
-	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
-	return nodes
-}
+var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
 func joinHostPort(host string, port int) string {

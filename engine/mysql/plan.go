@@ -1,11 +1,11 @@
 package mysql
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Timeouts and attempts of the steps. Every step talks to agents, so each
@@ -16,7 +16,6 @@ const (
 	shortTimeout   = time.Minute
 	startTimeout   = 2 * time.Minute
 	joinStepTime   = 10 * time.Minute
-	stepAttempts   = 8
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes.
@@ -179,18 +178,11 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 // planNodes returns the cluster's nodes by ordinal or, before placement
 // (a dry run), as many unplaced nodes as the spec asks for.
 func planNodes(c *dbplane.Cluster) []dbplane.Node {
-	if len(c.Nodes) > 0 {
-		return sortedNodes(c)
-	}
 	count := 1
 	if c.Topology == dbplane.TopologyReplication || c.Topology == dbplane.TopologyGalera {
 		count = max(c.Spec.Nodes, 1)
 	}
-	nodes := make([]dbplane.Node, count)
-	for i := range nodes {
-		nodes[i].Ordinal = i
-	}
-	return nodes
+	return enginekit.PlanNodes(c, count)
 }
 
 // keyer returns the function that names a node's steps: my-<name>-<ordinal>.
@@ -222,24 +214,12 @@ func portsWord(c *dbplane.Cluster, n dbplane.Node) string {
 }
 
 // where names the host of a node for step descriptions.
-func where(n dbplane.Node) string {
-	if n.HostID == 0 {
-		return fmt.Sprintf("the host of node %d", n.Ordinal)
-	}
-	return fmt.Sprintf("host %d (%s)", n.HostID, n.Address)
-}
+var where = enginekit.Where
 
 // newStep returns a step acting on node n.
 func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
-	params, _ := json.Marshal(stepParams{Ordinal: n.Ordinal}) // cannot fail: an int
-	return dbplane.PlanStep{
-		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
-		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
-	}
+	return enginekit.NewStep(key, name, handler, n.Ordinal, timeout, desc, after...)
 }
 
 // withUndo gives a step the handler that undoes it on rollback.
-func withUndo(h string, s dbplane.PlanStep) dbplane.PlanStep {
-	s.Undo = h
-	return s
-}
+var withUndo = enginekit.WithUndo

@@ -105,7 +105,7 @@ func TestAttachStandby(t *testing.T) {
 	ctx := context.Background()
 	e, agents, src := standbyFixture(true)
 	log := &stepLog{}
-	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	acct := src.scripts("dbplane_standby7")
@@ -127,10 +127,10 @@ func TestAttachStandby(t *testing.T) {
 		t.Error("member 1 was attached too: only one member replicates")
 	}
 	pw := strings.Split(strings.Split(change[0], "MASTER_PASSWORD = '")[1], "'")[0]
-	if pw == "" || strings.Contains(strings.Join(log.all(), "\n"), pw) {
-		t.Fatalf("the replication password is empty or in the step's log: %v", log.all())
+	if pw == "" || strings.Contains(strings.Join(log.All(), "\n"), pw) {
+		t.Fatalf("the replication password is empty or in the step's log: %v", log.All())
 	}
-	if err := e.RunStep(ctx, mysql.HandlerVerifyStandby, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerVerifyStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := e.Store.FindClusterByID(ctx, 7)
@@ -140,7 +140,7 @@ func TestAttachStandby(t *testing.T) {
 	}
 
 	t.Run("AgainStopsFirst", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if change := agents[1].scripts("CHANGE MASTER"); len(change) != 2 || !strings.HasPrefix(change[1], "STOP SLAVE;") {
@@ -151,14 +151,14 @@ func TestAttachStandby(t *testing.T) {
 		e, _, _ := standbyFixture(true)
 		c, _ := e.Store.FindClusterByID(ctx, 7)
 		c.Spec.SSL = false
-		err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.logf)
+		err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if !dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "SSL") {
 			t.Fatalf("err = %v; want a permanent error about SSL", err)
 		}
 	})
 	t.Run("StandbySSTAccount", func(t *testing.T) {
 		e, agents, _ := standbyFixture(false)
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if s := agents[1].scripts("dbplane_sst"); len(s) == 0 || !strings.Contains(s[0], "'dbplane_sst_standby'@'localhost'") {
@@ -206,7 +206,7 @@ func TestDetachStandby(t *testing.T) {
 		t.Fatal("an ordinary cluster's delete drops a standby account")
 	}
 	log := &stepLog{}
-	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	if s := src.scripts("DROP USER"); len(s) != 1 || !strings.Contains(s[0], "'dbplane_standby7'@'10.0.0.1'") {
@@ -214,7 +214,7 @@ func TestDetachStandby(t *testing.T) {
 	}
 	// A source that is gone does not keep the standby from being deleted.
 	c.Spec.StandbyOf = 404
-	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerDetachStandby, 1, detach.Params, log.Logf); err != nil {
 		t.Fatalf("detaching from a missing source: %v", err)
 	}
 }
@@ -231,13 +231,13 @@ func (a seedingAgent) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.Co
 	argv := strings.Join(cmd.Argv, " ")
 	switch {
 	case cmd.Argv[0] == "bash" && strings.Contains(argv, "mbstream"):
-		a.mu.Lock()
-		a.files[a.datadir+"/xtrabackup_binlog_info"] = []byte("mariadb-bin.000002\t1234\t5-1-20,2147483728-1-3\n")
-		a.mu.Unlock()
+		a.Mu.Lock()
+		a.Files[a.datadir+"/xtrabackup_binlog_info"] = []byte("mariadb-bin.000002\t1234\t5-1-20,2147483728-1-3\n")
+		a.Mu.Unlock()
 	case cmd.Argv[0] == "bash" && strings.Contains(argv, "xtrabackup_binlog_info"):
-		a.mu.Lock()
-		res.Stdout = string(a.files[cmd.Argv[len(cmd.Argv)-1]+"/xtrabackup_binlog_info"])
-		a.mu.Unlock()
+		a.Mu.Lock()
+		res.Stdout = string(a.Files[cmd.Argv[len(cmd.Argv)-1]+"/xtrabackup_binlog_info"])
+		a.Mu.Unlock()
 	}
 	return res, err
 }
@@ -255,32 +255,32 @@ func TestSeedStandby(t *testing.T) {
 		t.Fatalf("bootstrap waits for %v; want the seed too", got)
 	}
 	a := agents[1]
-	a.ss = "LISTEN 0 5 10.0.0.1:4444 0.0.0.0:*\n"
+	a.SS = "LISTEN 0 5 10.0.0.1:4444 0.0.0.0:*\n"
 	e.Dialer.(fakeDialer)[1] = seedingAgent{fakeAgent: a, datadir: c.Nodes[0].DataDir}
 	log := &stepLog{}
-	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.Logf); err != nil {
 		t.Fatal(err)
 	}
-	recv := strings.Join(a.commands("bash")[0].Argv, " ")
-	if !strings.Contains(recv, "TCP-LISTEN:4444,bind=10.0.0.1") || !strings.Contains(recv, "mbstream -x -C") || a.commands("bash")[0].User != "mysql" {
+	recv := strings.Join(a.Commands("bash")[0].Argv, " ")
+	if !strings.Contains(recv, "TCP-LISTEN:4444,bind=10.0.0.1") || !strings.Contains(recv, "mbstream -x -C") || a.Commands("bash")[0].User != "mysql" {
 		t.Errorf("receiver %q", recv)
 	}
-	send := src.commands("bash")
+	send := src.Commands("bash")
 	if len(send) != 1 || !strings.Contains(strings.Join(send[0].Argv, " "), "mariadb-backup --defaults-file") ||
 		!strings.Contains(strings.Join(send[0].Argv, " "), "/dev/tcp/10.0.0.1/4444") {
 		t.Fatalf("sender %v", send)
 	}
-	if p := a.commands("mariadb-backup"); len(p) != 1 || !slices.Contains(p[0].Argv, "--prepare") {
+	if p := a.Commands("mariadb-backup"); len(p) != 1 || !slices.Contains(p[0].Argv, "--prepare") {
 		t.Fatalf("prepare %v", p)
 	}
 	home := c.Nodes[0].DataDir + ".d"
-	if got := a.file(t, home+"/standby-seed.gtid"); got != "5-1-20,2147483728-1-3\n" {
+	if got := a.File(t, home+"/standby-seed.gtid"); got != "5-1-20,2147483728-1-3\n" {
 		t.Fatalf("kept GTID %q", got)
 	}
-	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.logf); err != nil || len(src.commands("bash")) != 1 {
-		t.Fatalf("a second seed: %v, %d sends; want none", err, len(src.commands("bash")))
+	if err := e.RunStep(ctx, mysql.HandlerSeedStandby, 1, seed.Params, log.Logf); err != nil || len(src.Commands("bash")) != 1 {
+		t.Fatalf("a second seed: %v, %d sends; want none", err, len(src.Commands("bash")))
 	}
-	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	if change := a.scripts("CHANGE MASTER"); len(change) != 1 || !strings.HasPrefix(change[0], "SET GLOBAL gtid_slave_pos = '5-1-20,2147483728-1-3';") {

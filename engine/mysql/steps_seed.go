@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // HandlerSeedStandby copies a source member's data into a standby's
@@ -162,7 +163,7 @@ func (s *step) waitListening(ctx context.Context, a dbplane.HostAgent, recv <-ch
 		if err != nil {
 			return err
 		}
-		if _, ok := portTaken(res.Stdout, n.Address, n.seedPort()); ok {
+		if _, ok := enginekit.PortTaken(res.Stdout, n.Address, n.seedPort()); ok {
 			return nil
 		}
 		select {

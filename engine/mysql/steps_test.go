@@ -50,7 +50,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 						t.Errorf("step %q holds the %s", s.Name, what)
 					}
 				}
-				for _, line := range log.all() {
+				for _, line := range log.All() {
 					if strings.Contains(line, secret) {
 						t.Errorf("step log holds the %s: %s", what, line)
 					}
@@ -59,22 +59,22 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 					t.Errorf("the engine's log holds the %s", what)
 				}
 				for _, a := range agents {
-					for _, cmd := range a.cmds {
+					for _, cmd := range a.Cmds {
 						if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
-							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.hostID, cmd.Argv, what)
+							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.HostID, cmd.Argv, what)
 						}
 					}
 				}
 			}
 			for _, a := range agents {
-				for _, cmd := range a.cmds {
+				for _, cmd := range a.Cmds {
 					if bytes.Contains(cmd.Stdin, []byte(password)) {
-						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.hostID, cmd.Argv)
+						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.HostID, cmd.Argv)
 					}
 				}
-				for p, content := range a.files {
+				for p, content := range a.Files {
 					if bytes.Contains(content, []byte(password)) {
-						t.Errorf("host %d: file %s holds the admin password", a.hostID, p)
+						t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
 					}
 				}
 			}
@@ -106,7 +106,7 @@ func machineSecrets(t *testing.T, c *dbplane.Cluster, agents map[int64]*fakeAgen
 	}
 	if c.Topology == dbplane.TopologyGalera {
 		for _, n := range c.Nodes {
-			m := sstAuthRE.FindStringSubmatch(agents[n.HostID].file(t, n.DataDir+".d/conf.d/sst.cnf"))
+			m := sstAuthRE.FindStringSubmatch(agents[n.HostID].File(t, n.DataDir+".d/conf.d/sst.cnf"))
 			if m == nil || len(m[1]) < 24 {
 				t.Fatalf("node %d: sst.cnf names no long state transfer password", n.Ordinal)
 			}
@@ -148,7 +148,7 @@ func TestReplicationSteps(t *testing.T) {
 			t.Fatalf("semi-sync paused %d times, want once while no replica is attached", n)
 		}
 		primary.status["rpl_semi_sync_master_clients"] = "2"
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = OFF")); n != 1 {
@@ -157,7 +157,7 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("UsersDropStaleAdminAccounts", func(t *testing.T) {
 		primary.adminHosts = []string{"127.0.0.0/255.0.0.0", "192.168.0.0/255.255.0.0"}
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		s := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
@@ -176,7 +176,7 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("AttachFirstStartsThenRestartsReplication", func(t *testing.T) {
 		for range 2 {
-			if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -194,7 +194,7 @@ func TestReplicationSteps(t *testing.T) {
 		}
 	})
 	t.Run("AttachRefusesThePrimary", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":0}`), log.logf); !dbplane.IsPermanent(err) {
+		if err := e.RunStep(ctx, mysql.HandlerAttachReplica, 1, []byte(`{"ordinal":0}`), log.Logf); !dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a permanent error", err)
 		}
 	})
@@ -202,12 +202,12 @@ func TestReplicationSteps(t *testing.T) {
 		agents[2].replica = [2]string{"Connecting", "Yes"}
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "Slave_IO_Running Connecting") {
 			t.Fatalf("err = %v, want a retryable error saying the I/O thread connects", err)
 		}
 		agents[2].replica = [2]string{"Yes", "Yes"}
-		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -215,7 +215,7 @@ func TestReplicationSteps(t *testing.T) {
 		primary.status["rpl_semi_sync_master_clients"] = "1"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "Rpl_semi_sync_master_clients 1 of 2") {
 			t.Fatalf("err = %v, want one saying a replica is not a semi-sync client", err)
 		}
@@ -226,7 +226,7 @@ func TestReplicationSteps(t *testing.T) {
 		primary.slaveIDs = []int{2}
 		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.logf)
+		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "node 2 (server_id 3) is not connected") {
 			t.Fatalf("err = %v, want one saying replica 2 is not connected", err)
 		}
@@ -241,44 +241,44 @@ func TestGaleraSteps(t *testing.T) {
 		e, agents := fakeEngine(c, password)
 		log := &stepLog{}
 		for _, s := range e.PlanCreate(c)[:15] { // the hosts' steps
-			if err := e.RunStep(ctx, s.Handler, 1, s.Params, log.logf); err != nil {
+			if err := e.RunStep(ctx, s.Handler, 1, s.Params, log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return e, agents, log
 	}
-	argv := func(a *fakeAgent) string { return strings.Join(a.running["my-7-0"].Argv, " ") }
+	argv := func(a *fakeAgent) string { return strings.Join(a.Spec("my-7-0").Argv, " ") }
 	t.Run("BootstrapsAlone", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if got := argv(agents[1]); !strings.HasSuffix(got, "--wsrep-new-cluster") {
 			t.Fatalf("member 0 runs %q, want it bootstrapped", got)
 		}
 		t.Run("AgainDoesNothing", func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		})
 		t.Run("RejoinRestartsWithoutTheFlag", func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 			if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
 				t.Fatalf("member 0 runs %q after rejoining", got)
 			}
-			if !slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+			if !slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 				t.Fatal("member 0 was not stopped before it restarted")
 			}
 		})
 	})
 	t.Run("JoinsRunningMembersInsteadOfBootstrapping", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params("2"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params("2"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if got := argv(agents[1]); strings.Contains(got, "--wsrep-new-cluster") {
@@ -287,26 +287,26 @@ func TestGaleraSteps(t *testing.T) {
 	})
 	t.Run("RejoinLeavesALoneMemberRunning", func(t *testing.T) {
 		e, agents, log := setup(t)
-		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerBootstrap, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		agents[1].status["wsrep_cluster_size"] = "1"
-		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.logf)
+		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
 			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
 		}
-		if slices.Contains(agents[1].calls, "StopInstance my-7-0") {
+		if slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 			t.Fatal("a lone member 0 was stopped")
 		}
 	})
 	t.Run("UsersSetTheTransferAccountOnRunningMembers", func(t *testing.T) {
 		e, agents, log := setup(t)
 		for _, o := range []string{"0", "1"} {
-			if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params(o), log.logf); err != nil {
+			if err := e.RunStep(ctx, mysql.HandlerJoin, 1, params(o), log.Logf); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, params("0"), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, params("0"), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		for host, want := range map[int64]int{1: 1, 2: 1, 3: 0} {
@@ -323,7 +323,7 @@ func TestGaleraSteps(t *testing.T) {
 		agents[3].status["wsrep_local_state_comment"] = "Joining: receiving State Transfer"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf)
+		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf)
 		if err == nil || !strings.Contains(err.Error(), "member 2") || !strings.Contains(err.Error(), "Joining") {
 			t.Fatalf("err = %v, want one naming member 2 joining", err)
 		}
@@ -331,7 +331,7 @@ func TestGaleraSteps(t *testing.T) {
 		agents[2].status["wsrep_cluster_size"] = "2"
 		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
+		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
 			t.Fatalf("err = %v, want one saying member 1 counts 2", err)
 		}
 	})
@@ -346,9 +346,9 @@ func TestStepsAreIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	primary := agents[1]
-	installs := func() int { return len(primary.commands("mariadb-install-db")) }
+	installs := func() int { return len(primary.Commands("mariadb-install-db")) }
 	t.Run("StartSupervisesMariadbd", func(t *testing.T) {
-		inst := primary.running["my-7-0"]
+		inst := primary.Spec("my-7-0")
 		want := []string{"/usr/sbin/mariadbd", "--defaults-file=" + c.Nodes[0].DataDir + ".d/my.cnf"}
 		if !slices.Equal(inst.Argv, want) || inst.User != "mysql" || inst.StopSignal != "SIGTERM" ||
 			inst.Resources == nil || inst.Resources.CPUMillis != 2000 || inst.Resources.MemoryMB != 4096 {
@@ -356,7 +356,7 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitSkipsAnInitialisedNode", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 1 {
@@ -364,20 +364,20 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitRedoesAnInterruptedInit", func(t *testing.T) {
-		delete(primary.files, c.Nodes[0].DataDir+".d/install-db.done")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		delete(primary.Files, c.Nodes[0].DataDir+".d/install-db.done")
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 2 {
 			t.Fatalf("mariadb-install-db ran %d times, want twice", n)
 		}
-		if last := primary.removed[len(primary.removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
+		if last := primary.Removed[len(primary.Removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
 			t.Fatalf("removed %v before mariadb-install-db, want the data directory emptied", last)
 		}
 	})
 	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
-		delete(primary.dirs, c.Nodes[0].DataDir+"/mysql")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		delete(primary.Dirs, c.Nodes[0].DataDir+"/mysql")
+		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		if n := installs(); n != 3 {
@@ -385,20 +385,20 @@ func TestStepsAreIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("InitRunsAsMySQLWithSocketRoot", func(t *testing.T) {
-		cmd := primary.commands("mariadb-install-db")[0]
+		cmd := primary.Commands("mariadb-install-db")[0]
 		if cmd.User != "mysql" || !slices.Contains(cmd.Argv, "--auth-root-authentication-method=socket") || !slices.Contains(cmd.Argv, "--no-defaults") {
 			t.Fatalf("mariadb-install-db ran as %s with %v", cmd.User, cmd.Argv)
 		}
 	})
 	t.Run("InitUsesTheNodesOwnTmpdir", func(t *testing.T) {
 		tmp := c.Nodes[0].DataDir + ".d/tmp"
-		cmd := primary.commands("mariadb-install-db")[0]
-		if !slices.Contains(cmd.Argv, "--tmpdir="+tmp) || !primary.dirs[tmp] {
-			t.Fatalf("mariadb-install-db ran with %v (prepared %s: %v): want the node's own tmpdir, prepared before", cmd.Argv, tmp, primary.dirs[tmp])
+		cmd := primary.Commands("mariadb-install-db")[0]
+		if !slices.Contains(cmd.Argv, "--tmpdir="+tmp) || !primary.Dirs[tmp] {
+			t.Fatalf("mariadb-install-db ran with %v (prepared %s: %v): want the node's own tmpdir, prepared before", cmd.Argv, tmp, primary.Dirs[tmp])
 		}
 	})
 	t.Run("SQLRunsAsRootOverTheSocket", func(t *testing.T) {
-		cmd := primary.commands("mariadb")[0]
+		cmd := primary.Commands("mariadb")[0]
 		if cmd.User != "root" || !slices.Contains(cmd.Argv, "--socket="+c.Nodes[0].DataDir+".d/mariadbd.sock") ||
 			!slices.Contains(cmd.Argv, "--no-defaults") || len(cmd.Stdin) == 0 {
 			t.Fatalf("SQL ran as %s with %v: want root over the node's socket, the script on stdin", cmd.User, cmd.Argv)
@@ -436,11 +436,11 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", topology, "", 1)
 			e, agents := fakeEngine(c, password)
 			a := agents[1]
-			a.ss, a.diskGB = tc.ss, tc.diskGB
+			a.SS, a.DiskGB = tc.ss, tc.diskGB
 			if tc.running {
-				a.running["my-7-0"] = dbplane.Instance{ID: "my-7-0"}
+				a.Running["my-7-0"] = true
 			}
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -457,7 +457,7 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", dbplane.TopologyGalera, "", 1)
 			mutate(&c.Nodes[0])
 			e, _ := fakeEngine(c, password)
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 				t.Fatalf("precheck: %v; want a permanent invalid error", err)
 			}
@@ -478,10 +478,10 @@ func TestInstallAddsSocatForGalera(t *testing.T) {
 		c := newCluster("trio", topology, "", 3)
 		e, agents := fakeEngine(c, password)
 		e.Catalog = cat
-		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
-		got := agents[1].packages[0]
+		got := agents[1].Packages[0]
 		if !slices.Contains(got, "mariadb-server") || !slices.Contains(got, "galera-4") || slices.Contains(got, "socat") != want {
 			t.Errorf("%s: packages %v; socat wanted: %v", topology, got, want)
 		}
@@ -511,7 +511,7 @@ func TestAllowlistAccounts(t *testing.T) {
 			}
 			c.Spec.Allowlist = tc.allowlist
 			e, agents := fakeEngine(c, password)
-			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if tc.invalid {
 				if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 					t.Fatalf("err = %v, want a permanent invalid error", err)
@@ -544,13 +544,13 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 				t.Helper()
 				for _, n := range c.Nodes {
 					a := agents[n.HostID]
-					if len(a.running) != 0 {
-						t.Errorf("host %d still runs %v", n.HostID, a.running)
+					if len(a.Running) != 0 {
+						t.Errorf("host %d still runs %v", n.HostID, a.Running)
 					}
-					for p := range a.files {
+					for p := range a.Files {
 						t.Errorf("host %d still has file %s", n.HostID, p)
 					}
-					for p := range a.dirs {
+					for p := range a.Dirs {
 						if strings.HasPrefix(p, n.DataDir) {
 							t.Errorf("host %d still has directory %s", n.HostID, p)
 						}
@@ -596,20 +596,20 @@ func TestStepErrors(t *testing.T) {
 		"UnknownTask": {9, `{"ordinal":0}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 				t.Fatalf("err = %v, want a permanent error", err)
 			}
 		})
 	}
 	t.Run("NoPassword", func(t *testing.T) {
 		e, _ := fakeEngine(c, "")
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a permanent error", err)
 		}
 	})
 	t.Run("AgentUnavailable", func(t *testing.T) {
 		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if err == nil || dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a retryable error", err)
 		}

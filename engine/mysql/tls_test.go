@@ -80,18 +80,18 @@ func TestSSLSteps(t *testing.T) {
 	for _, n := range c.Nodes {
 		a := agents[n.HostID]
 		home := n.DataDir + ".d"
-		pair, err := tls.X509KeyPair([]byte(a.file(t, home+"/server-cert.pem")), []byte(a.file(t, home+"/server-key.pem")))
+		pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/server-cert.pem")), []byte(a.File(t, home+"/server-key.pem")))
 		if err != nil {
 			t.Fatalf("node %d: %v", n.Ordinal, err)
 		}
 		if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: n.Address}); err != nil {
 			t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
 		}
-		if got := a.file(t, home+"/ca.pem"); got != string(ca.CertPEM()) {
+		if got := a.File(t, home+"/ca.pem"); got != string(ca.CertPEM()) {
 			t.Errorf("node %d: ca.pem is not the CA certificate", n.Ordinal)
 		}
 		for _, f := range []string{"server-cert.pem", "server-key.pem", "ca.pem"} {
-			if want := "WriteFile " + home + "/" + f + " mysql 600"; !strings.Contains(strings.Join(a.calls, "\n"), want) {
+			if want := "WriteFile " + home + "/" + f + " mysql 600"; !strings.Contains(strings.Join(a.Calls, "\n"), want) {
 				t.Errorf("node %d: no call %q", n.Ordinal, want)
 			}
 		}
@@ -159,7 +159,7 @@ func TestSSLSteps(t *testing.T) {
 	})
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(dbplane.TopologyStandalone, 1), "Secret-pw1")
-		err := e.RunStep(ctx, mysql.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, mysql.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}

@@ -39,12 +39,12 @@ func TestRealChange(t *testing.T) {
 		Spec: dbplane.ClusterSpec{Name: "pgchange", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: dbplane.ReplicationAsync}}
 	dialer := placeReal(t, c, reachableTempDir(t), 3)
-	store := &fakeStore{taskID: 1, cluster: c, password: oldPassword}
+	store := &fakeStore{TaskID: 1, Cluster: c, Password: oldPassword}
 	e := &postgres.Engine{Store: store, Dialer: dialer}
 	var log stepLog
 	defer func() {
 		if t.Failed() {
-			for _, l := range log.all() {
+			for _, l := range log.All() {
 				t.Log(l)
 			}
 		}
@@ -58,7 +58,7 @@ func TestRealChange(t *testing.T) {
 		}
 	}()
 
-	store.newPW = newPassword
+	store.NewPW = newPassword
 	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), &log); err != nil {
 		t.Fatalf("password: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestRealChange(t *testing.T) {
 			t.Errorf("%s with the old password: %v, want SQLSTATE 28P01", hp, err)
 		}
 	}
-	store.password = newPassword // as the service commits it
+	store.Password = newPassword // as the service commits it
 
 	change := func(params map[string]string) error {
 		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), &log); err != nil {

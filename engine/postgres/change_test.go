@@ -33,7 +33,7 @@ func TestPasswordSteps(t *testing.T) {
 	const pw = "N3w-Secret-pw"
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 2)
 	e, agents := fakeEngine(c, "Old-Secret-pw")
-	e.Store.(*fakeStore).newPW = pw
+	e.Store.(*fakeStore).NewPW = pw
 	steps := e.PlanPassword(c)
 	if len(steps) != 2 || steps[0].Handler != postgres.HandlerSetPassword || steps[1].After[0] != steps[0].Key {
 		t.Fatalf("steps %+v", steps)
@@ -51,7 +51,7 @@ func TestPasswordSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, a := range agents {
-		for _, cmd := range a.cmds {
+		for _, cmd := range a.Cmds {
 			if strings.Contains(strings.Join(cmd.Argv, " ")+string(cmd.Stdin), pw) {
 				t.Fatalf("host %d ran a command holding the password", id)
 			}
@@ -113,20 +113,20 @@ func TestParameterSteps(t *testing.T) {
 	}
 	apply(map[string]string{"work_mem": "8MB"})
 	if got := countScripts(a, "pg_reload_conf"); got != 1 || countCalls(a, "StopInstance") != 0 {
-		t.Fatalf("a user parameter: %d reloads, calls %v", got, a.calls)
+		t.Fatalf("a user parameter: %d reloads, calls %v", got, a.Calls)
 	}
-	if conf := a.file(t, "/data/h1/postgresql/orders-0/postgresql.conf"); !strings.Contains(conf, "work_mem = '8MB'") && !strings.Contains(conf, "work_mem = 8MB") {
+	if conf := a.File(t, "/data/h1/postgresql/orders-0/postgresql.conf"); !strings.Contains(conf, "work_mem = '8MB'") && !strings.Contains(conf, "work_mem = 8MB") {
 		t.Fatalf("postgresql.conf lacks the parameter:\n%s", conf)
 	}
 	apply(map[string]string{"shared_buffers": "256MB"})
 	if countCalls(a, "StopInstance") != 1 || countCalls(a, "StartInstance") != 1 {
-		t.Fatalf("a postmaster parameter: calls %v", a.calls)
+		t.Fatalf("a postmaster parameter: calls %v", a.Calls)
 	}
 }
 
 func countScripts(a *fakeAgent, substr string) int {
 	n := 0
-	for _, c := range a.commands("psql") {
+	for _, c := range a.Commands("psql") {
 		if strings.Contains(string(c.Stdin), substr) {
 			n++
 		}
@@ -135,10 +135,10 @@ func countScripts(a *fakeAgent, substr string) int {
 }
 
 func countCalls(a *fakeAgent, prefix string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	n := 0
-	for _, c := range a.calls {
+	for _, c := range a.Calls {
 		if strings.HasPrefix(c, prefix) {
 			n++
 		}

@@ -23,11 +23,11 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) (conf, hba string)
 	e, agents := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
 	params := []byte(`{"ordinal":` + string(rune('0'+ordinal)) + `}`)
-	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, params, (&stepLog{}).logf); err != nil {
+	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, params, (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
-	return a.file(t, n.DataDir+"/postgresql.conf"), a.file(t, n.DataDir+"/pg_hba.conf")
+	return a.File(t, n.DataDir+"/postgresql.conf"), a.File(t, n.DataDir+"/pg_hba.conf")
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
@@ -139,7 +139,7 @@ func TestSizingFromFlavor(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"
 		e, _ := fakeEngine(c, "pw")
-		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 			t.Fatalf("err = %v, want a permanent invalid error", err)
 		}

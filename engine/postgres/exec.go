@@ -7,23 +7,11 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// maxStderr bounds how much of a failed command's output an error carries.
-const maxStderr = 600
-
-// run runs a command and fails when it exits non-zero, with the end of its
-// standard error.
-func run(ctx context.Context, a dbplane.HostAgent, cmd dbplane.Command) (*dbplane.CommandResult, error) {
-	res, err := a.Run(ctx, cmd)
-	if err != nil {
-		return nil, fmt.Errorf("while running %s: %w", cmd.Argv[0], err)
-	}
-	if res.ExitCode != 0 {
-		return res, fmt.Errorf("%s exited with code %d: %s", cmd.Argv[0], res.ExitCode, tail(res.Stderr, maxStderr))
-	}
-	return res, nil
-}
+// run runs a command and fails when it exits non-zero.
+var run = enginekit.Run
 
 // asPostgres returns a command run as the postgres OS user from the node's
 // home, so that programs never start in a directory they cannot read.
@@ -34,18 +22,7 @@ func asPostgres(n node, argv ...string) dbplane.Command {
 // fileExists reports whether path exists on the host of n, as postgres sees
 // it.
 func fileExists(ctx context.Context, a dbplane.HostAgent, n node, path string) (bool, error) {
-	cmd := dbplane.Command{User: osUser, Argv: []string{"test", "-e", path}, Timeout: 10 * time.Second}
-	res, err := a.Run(ctx, cmd)
-	if err != nil {
-		return false, fmt.Errorf("while looking for %s on host %d: %w", path, n.HostID, err)
-	}
-	switch res.ExitCode {
-	case 0:
-		return true, nil
-	case 1:
-		return false, nil
-	}
-	return false, fmt.Errorf("while looking for %s on host %d: test exited with code %d: %s", path, n.HostID, res.ExitCode, tail(res.Stderr, maxStderr))
+	return enginekit.FileExists(ctx, a, osUser, n.Node, path)
 }
 
 // psql runs an SQL script on the node as the postgres superuser, over the
@@ -78,13 +55,7 @@ SET log_min_duration_statement = -1;
 `
 
 // tail returns the last n bytes of s, trimmed.
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
-}
+var tail = enginekit.Tail
 
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string {

@@ -1,35 +1,19 @@
 package postgres_test
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"strings"
-	"sync"
-	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 )
 
-// fakeAgent is a HostAgent that records every call and keeps a pretend file
-// system, enough for the steps to believe their commands worked.
+// fakeAgent is the kit's fake agent playing initdb, pg_basebackup and a
+// pretend PostgreSQL behind psql.
 type fakeAgent struct {
-	mu        sync.Mutex
-	hostID    int64
-	diskGB    int64
-	files     map[string][]byte
-	dirs      map[string]bool
-	running   map[string]bool
-	instances map[string]dbplane.Instance // the last spec started under each id
-	noLimits  string                      // why limits are not enforced; "" when they are
-	cmds      []dbplane.Command
-	calls     []string
-	removed   [][]string
-	packages  [][]string
-	ss        string            // output of ss
+	*enginetest.Agent
 	replState string            // what pg_stat_replication answers
 	verifier  string            // the admin role's password verifier
 	settings  map[string]string // pg_settings: context by name
@@ -37,62 +21,14 @@ type fakeAgent struct {
 }
 
 func newFakeAgent(hostID int64) *fakeAgent {
-	return &fakeAgent{hostID: hostID, diskGB: 100, files: map[string][]byte{}, dirs: map[string]bool{},
-		running: map[string]bool{}, instances: map[string]dbplane.Instance{}, replState: "streaming|async",
+	f := &fakeAgent{Agent: enginetest.NewAgent(hostID), replState: "streaming|async",
 		settings: map[string]string{"work_mem": "user", "shared_buffers": "postmaster", "max_connections": "postmaster"}}
+	f.Exec = f.exec
+	return f
 }
 
-var _ dbplane.HostAgent = (*fakeAgent)(nil)
-
-func (f *fakeAgent) record(format string, args ...any) {
-	f.calls = append(f.calls, fmt.Sprintf(format, args...))
-}
-
-func (f *fakeAgent) Facts(context.Context) (dbplane.HostFacts, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("Facts")
-	return dbplane.HostFacts{Hostname: fmt.Sprintf("h%d", f.hostID), OS: "linux", Arch: "amd64", CPUs: 2,
-		MemoryMB: 4096, DiskGB: f.diskGB, DataRoot: "/data"}, nil
-}
-
-func (f *fakeAgent) EnsurePackages(_ context.Context, pkgs []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsurePackages %v", pkgs)
-	f.packages = append(f.packages, pkgs)
-	return nil
-}
-
-func (f *fakeAgent) EnsureUser(_ context.Context, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsureUser %s", name)
-	return nil
-}
-
-func (f *fakeAgent) EnsureDir(_ context.Context, p, owner string, mode uint32) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("EnsureDir %s %s %o", p, owner, mode)
-	f.dirs[p] = true
-	return nil
-}
-
-func (f *fakeAgent) WriteFile(_ context.Context, file dbplane.File) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("WriteFile %s %s %o", file.Path, file.Owner, file.Mode)
-	f.files[file.Path] = bytes.Clone(file.Content)
-	return nil
-}
-
-func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.CommandResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("Run %s %s", cmd.User, strings.Join(cmd.Argv, " "))
-	f.cmds = append(f.cmds, cmd)
-	res := &dbplane.CommandResult{}
+// exec plays PostgreSQL's programs; the agent is locked.
+func (f *fakeAgent) exec(cmd dbplane.Command, res *dbplane.CommandResult) {
 	arg := func(flag string) string {
 		for i, a := range cmd.Argv {
 			if a == flag && i+1 < len(cmd.Argv) {
@@ -102,15 +38,8 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 		return ""
 	}
 	switch path.Base(cmd.Argv[0]) {
-	case "test":
-		p := cmd.Argv[len(cmd.Argv)-1]
-		if _, ok := f.files[p]; !ok && !f.dirs[p] {
-			res.ExitCode = 1
-		}
-	case "ss":
-		res.Stdout = f.ss
 	case "initdb", "pg_basebackup":
-		f.files[path.Join(arg("-D"), "PG_VERSION")] = []byte("15\n")
+		f.Files[path.Join(arg("-D"), "PG_VERSION")] = []byte("15\n")
 	case "psql":
 		script := string(cmd.Stdin)
 		switch {
@@ -130,125 +59,10 @@ func (f *fakeAgent) Run(_ context.Context, cmd dbplane.Command) (*dbplane.Comman
 			f.verifier = strings.Trim(strings.Fields(script[strings.Index(script, "ALTER ROLE admin PASSWORD"):])[4], "';")
 		}
 	}
-	return res, nil
 }
 
-func (f *fakeAgent) StartInstance(_ context.Context, inst dbplane.Instance) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("StartInstance %s %s %s", inst.ID, inst.User, strings.Join(inst.Argv, " "))
-	f.running[inst.ID] = true
-	f.instances[inst.ID] = inst
-	return nil
-}
-
-func (f *fakeAgent) StopInstance(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("StopInstance %s", id)
-	delete(f.running, id)
-	return nil
-}
-
-func (f *fakeAgent) InstanceStatus(_ context.Context, id string) (*dbplane.InstanceStatus, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("InstanceStatus %s", id)
-	if !f.running[id] {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "no instance %s", id)
-	}
-	return &dbplane.InstanceStatus{ID: id, Running: true, PID: 42,
-		LimitsEnforced: f.noLimits == "", LimitsNote: f.noLimits}, nil
-}
-
-func (f *fakeAgent) RemoveInstance(_ context.Context, id string, paths []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("RemoveInstance %s %v", id, paths)
-	delete(f.running, id)
-	f.removed = append(f.removed, paths)
-	for _, p := range paths {
-		for k := range f.files {
-			if k == p || strings.HasPrefix(k, p+"/") {
-				delete(f.files, k)
-			}
-		}
-		for k := range f.dirs {
-			if k == p || strings.HasPrefix(k, p+"/") {
-				delete(f.dirs, k)
-			}
-		}
-	}
-	return nil
-}
-
-// commands returns the commands run so far whose program is named prog.
-func (f *fakeAgent) commands(prog string) []dbplane.Command {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []dbplane.Command
-	for _, c := range f.cmds {
-		if path.Base(c.Argv[0]) == prog {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (f *fakeAgent) file(t *testing.T, p string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.files[p]
-	if !ok {
-		t.Fatalf("host %d has no file %s", f.hostID, p)
-	}
-	return string(b)
-}
-
-// fakeDialer hands out agents by host id.
-type fakeDialer map[int64]dbplane.HostAgent
-
-func (d fakeDialer) Agent(_ context.Context, hostID int64) (dbplane.HostAgent, error) {
-	a, ok := d[hostID]
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", hostID)
-	}
-	return a, nil
-}
-
-// fakeStore holds one task of one cluster.
-type fakeStore struct {
-	taskID   int64
-	cluster  *dbplane.Cluster
-	password string
-	newPW    string // the password of a password change task
-}
-
-func (s *fakeStore) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
-	if id != s.taskID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "task %d not found", id)
-	}
-	return &dbplane.Task{ID: id, ClusterID: s.cluster.ID}, nil
-}
-
-func (s *fakeStore) FindClusterByID(_ context.Context, id int64) (*dbplane.Cluster, error) {
-	if id != s.cluster.ID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.cluster, nil
-}
-
-func (s *fakeStore) ClusterPassword(_ context.Context, id int64) (string, error) {
-	if id != s.cluster.ID {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.password, nil
-}
-
-func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
-	if id != s.taskID || s.newPW == "" {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
-	}
-	return s.newPW, nil
-}
+// The dialer and the store are the kit's.
+type (
+	fakeDialer = enginetest.Dialer
+	fakeStore  = enginetest.Store
+)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // osUser is the OS account every PostgreSQL process and file belongs to. The
@@ -17,10 +18,6 @@ const (
 	RolePrimary = "primary"
 	RoleReplica = "replica"
 )
-
-// maxSocketPath is the longest Unix socket path the kernel accepts
-// (sizeof(sun_path) - 1 on Linux).
-const maxSocketPath = 107
 
 // node is a node of a cluster with the names and paths dbplane gives it on
 // its host. Everything a node owns on its host is either its data directory
@@ -70,32 +67,13 @@ func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).O
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
-	for _, n := range c.Nodes {
-		if n.Ordinal == ordinal {
-			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
-				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
-			}
-			n.ClusterID = c.ID
-			return node{Node: n, cluster: c}, nil
-		}
-	}
-	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+	n, err := enginekit.NodeOf(c, ordinal)
+	return node{Node: n, cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary, or
-// node 0. It returns a zero node for a cluster without nodes.
-func primaryOf(c *dbplane.Cluster) dbplane.Node {
-	var first dbplane.Node
-	for i, n := range c.Nodes {
-		if n.Role == RolePrimary {
-			return n
-		}
-		if i == 0 || n.Ordinal < first.Ordinal {
-			first = n
-		}
-	}
-	return first
-}
+// primaryOf returns the primary of c: the node placement marked primary,
+// or node 0. It returns a zero node for a cluster without nodes.
+var primaryOf = enginekit.PrimaryOf
 
 // others returns the nodes of c except n, by ordinal.
 func others(c *dbplane.Cluster, n node) []node {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanPassword returns the steps of an admin password change: set the
@@ -113,13 +113,7 @@ func (e *Engine) lowersStandbyBound(c *dbplane.Cluster, p dbplane.Node, change m
 }
 
 // withParameters adds a change to a step's parameters.
-func withParameters(change map[string]string, s dbplane.PlanStep) dbplane.PlanStep {
-	var p stepParams
-	_ = json.Unmarshal(s.Params, &p) // newStep's own encoding
-	p.Parameters = change
-	s.Params, _ = json.Marshal(p) // cannot fail: strings
-	return s
-}
+var withParameters = enginekit.WithParameters
 
 // names lists the names of a change.
 func names(change map[string]string) string {

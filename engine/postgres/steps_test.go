@@ -37,17 +37,17 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	}
 
 	primary := agents[1]
-	users := primary.commands("psql")
+	users := primary.Commands("psql")
 	i := slices.IndexFunc(users, func(c dbplane.Command) bool { return bytes.Contains(c.Stdin, []byte("CREATE ROLE admin")) })
 	if i < 0 {
 		t.Fatalf("no psql script creates the admin user on the primary")
 	}
 	script := string(users[i].Stdin)
 	checkVerifier(t, script, "admin", password)
-	replPassword := replicationPassword(t, primary.file(t, c.Nodes[0].DataDir+".d/pgpass"))
+	replPassword := replicationPassword(t, primary.File(t, c.Nodes[0].DataDir+".d/pgpass"))
 	checkVerifier(t, script, "replicator", replPassword)
 	for _, n := range c.Nodes[1:] {
-		if got := replicationPassword(t, agents[n.HostID].file(t, n.DataDir+".d/pgpass")); got != replPassword {
+		if got := replicationPassword(t, agents[n.HostID].File(t, n.DataDir+".d/pgpass")); got != replPassword {
 			t.Errorf("node %d has another replication password than the primary", n.Ordinal)
 		}
 	}
@@ -59,7 +59,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 				t.Errorf("step %q holds the %s", s.Name, what)
 			}
 		}
-		for _, line := range log.all() {
+		for _, line := range log.All() {
 			if strings.Contains(line, secret) {
 				t.Errorf("step log holds the %s: %s", what, line)
 			}
@@ -68,20 +68,20 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 			t.Errorf("the engine's log holds the %s", what)
 		}
 		for _, a := range agents {
-			for _, cmd := range a.cmds {
+			for _, cmd := range a.Cmds {
 				if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
-					t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.hostID, cmd.Argv, what)
+					t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.HostID, cmd.Argv, what)
 				}
 				if bytes.Contains(cmd.Stdin, []byte(secret)) {
-					t.Errorf("host %d: command %v gets the %s on stdin, not its verifier", a.hostID, cmd.Argv, what)
+					t.Errorf("host %d: command %v gets the %s on stdin, not its verifier", a.HostID, cmd.Argv, what)
 				}
 			}
 		}
 	}
 	for _, a := range agents {
-		for p, content := range a.files {
+		for p, content := range a.Files {
 			if bytes.Contains(content, []byte(password)) {
-				t.Errorf("host %d: file %s holds the admin password", a.hostID, p)
+				t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
 			}
 		}
 	}
@@ -139,55 +139,55 @@ func TestStepsAreIdempotent(t *testing.T) {
 	primary, replica := agents[1], agents[2]
 
 	t.Run("InitSkipsAnInitialisedPrimary", func(t *testing.T) {
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(primary.commands("initdb")); n != 1 {
+		if n := len(primary.Commands("initdb")); n != 1 {
 			t.Fatalf("initdb ran %d times, want once", n)
 		}
 	})
 	t.Run("InitRedoesAnInterruptedInitdb", func(t *testing.T) {
-		delete(primary.files, c.Nodes[0].DataDir+".d/initdb.done")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		delete(primary.Files, c.Nodes[0].DataDir+".d/initdb.done")
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(primary.commands("initdb")); n != 2 {
+		if n := len(primary.Commands("initdb")); n != 2 {
 			t.Fatalf("initdb ran %d times, want twice", n)
 		}
-		if last := primary.removed[len(primary.removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
+		if last := primary.Removed[len(primary.Removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
 			t.Fatalf("removed %v before initdb, want the data directory emptied", last)
 		}
 	})
 	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
-		delete(primary.files, c.Nodes[0].DataDir+"/PG_VERSION")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+		delete(primary.Files, c.Nodes[0].DataDir+"/PG_VERSION")
+		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(primary.commands("initdb")); n != 3 {
+		if n := len(primary.Commands("initdb")); n != 3 {
 			t.Fatalf("initdb ran %d times, want 3", n)
 		}
 	})
 	t.Run("BaseBackupSkipsACompleteCopy", func(t *testing.T) {
-		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(replica.commands("pg_basebackup")); n != 1 {
+		if n := len(replica.Commands("pg_basebackup")); n != 1 {
 			t.Fatalf("pg_basebackup ran %d times, want once", n)
 		}
 	})
 	t.Run("BaseBackupRedoesAnIncompleteCopy", func(t *testing.T) {
-		delete(replica.files, c.Nodes[1].DataDir+"/standby.signal")
-		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		delete(replica.Files, c.Nodes[1].DataDir+"/standby.signal")
+		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(replica.commands("pg_basebackup")); n != 2 {
+		if n := len(replica.Commands("pg_basebackup")); n != 2 {
 			t.Fatalf("pg_basebackup ran %d times, want twice", n)
 		}
-		if _, ok := replica.files[c.Nodes[1].DataDir+"/standby.signal"]; !ok {
+		if _, ok := replica.Files[c.Nodes[1].DataDir+"/standby.signal"]; !ok {
 			t.Fatal("no standby.signal after the copy")
 		}
 		slots := 0
-		for _, cmd := range primary.commands("psql") {
+		for _, cmd := range primary.Commands("psql") {
 			if bytes.Contains(cmd.Stdin, []byte("pg_create_physical_replication_slot('dbplane_node1', true)")) &&
 				bytes.Contains(cmd.Stdin, []byte("WHERE NOT EXISTS")) {
 				slots++
@@ -199,13 +199,13 @@ func TestStepsAreIdempotent(t *testing.T) {
 	})
 	t.Run("VerifyWaitsForTheModesSyncState", func(t *testing.T) {
 		primary.replState = "streaming|async"
-		if err := e.RunStep(ctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.logf); err != nil {
+		if err := e.RunStep(ctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
 		primary.replState = "catchup|async"
 		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
 		defer cancel()
-		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.logf)
+		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf)
 		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "state catchup") {
 			t.Fatalf("err = %v, want a retryable error saying the replica catches up", err)
 		}
@@ -233,11 +233,11 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 			e, agents := fakeEngine(c, password)
 			a := agents[1]
-			a.ss, a.diskGB = tc.ss, tc.diskGB
+			a.SS, a.DiskGB = tc.ss, tc.diskGB
 			if tc.running {
-				a.running["pg-7-0"] = true
+				a.Running["pg-7-0"] = true
 			}
-			err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+			err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -250,7 +250,7 @@ func TestPrecheck(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Nodes[0].DataDir = "/" + strings.Repeat("d", 100) + "/postgresql/solo-0"
 		e, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 			t.Fatalf("precheck: %v; want a permanent invalid error", err)
 		}
@@ -269,13 +269,13 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 		t.Helper()
 		for _, n := range c.Nodes {
 			a := agents[n.HostID]
-			if len(a.running) != 0 {
-				t.Errorf("host %d still runs %v", n.HostID, a.running)
+			if len(a.Running) != 0 {
+				t.Errorf("host %d still runs %v", n.HostID, a.Running)
 			}
-			for p := range a.files {
+			for p := range a.Files {
 				t.Errorf("host %d still has file %s", n.HostID, p)
 			}
-			for p := range a.dirs {
+			for p := range a.Dirs {
 				if strings.HasPrefix(p, n.DataDir) {
 					t.Errorf("host %d still has directory %s", n.HostID, p)
 				}
@@ -319,14 +319,14 @@ func TestStepErrors(t *testing.T) {
 		"UnknownTask": {9, `{"ordinal":0}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, postgres.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).logf); !dbplane.IsPermanent(err) {
+			if err := e.RunStep(ctx, postgres.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 				t.Fatalf("err = %v, want a permanent error", err)
 			}
 		})
 	}
 	t.Run("AgentUnavailable", func(t *testing.T) {
 		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if err == nil || dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a retryable error", err)
 		}
@@ -360,20 +360,20 @@ func TestStartLimits(t *testing.T) {
 			c.Nodes[0].MemoryMB = tc.memoryMB
 			e, agents := fakeEngine(c, password)
 			a := agents[c.Nodes[0].HostID]
-			a.noLimits = tc.noLimits
+			a.NoLimits = tc.noLimits
 			var log stepLog
-			if err := e.RunStep(context.Background(), postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+			if err := e.RunStep(context.Background(), postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 				t.Fatal(err)
 			}
-			if len(a.instances) != 1 {
-				t.Fatalf("instances started: %v, want one", a.instances)
+			if len(a.Instances) != 1 {
+				t.Fatalf("instances started: %v, want one", a.Instances)
 			}
-			for _, inst := range a.instances {
+			for _, inst := range a.Instances {
 				if inst.StopSignal != "SIGINT" || inst.Resources == nil || *inst.Resources != tc.want {
 					t.Errorf("stop signal %q, resources %+v; want SIGINT and %+v", inst.StopSignal, inst.Resources, tc.want)
 				}
 			}
-			if lines := log.all(); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "; "+tc.log) }) {
+			if lines := log.All(); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "; "+tc.log) }) {
 				t.Errorf("log = %q, want a line ending in %q", lines, tc.log)
 			}
 		})

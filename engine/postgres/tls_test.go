@@ -99,7 +99,7 @@ func TestWriteTLS(t *testing.T) {
 	for _, n := range c.Nodes {
 		a := agents[n.HostID]
 		home := n.DataDir + ".d"
-		pair, err := tls.X509KeyPair([]byte(a.file(t, home+"/server.crt")), []byte(a.file(t, home+"/server.key")))
+		pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/server.crt")), []byte(a.File(t, home+"/server.key")))
 		if err != nil {
 			t.Fatalf("node %d: %v", n.Ordinal, err)
 		}
@@ -107,16 +107,16 @@ func TestWriteTLS(t *testing.T) {
 		if _, err := pair.Leaf.Verify(opts); err != nil {
 			t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
 		}
-		if got := a.file(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
+		if got := a.File(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
 			t.Errorf("node %d: ca.crt is not the CA certificate", n.Ordinal)
 		}
 		for _, f := range []string{"server.crt", "server.key", "ca.crt"} {
-			if want := "WriteFile " + home + "/" + f + " postgres 600"; !strings.Contains(strings.Join(a.calls, "\n"), want) {
+			if want := "WriteFile " + home + "/" + f + " postgres 600"; !strings.Contains(strings.Join(a.Calls, "\n"), want) {
 				t.Errorf("node %d: no call %q", n.Ordinal, want)
 			}
 		}
 	}
-	for _, cmd := range agents[2].commands("pg_basebackup") {
+	for _, cmd := range agents[2].Commands("pg_basebackup") {
 		env := strings.Join(cmd.Env, " ")
 		if !strings.Contains(env, "PGSSLMODE=verify-full") || !strings.Contains(env, "PGSSLROOTCERT="+c.Nodes[1].DataDir+".d/ca.crt") {
 			t.Errorf("pg_basebackup env %s: want it to verify the primary", env)
@@ -133,7 +133,7 @@ func TestWriteTLS(t *testing.T) {
 
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(), "Secret-pw1")
-		err := e.RunStep(ctx, postgres.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, postgres.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}

@@ -35,11 +35,11 @@ func TestRealChange(t *testing.T) {
 	store := e.Store.(*fakeStore)
 
 	const newPassword = "N3w-Adm1n.pw"
-	store.newPW = newPassword
+	store.NewPW = newPassword
 	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), log); err != nil {
 		t.Fatalf("password: %v", err)
 	}
-	store.password = newPassword // as the service commits it
+	store.Password = newPassword // as the service commits it
 	if err := runPlan(ctx, t, e, 1, e.PlanRestart(c), log); err != nil {
 		t.Fatalf("restart: %v", err)
 	}

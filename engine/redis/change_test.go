@@ -45,7 +45,7 @@ func TestPasswordSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.Store.(*fakeStore).newPW = pw
+	e.Store.(*fakeStore).NewPW = pw
 	for range 2 {
 		if err := runPlan(t.Context(), t, e, 1, e.PlanPassword(c), log); err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestPasswordSteps(t *testing.T) {
 	if !strings.Contains(acl, "#"+redis.PasswordHash(pw)) || strings.Contains(acl, pw) {
 		t.Fatalf("users.acl:\n%s", acl)
 	}
-	for _, l := range log.all() {
+	for _, l := range log.All() {
 		if strings.Contains(l, pw) {
 			t.Fatalf("a log line holds the password: %s", l)
 		}

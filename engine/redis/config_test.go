@@ -25,7 +25,7 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	n := c.Nodes[ordinal]
 	a := agents[n.HostID]
 	a.dirs[n.DataDir+".d"] = true
-	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, fmt.Appendf(nil, `{"ordinal":%d}`, ordinal), (&stepLog{}).logf); err != nil {
+	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, fmt.Appendf(nil, `{"ordinal":%d}`, ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	return a.file(t, n.DataDir+".d/redis.conf")
@@ -122,7 +122,7 @@ func TestConfigRefusesBadPersistence(t *testing.T) {
 	c.Spec.Persistence = "none"
 	e, agents, _ := fakeEngine(c, "Secret-pw1")
 	agents[1].dirs[c.Nodes[0].DataDir+".d"] = true
-	err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+	err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 	if !dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "persistence") {
 		t.Fatalf("err = %v, want a permanent error about persistence", err)
 	}

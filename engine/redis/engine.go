@@ -24,21 +24,13 @@ import (
 	"log/slog"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Store is what the engine reads from the metadata store. dbplane.Store
 // satisfies it.
-type Store interface {
-	FindTaskByID(ctx context.Context, id int64) (*dbplane.Task, error)
-	FindClusterByID(ctx context.Context, id int64) (*dbplane.Cluster, error)
-	// ClusterPassword returns the cluster's admin password, which the
-	// stored spec does not hold.
-	ClusterPassword(ctx context.Context, id int64) (string, error)
-	// TaskPassword returns the new admin password of a password change
-	// task.
-	TaskPassword(ctx context.Context, taskID int64) (string, error)
-}
+type Store = enginekit.Store
 
 // Engine plans and performs Redis cluster changes.
 type Engine struct {
@@ -78,14 +70,6 @@ const (
 	HandlerApplyParameters = "redis.apply_parameters"
 )
 
-// stepParams are the parameters of every step: the node it acts on. Steps
-// on the cluster as a whole (users, cluster creation) act on node 0.
-type stepParams struct {
-	Ordinal int `json:"ordinal"`
-	// Parameters are the change of a parameter change's steps.
-	Parameters map[string]string `json:"parameters,omitempty"`
-}
-
 // step is one run of a handler: the cluster and node it acts on.
 type step struct {
 	e      *Engine
@@ -98,7 +82,7 @@ type step struct {
 	password string // the admin password, once read
 }
 
-type stepFunc func(ctx context.Context, s *step) error
+type stepFunc = func(ctx context.Context, s *step) error
 
 // handlers maps handler names to their functions.
 func (e *Engine) handlers() map[string]stepFunc {
@@ -122,73 +106,46 @@ func (e *Engine) handlers() map[string]stepFunc {
 }
 
 // Register registers the step handlers on a task engine.
-func (e *Engine) Register(te *taskengine.Engine) {
-	for name, fn := range e.handlers() {
-		te.Register(name, func(ctx context.Context, run *taskengine.Run) error {
-			logf := func(format string, args ...any) { run.Logf(ctx, format, args...) }
-			return e.runStep(ctx, name, fn, run.Subtask.TaskID, run.Subtask.Params, logf)
-		})
-	}
-}
+func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
 // runStep loads the cluster and node of a step and runs fn on them.
 func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID int64, raw json.RawMessage, logf func(string, ...any)) error {
-	var p stepParams
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return dbplane.Permanent(fmt.Errorf("while decoding the parameters of %s: %w", name, err))
-	}
-	c, err := e.cluster(ctx, taskID)
-	if err != nil {
-		return err
-	}
-	n, err := nodeOf(c, p.Ordinal)
-	if err != nil {
-		return err
-	}
-	e.logger().DebugContext(ctx, "redis step", "handler", name, "cluster", c.Name, "node", n.Ordinal, "host", n.HostID)
-	return fn(ctx, &step{e: e, c: c, n: n, taskID: taskID, params: p.Parameters, logf: logf})
+	return e.runner().Run(ctx, name, fn, taskID, raw, logf)
 }
 
-// cluster returns the cluster the task changes.
-func (e *Engine) cluster(ctx context.Context, taskID int64) (*dbplane.Cluster, error) {
-	t, err := e.Store.FindTaskByID(ctx, taskID)
-	if err != nil {
-		return nil, fmt.Errorf("while reading task %d: %w", taskID, err)
-	}
-	if t.ClusterID == 0 {
-		return nil, dbplane.Permanent(fmt.Errorf("task %d has no cluster", t.ID))
-	}
-	c, err := e.Store.FindClusterByID(ctx, t.ClusterID)
-	if err != nil {
-		return nil, fmt.Errorf("while reading cluster %d: %w", t.ClusterID, err)
-	}
+func (e *Engine) runner() enginekit.Runner[*step] {
+	return enginekit.Runner[*step]{Deps: e.deps(), Engine: "redis", Check: e.checkVersion, NewStep: e.newStep}
+}
+
+func (e *Engine) deps() enginekit.Deps {
+	return enginekit.Deps{Store: e.Store, Dialer: e.Dialer, Catalog: e.Catalog, CA: e.CA, Logger: e.Logger}
+}
+
+func (e *Engine) newStep(k *enginekit.Step) *step {
+	return &step{e: e, c: k.Cluster, n: node{Node: k.Node, cluster: k.Cluster}, taskID: k.TaskID, params: k.Params, logf: k.Logf}
+}
+
+// checkVersion rejects a cluster of a version the catalog does not know:
+// its packages and configuration come from there.
+func (e *Engine) checkVersion(c *dbplane.Cluster) error {
 	if _, ok := e.catalog().Version(dbplane.EngineRedis, c.Version); !ok {
-		return nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no Redis %q", c.Version))
+		return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no Redis %q", c.Version))
 	}
-	return c, nil
+	return nil
 }
 
-func (e *Engine) catalog() dbplane.Catalog {
-	if len(e.Catalog.Engines) == 0 {
-		return dbplane.DefaultCatalog()
-	}
-	return e.Catalog
-}
+func (e *Engine) catalog() dbplane.Catalog { return e.deps().Catalogue() }
 
-func (e *Engine) logger() *slog.Logger {
-	if e.Logger == nil {
-		return slog.Default()
-	}
-	return e.Logger
+func (e *Engine) logger() *slog.Logger { return e.deps().Log() }
+
+// kit returns the kit's view of the step.
+func (s *step) kit() *enginekit.Step {
+	return &enginekit.Step{Deps: s.e.deps(), Cluster: s.c, Node: s.n.Node, TaskID: s.taskID, Params: s.params, Logf: s.logf}
 }
 
 // agent returns the agent of the host of n.
 func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	a, err := s.e.Dialer.Agent(ctx, n.HostID)
-	if err != nil {
-		return nil, fmt.Errorf("while reaching the agent of host %d: %w", n.HostID, err)
-	}
-	return a, nil
+	return s.kit().Agent(ctx, n.Node)
 }
 
 // adminPassword returns the cluster's admin password from the store.

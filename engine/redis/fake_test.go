@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 )
 
 // fakeAgent is a HostAgent that records every call and keeps a pretend file
@@ -170,49 +171,8 @@ func (f *fakeAgent) file(t *testing.T, p string) string {
 	return string(b)
 }
 
-// fakeDialer hands out agents by host id.
-type fakeDialer map[int64]dbplane.HostAgent
-
-func (d fakeDialer) Agent(_ context.Context, hostID int64) (dbplane.HostAgent, error) {
-	a, ok := d[hostID]
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "host %d not found", hostID)
-	}
-	return a, nil
-}
-
-// fakeStore holds one task of one cluster.
-type fakeStore struct {
-	taskID   int64
-	cluster  *dbplane.Cluster
-	password string
-	newPW    string // the password of a password change task
-}
-
-func (s *fakeStore) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
-	if id != s.taskID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "task %d not found", id)
-	}
-	return &dbplane.Task{ID: id, ClusterID: s.cluster.ID}, nil
-}
-
-func (s *fakeStore) FindClusterByID(_ context.Context, id int64) (*dbplane.Cluster, error) {
-	if id != s.cluster.ID {
-		return nil, dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.cluster, nil
-}
-
-func (s *fakeStore) ClusterPassword(_ context.Context, id int64) (string, error) {
-	if id != s.cluster.ID {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "cluster %d not found", id)
-	}
-	return s.password, nil
-}
-
-func (s *fakeStore) TaskPassword(_ context.Context, id int64) (string, error) {
-	if id != s.taskID || s.newPW == "" {
-		return "", dbplane.Errorf(dbplane.KindNotFound, "task %d has no new password", id)
-	}
-	return s.newPW, nil
-}
+// The dialer and the store are the kit's.
+type (
+	fakeDialer = enginetest.Dialer
+	fakeStore  = enginetest.Store
+)

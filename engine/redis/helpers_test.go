@@ -1,14 +1,10 @@
 package redis_test
 
 import (
-	"context"
 	"fmt"
-	"slices"
-	"sync"
-	"testing"
-	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
 
@@ -57,85 +53,16 @@ func fakeEngine(c *dbplane.Cluster, password string) (*redis.Engine, map[int64]*
 		a := newFakeAgent(n.HostID, world)
 		agents[n.HostID], dialer[n.HostID] = a, a
 	}
-	e := &redis.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: password}, Dialer: dialer}
+	e := &redis.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}
 	e.SetConnect(world.connect)
 	return e, agents, world
 }
 
-// stepLog collects the lines steps write to their logs.
-type stepLog struct {
-	mu    sync.Mutex
-	lines []string
-}
+// The plan runners and the step log are the kit's.
+type stepLog = enginetest.Log
 
-func (l *stepLog) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *stepLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines)
-}
-
-// runPlan runs the steps of a plan as the task engine would: each step once
-// its upstreams succeeded, independent steps in parallel, retryable errors
-// retried. It returns the first error that is permanent or outlives the
-// retries, naming the step.
-func runPlan(ctx context.Context, t *testing.T, e *redis.Engine, taskID int64, steps []dbplane.PlanStep, log *stepLog) error {
-	t.Helper()
-	done := map[string]bool{}
-	for len(done) < len(steps) {
-		var wave []dbplane.PlanStep
-		for _, s := range steps {
-			if !done[s.Key] && !slices.ContainsFunc(s.After, func(k string) bool { return !done[k] }) {
-				wave = append(wave, s)
-			}
-		}
-		if len(wave) == 0 {
-			t.Fatalf("the plan has a cycle or an unknown upstream: %d of %d steps ran", len(done), len(steps))
-		}
-		errs := make([]error, len(wave))
-		var wg sync.WaitGroup
-		for i, s := range wave {
-			wg.Go(func() { errs[i] = runStep(ctx, e, taskID, s, log) })
-		}
-		wg.Wait()
-		for i, s := range wave {
-			if errs[i] != nil {
-				return fmt.Errorf("step %q: %w", s.Name, errs[i])
-			}
-			done[s.Key] = true
-		}
-	}
-	return nil
-}
-
-func runStep(ctx context.Context, e *redis.Engine, taskID int64, s dbplane.PlanStep, log *stepLog) error {
-	for attempt := 1; ; attempt++ {
-		sctx, cancel := context.WithTimeout(ctx, s.Timeout)
-		err := e.RunStep(sctx, s.Handler, taskID, s.Params, log.logf)
-		cancel()
-		if err == nil || dbplane.IsPermanent(err) || attempt == 3 {
-			return err
-		}
-		log.logf("retrying %s after: %v", s.Name, err)
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// undoPlan runs the undo handlers of steps in reverse order, as a rollback
-// would.
-func undoPlan(ctx context.Context, e *redis.Engine, taskID int64, steps []dbplane.PlanStep, log *stepLog) error {
-	for _, s := range slices.Backward(steps) {
-		if s.Undo == "" {
-			continue
-		}
-		if err := e.RunStep(ctx, s.Undo, taskID, s.Params, log.logf); err != nil {
-			return fmt.Errorf("undo of %q: %w", s.Name, err)
-		}
-	}
-	return nil
-}
+var (
+	runPlan  = enginetest.RunPlan
+	runStep  = enginetest.RunStep
+	undoPlan = enginetest.UndoPlan
+)

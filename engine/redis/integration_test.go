@@ -161,14 +161,14 @@ func canListen(addr string, port int) bool {
 // create runs the create plan of c and returns its engine and step log.
 func (f *fleet) create(t *testing.T, c *dbplane.Cluster) (*redis.Engine, *stepLog) {
 	t.Helper()
-	e := &redis.Engine{Store: &fakeStore{taskID: 1, cluster: c, password: realPassword}, Dialer: f.agents}
+	e := &redis.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.agents}
 	if f.ca != nil {
 		e.CA = f.ca
 	}
 	log := &stepLog{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, l := range log.all() {
+			for _, l := range log.All() {
 				t.Log(l)
 			}
 		}

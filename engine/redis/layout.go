@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"slices"
 	"strconv"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // osUser is the OS account every Redis process and file belongs to. The
@@ -137,16 +137,8 @@ func roleName(c *dbplane.Cluster, ordinal int) string {
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
-	for _, n := range c.Nodes {
-		if n.Ordinal == ordinal {
-			if n.DataDir == "" || n.Port == 0 || n.Address == "" {
-				return node{}, dbplane.Permanent(fmt.Errorf("node %d of cluster %s has no data directory, port or address", ordinal, c.Name))
-			}
-			n.ClusterID = c.ID
-			return node{Node: n, cluster: c}, nil
-		}
-	}
-	return node{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindNotFound, "cluster %s has no node %d", c.Name, ordinal))
+	n, err := enginekit.NodeOf(c, ordinal)
+	return node{Node: n, cluster: c}, err
 }
 
 // allNodes returns the nodes of c by ordinal.
@@ -163,11 +155,7 @@ func allNodes(c *dbplane.Cluster) ([]node, error) {
 }
 
 // sortedNodes returns the nodes of c ordered by ordinal.
-func sortedNodes(c *dbplane.Cluster) []dbplane.Node {
-	nodes := slices.Clone(c.Nodes)
-	slices.SortFunc(nodes, func(a, b dbplane.Node) int { return a.Ordinal - b.Ordinal })
-	return nodes
-}
+var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
 func joinHostPort(host string, port int) string {

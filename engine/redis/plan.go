@@ -1,11 +1,11 @@
 package redis
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Timeouts and attempts of the steps. Every step talks to agents or nodes,
@@ -16,7 +16,6 @@ const (
 	shortTimeout   = time.Minute
 	startTimeout   = 2 * time.Minute
 	clusterTimeout = 3 * time.Minute
-	stepAttempts   = 8
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes:
@@ -160,9 +159,6 @@ func portsOf(c *dbplane.Cluster, n dbplane.Node) string {
 // planNodes returns the cluster's nodes by ordinal or, before placement
 // (a dry run), as many unplaced nodes as the spec asks for.
 func planNodes(c *dbplane.Cluster) []dbplane.Node {
-	if len(c.Nodes) > 0 {
-		return sortedNodes(c)
-	}
 	count := 1
 	switch c.Topology {
 	case dbplane.TopologyReplication:
@@ -170,20 +166,11 @@ func planNodes(c *dbplane.Cluster) []dbplane.Node {
 	case dbplane.TopologyRedisCluster:
 		count = max(c.Spec.Shards*(1+c.Spec.ReplicasPerShard), 1)
 	}
-	nodes := make([]dbplane.Node, count)
-	for i := range nodes {
-		nodes[i].Ordinal = i
-	}
-	return nodes
+	return enginekit.PlanNodes(c, count)
 }
 
 // where names the host of a node for step descriptions.
-func where(n dbplane.Node) string {
-	if n.HostID == 0 {
-		return fmt.Sprintf("the host of node %d", n.Ordinal)
-	}
-	return fmt.Sprintf("host %d (%s)", n.HostID, n.Address)
-}
+var where = enginekit.Where
 
 // stepKey returns the function that names the steps of node ordinal.
 func stepKey(ordinal int) func(string) string {
@@ -192,15 +179,8 @@ func stepKey(ordinal int) func(string) string {
 
 // newStep returns a step acting on node ordinal.
 func newStep(key, name, handler string, ordinal int, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
-	params, _ := json.Marshal(stepParams{Ordinal: ordinal}) // cannot fail: an int
-	return dbplane.PlanStep{
-		Key: key, Name: name, Description: desc, Handler: handler, Params: params,
-		Timeout: timeout, MaxAttempts: stepAttempts, After: after,
-	}
+	return enginekit.NewStep(key, name, handler, ordinal, timeout, desc, after...)
 }
 
 // withUndo gives a step the handler that undoes it on rollback.
-func withUndo(h string, s dbplane.PlanStep) dbplane.PlanStep {
-	s.Undo = h
-	return s
-}
+var withUndo = enginekit.WithUndo

@@ -1,13 +1,13 @@
 package redis
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanPassword returns the steps of an admin password change: on every
@@ -103,13 +103,7 @@ func dbplaneSets(k string) bool {
 }
 
 // withParameters adds a change to a step's parameters.
-func withParameters(change map[string]string, s dbplane.PlanStep) dbplane.PlanStep {
-	var p stepParams
-	_ = json.Unmarshal(s.Params, &p) // newStep's own encoding
-	p.Parameters = change
-	s.Params, _ = json.Marshal(p) // cannot fail: strings
-	return s
-}
+var withParameters = enginekit.WithParameters
 
 // names lists the names of a change.
 func names(change map[string]string) string {

@@ -94,7 +94,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 				t.Errorf("step %q holds the %s", s.Name, what)
 			}
 		}
-		for _, line := range log.all() {
+		for _, line := range log.All() {
 			if strings.Contains(line, secret) {
 				t.Errorf("step log holds the %s: %s", what, line)
 			}
@@ -197,13 +197,13 @@ func TestRedisClusterIsIdempotent(t *testing.T) {
 	if again := counts(); fmt.Sprint(again) != fmt.Sprint(first) {
 		t.Errorf("a re-run sent %v, want nothing more than %v", again, first)
 	}
-	if !slices.ContainsFunc(log.all(), func(l string) bool { return strings.Contains(l, "already holds slots 5461-10921") }) {
+	if !slices.ContainsFunc(log.All(), func(l string) bool { return strings.Contains(l, "already holds slots 5461-10921") }) {
 		t.Error("the re-run did not log that the slots were in place")
 	}
 
 	t.Run("ForeignSlotsAreAConflict", func(t *testing.T) {
 		world.nodes["10.0.0.3:6381"].slots = [][2]int{{5461, 10000}}
-		err := e.RunStep(ctx, redis.HandlerCreateCluster, 1, []byte(`{"ordinal":0}`), log.logf)
+		err := e.RunStep(ctx, redis.HandlerCreateCluster, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindConflict {
 			t.Fatalf("err = %v, want a permanent conflict", err)
 		}
@@ -241,7 +241,7 @@ func TestVerifyCluster(t *testing.T) {
 	world.nodes["10.0.0.6:6384"].master = "10.0.0.1:6379" // follows another shard's primary
 	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerVerifyCluster, 1, []byte(`{"ordinal":0}`), log.logf)
+	err := e.RunStep(sctx, redis.HandlerVerifyCluster, 1, []byte(`{"ordinal":0}`), log.Logf)
 	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "want a replica of node 4") {
 		t.Fatalf("err = %v, want a retryable error saying node 5 should replicate node 4", err)
 	}
@@ -264,7 +264,7 @@ func TestVerifyReplication(t *testing.T) {
 	// The primary down, the replica still answers: its link is down.
 	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerVerifyReplica, 1, []byte(`{"ordinal":2}`), log.logf)
+	err := e.RunStep(sctx, redis.HandlerVerifyReplica, 1, []byte(`{"ordinal":2}`), log.Logf)
 	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "master_link_status down") {
 		t.Fatalf("err = %v, want a retryable error saying the link is down", err)
 	}
@@ -280,7 +280,7 @@ func TestUsersAgainUpdatesRunningNodes(t *testing.T) {
 	}
 	n0 := c.Nodes[0]
 	before := replPassword(t, agents[1].file(t, n0.DataDir+".d/auth.conf"))
-	if err := e.RunStep(ctx, redis.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.logf); err != nil {
+	if err := e.RunStep(ctx, redis.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	after := replPassword(t, agents[1].file(t, n0.DataDir+".d/auth.conf"))
@@ -312,11 +312,11 @@ func TestStartWaitsForTheAdminPassword(t *testing.T) {
 	world.password = "another-Passw0rd"
 	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerStart, 1, []byte(`{"ordinal":0}`), log.logf)
+	err := e.RunStep(sctx, redis.HandlerStart, 1, []byte(`{"ordinal":0}`), log.Logf)
 	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "WRONGPASS") {
 		t.Fatalf("err = %v, want a retryable error carrying WRONGPASS", err)
 	}
-	if !slices.ContainsFunc(log.all(), func(l string) bool { return strings.Contains(l, "fake log") }) {
+	if !slices.ContainsFunc(log.All(), func(l string) bool { return strings.Contains(l, "fake log") }) {
 		t.Error("the end of the node's log was not copied to the step's log")
 	}
 	if n := len(agents[1].instances); n != 2 {
@@ -345,7 +345,7 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
 			e, agents, _ := fakeEngine(c, password)
 			tc.setup(c, agents[1])
-			err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+			err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.substr) {
 				t.Fatalf("err = %v, want a permanent %s error about %q", err, tc.kind, tc.substr)
 			}
@@ -356,7 +356,7 @@ func TestPrecheck(t *testing.T) {
 		e, agents, _ := fakeEngine(c, password)
 		agents[1].ss = "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
 		agents[1].running["redis-7-0"] = true
-		if err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf); err != nil {
+		if err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -400,7 +400,7 @@ func TestUnknownVersionIsPermanent(t *testing.T) {
 	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
 	c.Version = "6.2\nloadmodule /tmp/x.so"
 	e, _, _ := fakeEngine(c, password)
-	err := e.RunStep(context.Background(), redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+	err := e.RunStep(context.Background(), redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 		t.Fatalf("err = %v, want a permanent invalid error", err)
 	}

@@ -121,7 +121,7 @@ func TestSSLSteps(t *testing.T) {
 		c := newCluster("sealed", dbplane.TopologyStandalone, 1, 0, 0)
 		c.Spec.SSL = true
 		e, _, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, redis.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).logf)
+		err := e.RunStep(ctx, redis.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}
