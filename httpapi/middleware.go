@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
 )
 
 // requestInfo is what the request-id middleware puts in the context: one
@@ -191,7 +192,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.MaxBodyBytes {
-			s.writeError(w, r, tooLarge(s.MaxBodyBytes))
+			s.writeError(w, r, frontdoor.TooLarge(s.MaxBodyBytes))
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -199,8 +200,4 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func tooLarge(limit int64) error {
-	return dbplane.Errorf(dbplane.KindTooLarge, "request body exceeds %d bytes", limit)
 }
