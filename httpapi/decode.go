@@ -180,7 +180,7 @@ const maxPathKeyLen = 128
 // letters, digits and -_. only, so that it is safe to pass on and to log.
 func pathKey(r *http.Request, name string) (string, error) {
 	v := r.PathValue(name)
-	if v == "" || len(v) > maxPathKeyLen || !saneRequestID(v) || strings.Contains(v, ":") {
+	if v == "" || len(v) > maxPathKeyLen || !frontdoor.SaneRequestID(v) || strings.Contains(v, ":") {
 		return "", dbplane.Invalid(dbplane.FieldError{Field: name, Message: "must be 1 to 128 letters, digits, '-', '_' or '.'"})
 	}
 	return v, nil

@@ -112,7 +112,7 @@ func (s *Server) build() {
 		Signatures: []signature.Scheme{&signature.SigV4{Services: []string{SignatureService}}},
 		WriteError: s.writeError,
 		Recorder:   s.AuditRecorder,
-		RequestID:  func(r *http.Request) string { return requestIDFrom(r.Context()) },
+		RequestID:  func(r *http.Request) string { return frontdoor.RequestIDFrom(r.Context()) },
 		Config:     s.Security,
 	}
 	s.mux = http.NewServeMux()
@@ -131,15 +131,9 @@ func (s *Server) build() {
 	// error shape; it is not in the route table because it is no route.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
 
-	// Order matters: the request id comes first so that every later log line
-	// carries it; instrument must see the very *http.Request the mux sets
-	// Pattern on, so nothing between them may copy the request.
-	var h http.Handler = s.mux
-	h = s.limitBody(h)
-	h = s.recoverPanics(h)
-	h = s.instrument(h)
-	h = s.requestID(h)
-	s.handler = h
+	// The chain must see the very *http.Request the mux sets Pattern on,
+	// for the route of its access log and metrics: it gets the mux itself.
+	s.handler = s.chain().Wrap(s.mux)
 }
 
 // route registers a route that needs credentials. action names the route
