@@ -71,8 +71,7 @@ type Server struct {
 	handler http.Handler
 	mux     *http.ServeMux
 	door    *frontdoor.Door
-	// actions maps route patterns to audit action names, for tests.
-	actions map[string]string
+	routes  *frontdoor.Routes
 }
 
 // Handler returns the API's HTTP handler, built on the first call.
@@ -99,8 +98,8 @@ func (s *Server) build() {
 		Config:     s.Security,
 		Now:        s.Now,
 	}
-	s.mux = http.NewServeMux()
-	s.actions = map[string]string{}
+	s.routes = frontdoor.NewRoutes(s.door)
+	s.mux = s.routes.Mux()
 	s.registerTaskRoutes()
 	s.registerClusterRoutes()
 	s.registerComputeRoutes()
@@ -112,11 +111,10 @@ func (s *Server) build() {
 	s.handler = s.chain().Wrap(s.mux)
 }
 
-// route registers a route that needs credentials, audited as action.
-// Audit goes outside authentication so that refused calls are recorded.
+// route registers a route that needs credentials, audited as action, its
+// errors answered with codes.
 func (s *Server) route(pattern, action string, codes codeTable, h handlerFunc) {
-	s.mux.Handle(pattern, s.door.Audit(action, s.door.Authenticate(s.wrap(codes, h))))
-	s.actions[pattern] = action
+	s.routes.Handle(pattern, action, s.wrap(codes, h))
 }
 
 // chain is the door's middleware around the mux: the trace id and start
