@@ -1,117 +1,23 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
 )
 
-// decodeJSON decodes the request body into v, strictly: JSON content type,
-// no unknown fields, exactly one value. Every failure is a client error that
-// names what is wrong, so callers can return it as is.
+// decodeJSON decodes the request body into v with the doors' strict
+// decoder. Its errors already say what is wrong in the native shape (a
+// *frontdoor.BodyError is a field error), so callers return them as they are.
 func decodeJSON(r *http.Request, v any) error {
-	if err := requireJSON(r); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	// A second value, or garbage after the first, means the client sent
-	// something other than what it thinks.
-	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err != nil && isTooLarge(err):
-		return decodeError(err)
-	default:
-		return dbplane.Invalid(dbplane.FieldError{Field: "body", Message: "must hold a single JSON value"})
-	}
-}
-
-// requireJSON refuses bodies that do not say they are JSON (415).
-func requireJSON(r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return dbplane.Errorf(dbplane.KindUnsupported, "Content-Type must be application/json, not %q", ct)
-	}
-	return nil
-}
-
-func isTooLarge(err error) bool {
-	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe)
-}
-
-// decodeError maps encoding/json's errors to field-level Invalid errors.
-func decodeError(err error) error {
-	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &mbe):
-		return tooLarge(mbe.Limit)
-	case errors.Is(err, io.EOF):
-		return dbplane.Invalid(dbplane.FieldError{Field: "body", Message: "required"})
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return dbplane.Invalid(dbplane.FieldError{Field: "body", Message: "malformed JSON: unexpected end of input"})
-	case errors.As(err, &syn):
-		return dbplane.Invalid(dbplane.FieldError{Field: "body", Message: fmt.Sprintf("malformed JSON at offset %d", syn.Offset)})
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "body"
-		}
-		return dbplane.Invalid(dbplane.FieldError{Field: field, Message: "must be " + jsonTypeName(typ.Type)})
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if uq, err := strconv.Unquote(name); err == nil {
-			name = uq
-		}
-		return dbplane.Invalid(dbplane.FieldError{Field: name, Message: "unknown field"})
-	}
-	return dbplane.Invalid(dbplane.FieldError{Field: "body", Message: "malformed JSON"})
-}
-
-// jsonTypeName names a Go type as a JSON client would know it.
-func jsonTypeName(t reflect.Type) string {
-	if t == nil {
-		return "a valid value"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Pointer:
-		return jsonTypeName(t.Elem())
-	}
-	return "a valid value"
+	return frontdoor.DecodeJSON(r, v)
 }
 
 // query reads query parameters strictly: unknown, repeated or malformed
@@ -274,7 +180,7 @@ const maxPathKeyLen = 128
 // letters, digits and -_. only, so that it is safe to pass on and to log.
 func pathKey(r *http.Request, name string) (string, error) {
 	v := r.PathValue(name)
-	if v == "" || len(v) > maxPathKeyLen || !saneRequestID(v) || strings.Contains(v, ":") {
+	if v == "" || len(v) > maxPathKeyLen || !frontdoor.SaneRequestID(v) || strings.Contains(v, ":") {
 		return "", dbplane.Invalid(dbplane.FieldError{Field: name, Message: "must be 1 to 128 letters, digits, '-', '_' or '.'"})
 	}
 	return v, nil

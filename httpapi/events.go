@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
 )
 
 // Server-Sent Events of GET /v1/tasks/{id}/events. Every state change is an
@@ -73,7 +74,7 @@ func (s *Server) handleTaskEvents(w http.ResponseWriter, r *http.Request) {
 			sawTerminal = ev.Terminal()
 			buf.Reset()
 			if err := json.NewEncoder(&buf).Encode(ev); err != nil {
-				loggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelError, "encoding task event failed",
+				frontdoor.LoggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelError, "encoding task event failed",
 					slog.Int64("event_id", ev.ID), slog.String("error", err.Error()))
 				return // no end event: the client reconnects and retries
 			}
@@ -102,7 +103,7 @@ func (s *Server) taskEnded(r *http.Request, id int64) bool {
 		return true
 	}
 	ctx := r.Context()
-	loggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelWarn, "task event stream ended before its task",
+	frontdoor.LoggerFrom(ctx, s.Logger).LogAttrs(ctx, slog.LevelWarn, "task event stream ended before its task",
 		slog.Int64("task_id", id), slog.Any("error", err))
 	return false
 }

@@ -34,14 +34,23 @@ var WireTypes = map[string]any{
 }
 
 // PublicPatterns returns the routes that need no credentials.
-func (s *Server) PublicPatterns() []string { s.Handler(); return append([]string(nil), s.public...) }
+func (s *Server) PublicPatterns() []string {
+	s.Handler()
+	var out []string
+	for _, rt := range s.routes.List() {
+		if rt.Public {
+			out = append(out, rt.Pattern)
+		}
+	}
+	return out
+}
 
 // Actions returns the audit action of every route, by pattern.
 func (s *Server) Actions() map[string]string {
 	s.Handler()
-	out := make(map[string]string, len(s.actions))
-	for k, v := range s.actions {
-		out[k] = v
+	out := map[string]string{}
+	for _, rt := range s.routes.List() {
+		out[rt.Pattern] = rt.Action
 	}
 	return out
 }

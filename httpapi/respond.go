@@ -82,7 +82,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level, msg = slog.LevelWarn, "request failed"
 	}
 	if s.Logger.Enabled(ctx, level) {
-		loggerFrom(ctx, s.Logger).LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("error", err.Error()))
+		frontdoor.LoggerFrom(ctx, s.Logger).LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("error", err.Error()))
 	}
 	var fields []dbplane.FieldError
 	if kind != dbplane.KindInternal {
@@ -100,7 +100,7 @@ func (s *Server) writeErrorBody(w http.ResponseWriter, r *http.Request, status i
 		Code:      code,
 		Message:   msg,
 		Details:   fields,
-		RequestID: requestIDFrom(r.Context()),
+		RequestID: frontdoor.RequestIDFrom(r.Context()),
 	}}
 	s.writeJSON(w, r, status, &body)
 }
@@ -139,7 +139,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		loggerFrom(r.Context(), s.Logger).LogAttrs(r.Context(), slog.LevelDebug,
+		frontdoor.LoggerFrom(r.Context(), s.Logger).LogAttrs(r.Context(), slog.LevelDebug,
 			"writing response failed", slog.String("error", err.Error()))
 	}
 }

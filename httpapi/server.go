@@ -11,7 +11,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,12 +79,9 @@ type Server struct {
 	handler http.Handler
 	mux     *http.ServeMux
 	door    *frontdoor.Door
-	// patternList is kept so that tests can check every route against the
-	// OpenAPI document, and walk every route for authorization; public
-	// lists those that need no credentials.
-	patternList []string
-	public      []string
-	actions     map[string]string
+	// routes is kept so that tests can check every route against the
+	// OpenAPI document, and walk every route for authorization.
+	routes *frontdoor.Routes
 }
 
 // Handler returns the API's HTTP handler. It is built on the first call and
@@ -112,11 +108,11 @@ func (s *Server) build() {
 		Signatures: []signature.Scheme{&signature.SigV4{Services: []string{SignatureService}}},
 		WriteError: s.writeError,
 		Recorder:   s.AuditRecorder,
-		RequestID:  func(r *http.Request) string { return requestIDFrom(r.Context()) },
+		RequestID:  func(r *http.Request) string { return frontdoor.RequestIDFrom(r.Context()) },
 		Config:     s.Security,
 	}
-	s.mux = http.NewServeMux()
-	s.actions = map[string]string{}
+	s.routes = frontdoor.NewRoutes(s.door)
+	s.mux = s.routes.Mux()
 	s.registerHealthRoutes()
 	s.registerAuthRoutes()
 	s.registerClusterRoutes()
@@ -131,44 +127,30 @@ func (s *Server) build() {
 	// error shape; it is not in the route table because it is no route.
 	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
 
-	// Order matters: the request id comes first so that every later log line
-	// carries it; instrument must see the very *http.Request the mux sets
-	// Pattern on, so nothing between them may copy the request.
-	var h http.Handler = s.mux
-	h = s.limitBody(h)
-	h = s.recoverPanics(h)
-	h = s.instrument(h)
-	h = s.requestID(h)
-	s.handler = h
+	// The chain must see the very *http.Request the mux sets Pattern on,
+	// for the route of its access log and metrics: it gets the mux itself.
+	s.handler = s.chain().Wrap(s.mux)
 }
 
 // route registers a route that needs credentials. action names the route
-// in the audit log ("cluster.create"): a stable name, since audit queries
-// filter on it.
+// in the audit log ("cluster.create").
 func (s *Server) route(pattern, action string, h http.Handler) {
-	s.register(pattern, action, s.door.Authenticate(h))
+	s.routes.Handle(pattern, action, h)
 }
 
-// publicRoute registers a route that needs no credentials: probes, the
-// OpenAPI document, and the endpoints that trade another credential (a
-// password, a join token) for one.
+// publicRoute registers a route that needs no credentials.
 func (s *Server) publicRoute(pattern, action string, h http.Handler) {
-	s.register(pattern, action, h)
-	s.public = append(s.public, pattern)
-}
-
-// register audits every route, outside its authentication, so that
-// refused credentials are recorded too.
-func (s *Server) register(pattern, action string, h http.Handler) {
-	s.mux.Handle(pattern, s.door.Audit(action, h))
-	s.patternList = append(s.patternList, pattern)
-	s.actions[pattern] = action
+	s.routes.HandlePublic(pattern, action, h)
 }
 
 // patterns returns the registered route patterns in registration order.
 func (s *Server) patterns() []string {
 	s.Handler()
-	return slices.Clone(s.patternList)
+	var out []string
+	for _, rt := range s.routes.List() {
+		out = append(out, rt.Pattern)
+	}
+	return out
 }
 
 // probeMethods are the methods tried to tell a wrong method (405) from an

@@ -1,7 +1,6 @@
 package ocp
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,32 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/frontdoor"
 )
-
-// requestInfo is what the outermost middleware knows of a request.
-type requestInfo struct {
-	traceID string
-	start   time.Time
-	wrote   bool // an answer went out: a late panic cannot write another
-}
-
-type ctxKey struct{}
-
-func withInfo(ctx context.Context, ri *requestInfo) context.Context {
-	return context.WithValue(ctx, ctxKey{}, ri)
-}
-
-// infoFrom returns the request's info; an empty one outside the server.
-func infoFrom(ctx context.Context) *requestInfo {
-	if ri, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
-		return ri
-	}
-	return &requestInfo{}
-}
 
 // handlerFunc is the shape of every handler: the value to put in the
 // envelope's data (nil for none), or an error.
@@ -188,7 +165,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, c
 	status := kind.HTTPStatus()
 	if kind == dbplane.KindInternal {
 		s.Logger.LogAttrs(r.Context(), slog.LevelError, "ocp: request failed",
-			slog.String("trace_id", infoFrom(r.Context()).traceID), slog.String("error", err.Error()))
+			slog.String("trace_id", frontdoor.RequestIDFrom(r.Context())), slog.String("error", err.Error()))
 	}
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="dbplane", charset="UTF-8"`)
@@ -222,22 +199,21 @@ const timeLayout = "2006-01-02T15:04:05.000-07:00"
 // writeEnvelope completes e with the timestamp, duration, trace id and
 // server, and writes it.
 func (s *Server) writeEnvelope(w http.ResponseWriter, r *http.Request, e envelope) {
-	ri := infoFrom(r.Context())
+	ctx := r.Context()
 	now := s.now()
 	e.Timestamp = now.Format(timeLayout)
-	if !ri.start.IsZero() {
-		e.Duration = now.Sub(ri.start).Milliseconds()
+	if start := frontdoor.StartFrom(ctx); !start.IsZero() {
+		e.Duration = now.Sub(start).Milliseconds()
 	}
-	e.TraceID = ri.traceID
+	e.TraceID = frontdoor.RequestIDFrom(ctx)
 	e.Server = serverAddr(r)
 	body, err := json.Marshal(e)
 	if err != nil {
-		s.Logger.Error("ocp: encoding the answer failed", "trace_id", ri.traceID, "error", err.Error())
+		s.Logger.Error("ocp: encoding the answer failed", "trace_id", e.TraceID, "error", err.Error())
 		e = envelope{Status: http.StatusInternalServerError, Timestamp: e.Timestamp, TraceID: e.TraceID, Server: e.Server,
 			Error: &errorDetail{Code: codeUnexpected, Message: "internal error", SubErrors: []subError{}}}
 		body, _ = json.Marshal(e)
 	}
-	ri.wrote = true
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

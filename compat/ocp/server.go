@@ -14,9 +14,9 @@ package ocp
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,8 +71,7 @@ type Server struct {
 	handler http.Handler
 	mux     *http.ServeMux
 	door    *frontdoor.Door
-	// actions maps route patterns to audit action names, for tests.
-	actions map[string]string
+	routes  *frontdoor.Routes
 }
 
 // Handler returns the API's HTTP handler, built on the first call.
@@ -95,12 +94,12 @@ func (s *Server) build() {
 		Signatures: []signature.Scheme{signature.OCP{}},
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.writeError(w, r, err, codesCommon) },
 		Recorder:   s.AuditRecorder,
-		RequestID:  func(r *http.Request) string { return infoFrom(r.Context()).traceID },
+		RequestID:  func(r *http.Request) string { return frontdoor.RequestIDFrom(r.Context()) },
 		Config:     s.Security,
 		Now:        s.Now,
 	}
-	s.mux = http.NewServeMux()
-	s.actions = map[string]string{}
+	s.routes = frontdoor.NewRoutes(s.door)
+	s.mux = s.routes.Mux()
 	s.registerTaskRoutes()
 	s.registerClusterRoutes()
 	s.registerComputeRoutes()
@@ -109,69 +108,45 @@ func (s *Server) build() {
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
-	s.handler = s.start(s.mux)
+	s.handler = s.chain().Wrap(s.mux)
 }
 
-// route registers a route that needs credentials, audited as action.
-// Audit goes outside authentication so that refused calls are recorded.
+// route registers a route that needs credentials, audited as action, its
+// errors answered with codes.
 func (s *Server) route(pattern, action string, codes codeTable, h handlerFunc) {
-	s.mux.Handle(pattern, s.door.Audit(action, s.door.Authenticate(s.wrap(codes, h))))
-	s.actions[pattern] = action
+	s.routes.Handle(pattern, action, s.wrap(codes, h))
 }
 
-// start is the outermost middleware: it gives the request its trace id and
-// start time (the envelope's traceId and duration), bounds its body, and
-// turns a panic into a 500 in OCP's envelope.
-func (s *Server) start(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := &requestInfo{traceID: traceID(r), start: s.now()}
-		w.Header().Set(TraceIDHeader, ri.traceID)
-		r = r.WithContext(withInfo(r.Context(), ri))
-		r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.Logger.Error("ocp: handler panicked", "trace_id", ri.traceID, "panic", fmt.Sprint(v))
-				if !ri.wrote {
-					s.writeError(w, r, dbplane.Errorf(dbplane.KindInternal, "internal error"), codesCommon)
-				}
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// chain is the door's middleware around the mux: the trace id and start
+// of the envelope, the body limit (larger for uploads), and panics turned
+// into a 500 in OCP's envelope. A body too large is refused where it is
+// read, inside the route's audit.
+func (s *Server) chain() *frontdoor.Chain {
+	return &frontdoor.Chain{
+		WriteError:      func(w http.ResponseWriter, r *http.Request, err error) { s.writeError(w, r, err, codesCommon) },
+		Logger:          s.Logger,
+		MaxBody:         s.bodyLimit,
+		AcceptRequestID: saneID,
+		NewRequestID:    newTraceID,
+		Now:             s.Now,
+	}
 }
 
 // TraceIDHeader carries the trace id: adopted from the request when sane,
 // and sent back, so that a proxy's id follows the call.
-const TraceIDHeader = "X-Request-Id"
+const TraceIDHeader = frontdoor.RequestIDHeader
 
-// traceID adopts a sane incoming request id or makes one of 16 hex digits,
-// like OCP's.
-func traceID(r *http.Request) string {
-	if id := r.Header.Get(TraceIDHeader); saneID(id) {
-		return id
-	}
+// newTraceID makes a trace id of 16 hex digits, like OCP's.
+func newTraceID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// saneID accepts short ids of characters safe in headers and logs.
+// saneID accepts the sane ids of frontdoor but for colons, which OCP's
+// trace ids never hold.
 func saneID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
+	return frontdoor.SaneRequestID(id) && !strings.Contains(id, ":")
 }
 
 func (s *Server) now() time.Time {

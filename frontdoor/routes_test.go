@@ -1,0 +1,45 @@
+package frontdoor_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/frontdoor"
+)
+
+// TestRoutes holds the two promises of a route table: a route needs
+// credentials unless it is public, and every route's mutating calls are
+// audited, refused or not.
+func TestRoutes(t *testing.T) {
+	d, _, rec := newDoor(frontdoor.Config{FailureLimit: frontdoor.Off})
+	rt := frontdoor.NewRoutes(d)
+	rt.Handle("POST /private", "private.do", whoHandler)
+	rt.HandlePublic("POST /public", "public.do", whoHandler)
+	for _, tt := range []struct {
+		path   string
+		status int
+		result string
+	}{
+		{"/private", http.StatusUnauthorized, dbplane.KindUnauthorized.String()},
+		{"/public", http.StatusOK, dbplane.AuditResultSuccess},
+	} {
+		w := httptest.NewRecorder()
+		rt.Mux().ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, nil))
+		if w.Code != tt.status {
+			t.Errorf("%s: %d, want %d", tt.path, w.Code, tt.status)
+		}
+		if n := len(rec.events); n == 0 || rec.events[n-1].Result != tt.result {
+			t.Errorf("%s: audit %+v, want result %q", tt.path, rec.events, tt.result)
+		}
+	}
+	want := []frontdoor.Route{
+		{Pattern: "POST /private", Action: "private.do"},
+		{Pattern: "POST /public", Action: "public.do", Public: true},
+	}
+	got := rt.List()
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("List() = %+v, want %+v", got, want)
+	}
+}
