@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview"
 	"github.com/spf13/cobra"
 )
 
@@ -177,7 +178,7 @@ func taskOutcome(t *dbplane.Task) error {
 // watches it until it ends.
 func (c *cli) startedTask(ctx context.Context, a api, t *dbplane.Task, wait bool) error {
 	if wait {
-		final, err := c.newWatcher(a, c.stderr).watch(ctx, t.ID)
+		final, err := taskview.New(a, c.stderr, c.now).Watch(ctx, t.ID)
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ the task ends SUCCESSFUL and 3 if it ends FAILED.`,
 			if err != nil {
 				return err
 			}
-			t, err := c.newWatcher(a, c.stderr).watch(cmd.Context(), id)
+			t, err := taskview.New(a, c.stderr, c.now).Watch(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -345,7 +346,7 @@ func (c *cli) taskCancelCmd() *cobra.Command {
 // watches its task until it ends.
 func (c *cli) subtaskChanged(ctx context.Context, a api, s *dbplane.Subtask, wait bool) error {
 	if wait {
-		t, err := c.newWatcher(a, c.stderr).watch(ctx, s.TaskID)
+		t, err := taskview.New(a, c.stderr, c.now).Watch(ctx, s.TaskID)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package main
+package taskview
 
 import (
 	"bytes"
@@ -12,6 +12,45 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/google/go-cmp/cmp"
 )
+
+// fakeAPI is a Source whose answers the test sets.
+type fakeAPI struct {
+	FindTaskByIDFn func(id int64) (*dbplane.Task, error)
+	WatchTaskFn    func(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error)
+}
+
+func (f *fakeAPI) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
+	if f.FindTaskByIDFn == nil {
+		return nil, errors.New("unexpected call to FindTaskByID")
+	}
+	return f.FindTaskByIDFn(id)
+}
+
+func (f *fakeAPI) WatchTask(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error) {
+	if f.WatchTaskFn == nil {
+		return nil, errors.New("unexpected call to WatchTask")
+	}
+	return f.WatchTaskFn(ctx, id, after)
+}
+
+// eventsOf returns a closed channel holding events.
+func eventsOf(events ...dbplane.TaskEvent) <-chan dbplane.TaskEvent {
+	ch := make(chan dbplane.TaskEvent, len(events))
+	for _, ev := range events {
+		ch <- ev
+	}
+	close(ch)
+	return ch
+}
+
+// t0 is the tests' epoch.
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// at returns t0 plus sec seconds.
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+// atp is at for optional times.
+func atp(sec int) *time.Time { t := at(sec); return &t }
 
 // createTask returns a three-subtask task in the given statuses.
 func createTask(status dbplane.TaskStatus, sub ...dbplane.SubtaskStatus) *dbplane.Task {
@@ -54,8 +93,8 @@ func taskEvent(id int64, status dbplane.TaskStatus, sec int) dbplane.TaskEvent {
 	return dbplane.TaskEvent{ID: id, TaskID: 34, Status: string(status), Operation: dbplane.OpExecute, At: at(sec)}
 }
 
-func plainWatcher(tasks taskSource, out *bytes.Buffer) *taskWatcher {
-	return &taskWatcher{tasks: tasks, out: out, now: func() time.Time { return at(100) },
+func plainWatcher(tasks Source, out *bytes.Buffer) *Watcher {
+	return &Watcher{tasks: tasks, out: out, now: func() time.Time { return at(100) },
 		refresh: time.Hour, resume: time.Millisecond}
 }
 
@@ -78,7 +117,7 @@ func TestWatchPlain(t *testing.T) {
 		FindTaskByIDFn: func(int64) (*dbplane.Task, error) { return final, nil },
 	}
 	var out bytes.Buffer
-	got, err := plainWatcher(f, &out).watch(t.Context(), 34)
+	got, err := plainWatcher(f, &out).Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +145,7 @@ func TestWatchPlainFailed(t *testing.T) {
 		FindTaskByIDFn: func(int64) (*dbplane.Task, error) { return final, nil },
 	}
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(t.Context(), 34); err != nil {
+	if _, err := plainWatcher(f, &out).Watch(t.Context(), 34); err != nil {
 		t.Fatal(err)
 	}
 	want := `2026-11-22T10:01:05Z  task 34 FAILED
@@ -141,7 +180,7 @@ func TestWatchResumes(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	got, err := plainWatcher(f, &out).watch(t.Context(), 34)
+	got, err := plainWatcher(f, &out).Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +204,7 @@ func TestWatchCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(ctx, 34); !errors.Is(err, context.Canceled) {
+	if _, err := plainWatcher(f, &out).Watch(ctx, 34); !errors.Is(err, context.Canceled) {
 		t.Fatalf("watch = %v, want context.Canceled", err)
 	}
 }
@@ -177,7 +216,7 @@ func TestWatchNotFound(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(t.Context(), 34); dbplane.ErrorKind(err) != dbplane.KindNotFound {
+	if _, err := plainWatcher(f, &out).Watch(t.Context(), 34); dbplane.ErrorKind(err) != dbplane.KindNotFound {
 		t.Fatalf("watch = %v, want not found", err)
 	}
 }
@@ -234,9 +273,9 @@ func TestWatchLive(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	w := &taskWatcher{tasks: src, out: &out, live: true, width: 80, now: func() time.Time { return at(100) },
+	w := &Watcher{tasks: src, out: &out, live: true, width: 80, now: func() time.Time { return at(100) },
 		refresh: time.Hour, resume: time.Millisecond}
-	got, err := w.watch(t.Context(), 34)
+	got, err := w.Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}
