@@ -15,15 +15,7 @@ func (c *cli) auditCmd() *cobra.Command {
 
 // auditService returns the client as the audit service.
 func (c *cli) auditService(ctx context.Context) (dbplane.AuditService, error) {
-	a, err := c.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := a.(dbplane.AuditService)
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot read the audit log")
-	}
-	return s, nil
+	return serviceOf[dbplane.AuditService](ctx, c, "read the audit log")
 }
 
 // auditPage is the JSON form of a page of audit events.

@@ -19,15 +19,7 @@ func (c *cli) hostCmd() *cobra.Command {
 // hostAdmin returns the client as the host administration service. The
 // HTTP client offers it; a client that does not is a programming error.
 func (c *cli) hostAdmin(ctx context.Context) (dbplane.HostAdminService, error) {
-	a, err := c.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	admin, ok := a.(dbplane.HostAdminService)
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot administer hosts")
-	}
-	return admin, nil
+	return serviceOf[dbplane.HostAdminService](ctx, c, "administer hosts")
 }
 
 // hostPage is the JSON form of a page of hosts.
