@@ -34,11 +34,8 @@ type hostPage struct {
 func (c *cli) hostListCmd() *cobra.Command {
 	var status, zone string
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List hosts",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := newVerb(verb{Use: "list", Short: "List hosts"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
 			f := dbplane.HostFilter{Offset: offset, Limit: limit}
 			if status != "" {
 				s := dbplane.HostStatus(status)
@@ -47,32 +44,27 @@ func (c *cli) hostListCmd() *cobra.Command {
 			if zone != "" {
 				f.Zone = &zone
 			}
-			a, err := c.client(cmd.Context())
+			hosts, total, err := a.FindHosts(ctx, f)
 			if err != nil {
 				return err
 			}
-			hosts, total, err := a.FindHosts(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, hostPage{Hosts: nonNil(hosts), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "NAME", "ADDRESS", "ZONE", "STATUS", "CPUS", "MEMORY_MB", "DISK_GB", "LAST_SEEN")
-			for _, h := range hosts {
-				status := string(h.Status)
-				if h.Drained {
-					status += ",DRAINED"
+			page := hostPage{Hosts: nonNil(hosts), Total: total, Offset: offset, Limit: pageLimit(limit)}
+			return c.print(page, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "NAME", "ADDRESS", "ZONE", "STATUS", "CPUS", "MEMORY_MB", "DISK_GB", "LAST_SEEN")
+				for _, h := range hosts {
+					status := string(h.Status)
+					if h.Drained {
+						status += ",DRAINED"
+					}
+					row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), status, itoa(h.CPUs),
+						itoa(h.MemoryMB), itoa(h.DiskGB), fmtTimePtr(h.LastSeenAt))
 				}
-				row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), status, itoa(h.CPUs),
-					itoa(h.MemoryMB), itoa(h.DiskGB), fmtTimePtr(h.LastSeenAt))
-			}
-			tw.Flush()
-			c.pageNote(offset, len(hosts), total)
-			return nil
-		},
-	}
+				tw.Flush()
+				c.pageNote(offset, len(hosts), total)
+				return nil
+			})
+		})
 	cmd.Flags().StringVar(&status, "status", "", "only hosts in this status: NEW, ONLINE, OFFLINE or DELETING")
 	cmd.Flags().StringVar(&zone, "zone", "", "only hosts in this zone")
 	pageFlags(cmd, &offset, &limit)
@@ -81,30 +73,14 @@ func (c *cli) hostListCmd() *cobra.Command {
 
 // hostShowCmd returns `dbplane host show`.
 func (c *cli) hostShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show HOST_ID",
-		Short: "Show a host",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
+	return newVerb(verb{Use: "show HOST_ID", Short: "Show a host", Args: exactArgs(1), IDs: []string{"host ID"}},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			h, err := admin.FindHostByID(ctx, argID(args[0]))
 			if err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			h, err := admin.FindHostByID(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, h)
-			}
-			printHost(c.stdout, h)
-			return nil
-		},
-	}
+			return c.print(h, func() error { printHost(c.stdout, h); return nil })
+		})
 }
 
 // printHost prints the details of a host.
@@ -139,72 +115,49 @@ func yesNo(b bool) string {
 
 // hostDeleteCmd returns `dbplane host delete`.
 func (c *cli) hostDeleteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete HOST_ID",
-		Short: "Remove a host from the fleet",
+	return newVerb(verb{Use: "delete HOST_ID", Short: "Remove a host from the fleet", Args: exactArgs(1), IDs: []string{"host ID"},
 		Long: `Remove a host's record. Refused while nodes of a cluster are placed on the
 host: delete those clusters first. Nothing is done on the machine: its agent
 keeps running but is no longer called, and its certificate names a host that
 no longer exists. To bring the machine back, create a join token and join its
-agent again after removing its state directory.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
-			if err != nil {
+agent again after removing its state directory.`},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			id := argID(args[0])
+			if err := admin.DeleteHost(ctx, id); err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := admin.DeleteHost(cmd.Context(), id); err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, struct {
-					ID      int64 `json:"id"`
-					Deleted bool  `json:"deleted"`
-				}{id, true})
-			}
-			fmt.Fprintf(c.stdout, "host %d deleted\n", id)
-			return nil
-		},
-	}
+			deleted := struct {
+				ID      int64 `json:"id"`
+				Deleted bool  `json:"deleted"`
+			}{id, true}
+			return c.print(deleted, func() error {
+				fmt.Fprintf(c.stdout, "host %d deleted\n", id)
+				return nil
+			})
+		})
 }
 
 // hostDrainCmd returns `dbplane host drain`.
 func (c *cli) hostDrainCmd() *cobra.Command {
 	var undo bool
-	cmd := &cobra.Command{
-		Use:   "drain HOST_ID",
-		Short: "Place no new nodes on a host (--undo to place them again)",
+	cmd := newVerb(verb{Use: "drain HOST_ID", Short: "Place no new nodes on a host (--undo to place them again)",
 		Long: `Drain a host: placement stops putting new nodes on it. The nodes it carries
 stay where they are. --undo reverses it. Both are idempotent.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
+		Args: exactArgs(1), IDs: []string{"host ID"}},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			h, err := admin.DrainHost(ctx, argID(args[0]), !undo)
 			if err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			h, err := admin.DrainHost(cmd.Context(), id, !undo)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, h)
-			}
-			if h.Drained {
-				fmt.Fprintf(c.stdout, "host %d %s drained: it takes no new nodes\n", h.ID, quote(h.Name))
-			} else {
-				fmt.Fprintf(c.stdout, "host %d %s undrained: it takes new nodes\n", h.ID, quote(h.Name))
-			}
-			return nil
-		},
-	}
+			return c.print(h, func() error {
+				if h.Drained {
+					fmt.Fprintf(c.stdout, "host %d %s drained: it takes no new nodes\n", h.ID, quote(h.Name))
+				} else {
+					fmt.Fprintf(c.stdout, "host %d %s undrained: it takes new nodes\n", h.ID, quote(h.Name))
+				}
+				return nil
+			})
+		})
 	cmd.Flags().BoolVar(&undo, "undo", false, "undrain: let the host take new nodes again")
 	return cmd
 }
