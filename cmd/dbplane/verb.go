@@ -15,9 +15,10 @@ type verb struct {
 	Use, Short, Long, Example string
 	// Args checks the positional arguments; nil takes none.
 	Args cobra.PositionalArgs
-	// IDs names the leading positional arguments that are numeric IDs.
-	// They are checked before the service is opened, so that a mistyped
-	// ID is a usage error even when the server cannot be reached.
+	// IDs names the leading positional arguments that are numeric IDs
+	// (those given, of an optional one). They are checked before the
+	// service is opened, so that a mistyped ID is a usage error even when
+	// the server cannot be reached.
 	IDs []string
 }
 
@@ -31,7 +32,7 @@ func newVerb[S any](v verb, open func(context.Context) (S, error), run func(ctx 
 	return &cobra.Command{
 		Use: v.Use, Short: v.Short, Long: v.Long, Example: v.Example, Args: args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for i, what := range v.IDs {
+			for i, what := range v.IDs[:min(len(v.IDs), len(args))] {
 				if _, err := parseID(what, args[i]); err != nil {
 					return err
 				}
@@ -49,6 +50,15 @@ func newVerb[S any](v verb, open func(context.Context) (S, error), run func(ctx 
 func argID(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64) // checked by newVerb
 	return n
+}
+
+// argIDs returns the positional ID arguments that verb.IDs has checked.
+func argIDs(args []string) []int64 {
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		ids[i] = argID(a)
+	}
+	return ids
 }
 
 // serviceOf returns the client as the service S. The HTTP client offers
