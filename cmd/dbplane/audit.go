@@ -53,16 +53,8 @@ func (c *cli) auditListCmd() *cobra.Command {
 			if f.Until, err = c.parseWhen("--until", until); err != nil {
 				return err
 			}
-			if project != "" {
-				id, err := c.identity(cmd.Context())
-				if err != nil {
-					return err
-				}
-				pid, err := resolveProject(cmd.Context(), id, project, false)
-				if err != nil {
-					return err
-				}
-				f.ProjectID = &pid
+			if f.ProjectID, err = c.projectFilter(cmd.Context(), project); err != nil {
+				return err
 			}
 			s, err := c.auditService(cmd.Context())
 			if err != nil {

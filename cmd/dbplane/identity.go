@@ -33,6 +33,23 @@ func resolveProject(ctx context.Context, id dbplane.IdentityService, arg string,
 	return ps[0].ID, nil
 }
 
+// projectFilter returns the id of the --project filter arg (an id or a
+// name), or nil when it is empty.
+func (c *cli) projectFilter(ctx context.Context, arg string) (*int64, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	id, err := c.identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := resolveProject(ctx, id, arg, false)
+	if err != nil {
+		return nil, err
+	}
+	return &pid, nil
+}
+
 // resolveUser turns a user argument, an id or a name, into an id.
 func resolveUser(ctx context.Context, id dbplane.IdentityService, arg string) (int64, error) {
 	if n, err := strconv.ParseInt(arg, 10, 64); err == nil && n > 0 {
