@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview/tasktest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -33,65 +34,14 @@ func (f *fakeAPI) WatchTask(ctx context.Context, id, after int64) (<-chan dbplan
 	return f.WatchTaskFn(ctx, id, after)
 }
 
-// eventsOf returns a closed channel holding events.
-func eventsOf(events ...dbplane.TaskEvent) <-chan dbplane.TaskEvent {
-	ch := make(chan dbplane.TaskEvent, len(events))
-	for _, ev := range events {
-		ch <- ev
-	}
-	close(ch)
-	return ch
-}
-
-// t0 is the tests' epoch.
-var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-// at returns t0 plus sec seconds.
-func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-
-// atp is at for optional times.
-func atp(sec int) *time.Time { t := at(sec); return &t }
-
-// createTask returns a three-subtask task in the given statuses.
-func createTask(status dbplane.TaskStatus, sub ...dbplane.SubtaskStatus) *dbplane.Task {
-	t := &dbplane.Task{ID: 34, Name: "create cluster orders", Kind: dbplane.TaskKindClusterCreate, ClusterID: 12,
-		Status: status, Operation: dbplane.OpExecute, CreatedAt: at(0), StartedAt: atp(0)}
-	names := []string{"Place nodes", "Install packages", "Start nodes"}
-	for i, st := range sub {
-		s := &dbplane.Subtask{ID: int64(12 + i), TaskID: 34, Name: names[i], Status: st, Operation: dbplane.OpExecute,
-			MaxAttempts: 3, Handler: "h", TimeoutSec: 600}
-		if i > 0 {
-			s.Upstreams = []int64{int64(11 + i)}
-		}
-		if st != dbplane.SubtaskPending && st != dbplane.SubtaskReady {
-			s.Attempts = 1
-			s.StartedAt = atp(10 * i)
-		}
-		if st == dbplane.SubtaskSuccessful || st == dbplane.SubtaskFailed {
-			s.FinishedAt = atp(10*i + 5)
-		}
-		if st == dbplane.SubtaskFailed {
-			s.Error = "apt-get install\nfailed"
-		}
-		t.Subtasks = append(t.Subtasks, s)
-	}
-	if status != dbplane.TaskRunning {
-		t.FinishedAt = atp(65)
-	}
-	return t
-}
-
-// subtaskEvent returns an event of subtask 12+i.
-func subtaskEvent(id int64, i int, status dbplane.SubtaskStatus, sec int) dbplane.TaskEvent {
-	names := []string{"Place nodes", "Install packages", "Start nodes"}
-	return dbplane.TaskEvent{ID: id, TaskID: 34, SubtaskID: int64(12 + i), Name: names[i], Status: string(status),
-		Operation: dbplane.OpExecute, At: at(sec)}
-}
-
-// taskEvent returns a task-level event.
-func taskEvent(id int64, status dbplane.TaskStatus, sec int) dbplane.TaskEvent {
-	return dbplane.TaskEvent{ID: id, TaskID: 34, Status: string(status), Operation: dbplane.OpExecute, At: at(sec)}
-}
+// The shared fixtures, under the names the tests were written with.
+var (
+	eventsOf     = tasktest.EventsOf
+	at           = tasktest.At
+	createTask   = tasktest.CreateTask
+	subtaskEvent = tasktest.SubtaskEvent
+	taskEvent    = tasktest.TaskEvent
+)
 
 func plainWatcher(tasks Source, out *bytes.Buffer) *Watcher {
 	return &Watcher{tasks: tasks, out: out, now: func() time.Time { return at(100) },
