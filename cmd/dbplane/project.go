@@ -93,16 +93,21 @@ func (c *cli) projectListCmd() *cobra.Command {
 func (c *cli) projectShowCmd() *cobra.Command {
 	return newVerb(verb{Use: "show PROJECT", Short: "Show a project (by id or name) with its quota and usage", Args: exactArgs(1)},
 		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
-			pid, err := resolveProject(ctx, id, args[0], false)
-			if err != nil {
-				return err
-			}
-			p, err := id.FindProjectByID(ctx, pid)
+			p, err := findProject(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
 			return c.printProject(p)
 		})
+}
+
+// findProject returns the project arg names, by id or name.
+func findProject(ctx context.Context, id dbplane.IdentityService, arg string) (*dbplane.Project, error) {
+	pid, err := resolveProject(ctx, id, arg, false)
+	if err != nil {
+		return nil, err
+	}
+	return id.FindProjectByID(ctx, pid)
 }
 
 // printProject prints one project, as JSON or as a key-value table.
@@ -133,11 +138,7 @@ func (c *cli) projectUpdateCmd() *cobra.Command {
 	cmd = newVerb(verb{Use: "update PROJECT", Short: "Change a project's description or quota (only the flags given)",
 		Example: "  dbplane project update payments --max-nodes 40", Args: exactArgs(1)},
 		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
-			pid, err := resolveProject(ctx, id, args[0], false)
-			if err != nil {
-				return err
-			}
-			p, err := id.FindProjectByID(ctx, pid)
+			p, err := findProject(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
