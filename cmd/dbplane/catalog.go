@@ -17,34 +17,25 @@ import (
 // catalogCmd returns `dbplane catalog`: both lists at once, and the
 // engines and flavors subcommands that browse one each.
 func (c *cli) catalogCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "catalog",
-		Short: "List the engine versions and flavors clusters can be created with",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.client(cmd.Context())
+	cmd := newVerb(verb{Use: "catalog", Short: "List the engine versions and flavors clusters can be created with"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
+			cat, err := a.Catalog(ctx)
 			if err != nil {
 				return err
 			}
-			cat, err := a.Catalog(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, cat)
-			}
-			if err := engineTable(c.stdout, cat.Engines, false); err != nil {
-				return err
-			}
-			fmt.Fprintln(c.stdout)
-			tw := newTable(c.stdout)
-			row(tw, "FLAVOR", "VCPUS", "MEMORY_GB")
-			for _, f := range cat.Flavors {
-				row(tw, f.Code, itoa(f.VCPUs), itoa(f.MemoryGB))
-			}
-			return tw.Flush()
-		},
-	}
+			return c.print(cat, func() error {
+				if err := engineTable(c.stdout, cat.Engines, false); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout)
+				tw := newTable(c.stdout)
+				row(tw, "FLAVOR", "VCPUS", "MEMORY_GB")
+				for _, f := range cat.Flavors {
+					row(tw, f.Code, itoa(f.VCPUs), itoa(f.MemoryGB))
+				}
+				return tw.Flush()
+			})
+		})
 	cmd.AddCommand(c.catalogEnginesCmd(), c.catalogFlavorsCmd())
 	return cmd
 }

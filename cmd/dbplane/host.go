@@ -182,9 +182,13 @@ func (c *cli) hostJoinTokenCmd() *cobra.Command {
 // hostJoinTokenCreateCmd returns `dbplane host join-token create`.
 func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
 	var ttl time.Duration
-	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Create a one-time join token for an agent",
+	checkTTL := func() error {
+		if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
+			return usageErrorf("--ttl must be between 1s and %s, got %s", dbplane.MaxJoinTokenTTL, ttl)
+		}
+		return nil
+	}
+	cmd := newVerb(verb{Use: "create", Short: "Create a one-time join token for an agent", Check: checkTTL,
 		Long: `Create a one-time token with which one agent joins the control plane:
 
   dbplane agent --join URL --ca-sha256 FINGERPRINT --token TOKEN --listen IP:7070
@@ -192,30 +196,20 @@ func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
 The token is printed on stdout, once: the control plane keeps only its hash.
 It expires after --ttl (at most 168h) and works for one join. The command is
 printed on stderr, with the fingerprint of the CA this CLI verifies the
-server with (--ca-file), which the agent pins to verify the control plane.`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
-				return usageErrorf("--ttl must be between 1s and %s, got %s", dbplane.MaxJoinTokenTTL, ttl)
-			}
-			admin, err := c.hostAdmin(cmd.Context())
+server with (--ca-file), which the agent pins to verify the control plane.`},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, _ []string) error {
+			tok, err := admin.CreateJoinToken(ctx, ttl)
 			if err != nil {
 				return err
 			}
-			tok, err := admin.CreateJoinToken(cmd.Context(), ttl)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, tok)
-			}
-			fmt.Fprintln(c.stdout, tok.Secret)
-			// The secret is not repeated here: stderr often ends up in logs.
-			c.infof("join token %d, valid for one join until %s; on the host, run:\n  %s",
-				tok.ID, fmtTime(tok.ExpiresAt), c.agentJoinCommand())
-			return nil
-		},
-	}
+			return c.print(tok, func() error {
+				fmt.Fprintln(c.stdout, tok.Secret)
+				// The secret is not repeated here: stderr often ends up in logs.
+				c.infof("join token %d, valid for one join until %s; on the host, run:\n  %s",
+					tok.ID, fmtTime(tok.ExpiresAt), c.agentJoinCommand())
+				return nil
+			})
+		})
 	cmd.Flags().DurationVar(&ttl, "ttl", dbplane.DefaultJoinTokenTTL, "how long the token can be used")
 	return cmd
 }

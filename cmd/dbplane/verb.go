@@ -20,6 +20,9 @@ type verb struct {
 	// service is opened, so that a mistyped ID is a usage error even when
 	// the server cannot be reached.
 	IDs []string
+	// Check, if set, checks the flags before the service is opened, for
+	// the same reason.
+	Check func() error
 }
 
 // newVerb returns the command v describes: it checks the IDs, opens the
@@ -34,6 +37,11 @@ func newVerb[S any](v verb, open func(context.Context) (S, error), run func(ctx 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for i, what := range v.IDs[:min(len(v.IDs), len(args))] {
 				if _, err := parseID(what, args[i]); err != nil {
+					return err
+				}
+			}
+			if v.Check != nil {
+				if err := v.Check(); err != nil {
 					return err
 				}
 			}
