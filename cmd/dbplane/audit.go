@@ -15,15 +15,7 @@ func (c *cli) auditCmd() *cobra.Command {
 
 // auditService returns the client as the audit service.
 func (c *cli) auditService(ctx context.Context) (dbplane.AuditService, error) {
-	a, err := c.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := a.(dbplane.AuditService)
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot read the audit log")
-	}
-	return s, nil
+	return serviceOf[dbplane.AuditService](ctx, c, "read the audit log")
 }
 
 // auditPage is the JSON form of a page of audit events.
@@ -61,16 +53,8 @@ func (c *cli) auditListCmd() *cobra.Command {
 			if f.Until, err = c.parseWhen("--until", until); err != nil {
 				return err
 			}
-			if project != "" {
-				id, err := c.identity(cmd.Context())
-				if err != nil {
-					return err
-				}
-				pid, err := resolveProject(cmd.Context(), id, project, false)
-				if err != nil {
-					return err
-				}
-				f.ProjectID = &pid
+			if f.ProjectID, err = c.projectFilter(cmd.Context(), project); err != nil {
+				return err
 			}
 			s, err := c.auditService(cmd.Context())
 			if err != nil {

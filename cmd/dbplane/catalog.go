@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -16,34 +17,25 @@ import (
 // catalogCmd returns `dbplane catalog`: both lists at once, and the
 // engines and flavors subcommands that browse one each.
 func (c *cli) catalogCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "catalog",
-		Short: "List the engine versions and flavors clusters can be created with",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.client(cmd.Context())
+	cmd := newVerb(verb{Use: "catalog", Short: "List the engine versions and flavors clusters can be created with"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
+			cat, err := a.Catalog(ctx)
 			if err != nil {
 				return err
 			}
-			cat, err := a.Catalog(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, cat)
-			}
-			if err := engineTable(c.stdout, cat.Engines, false); err != nil {
-				return err
-			}
-			fmt.Fprintln(c.stdout)
-			tw := newTable(c.stdout)
-			row(tw, "FLAVOR", "VCPUS", "MEMORY_GB")
-			for _, f := range cat.Flavors {
-				row(tw, f.Code, itoa(f.VCPUs), itoa(f.MemoryGB))
-			}
-			return tw.Flush()
-		},
-	}
+			return c.print(cat, func() error {
+				if err := engineTable(c.stdout, cat.Engines, false); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout)
+				tw := newTable(c.stdout)
+				row(tw, "FLAVOR", "VCPUS", "MEMORY_GB")
+				for _, f := range cat.Flavors {
+					row(tw, f.Code, itoa(f.VCPUs), itoa(f.MemoryGB))
+				}
+				return tw.Flush()
+			})
+		})
 	cmd.AddCommand(c.catalogEnginesCmd(), c.catalogFlavorsCmd())
 	return cmd
 }
@@ -51,25 +43,14 @@ func (c *cli) catalogCmd() *cobra.Command {
 // catalogEnginesCmd returns `dbplane catalog engines`.
 func (c *cli) catalogEnginesCmd() *cobra.Command {
 	var engine string
-	cmd := &cobra.Command{
-		Use:   "engines",
-		Short: "List the engine versions, with their topologies and OS packages",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.client(cmd.Context())
+	cmd := newVerb(verb{Use: "engines", Short: "List the engine versions, with their topologies and OS packages"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
+			engines, err := a.CatalogEngines(ctx, engine)
 			if err != nil {
 				return err
 			}
-			engines, err := a.CatalogEngines(cmd.Context(), engine)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, map[string]any{"engines": engines})
-			}
-			return engineTable(c.stdout, engines, true)
-		},
-	}
+			return c.print(map[string]any{"engines": engines}, func() error { return engineTable(c.stdout, engines, true) })
+		})
 	cmd.Flags().StringVar(&engine, "engine", "", "only the versions of this engine")
 	return cmd
 }
@@ -77,42 +58,30 @@ func (c *cli) catalogEnginesCmd() *cobra.Command {
 // catalogFlavorsCmd returns `dbplane catalog flavors [CODE]`.
 func (c *cli) catalogFlavorsCmd() *cobra.Command {
 	var engine string
-	cmd := &cobra.Command{
-		Use:   "flavors [CODE]",
-		Short: "List the flavors with the settings each engine configures nodes of that size with",
-		Args:  rangeArgs(0, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			var flavors []httpapi.FlavorInfo
-			if len(args) == 1 {
-				f, err := a.CatalogFlavor(cmd.Context(), args[0])
+	cmd := newVerb(verb{Use: "flavors [CODE]", Args: rangeArgs(0, 1),
+		Short: "List the flavors with the settings each engine configures nodes of that size with"},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			if len(args) == 0 {
+				flavors, err := a.CatalogFlavors(ctx, engine)
 				if err != nil {
 					return err
 				}
-				if engine != "" {
-					s, ok := f.Settings[engine]
-					if !ok {
-						return dbplane.Invalid(dbplane.FieldError{Field: "engine",
-							Message: fmt.Sprintf("the catalog has no engine %q", engine)})
-					}
-					f.Settings = map[string]map[string]string{engine: s}
-				}
-				flavors = []httpapi.FlavorInfo{*f}
-			} else if flavors, err = a.CatalogFlavors(cmd.Context(), engine); err != nil {
+				return c.print(map[string]any{"flavors": flavors}, func() error { return flavorTable(c.stdout, flavors) })
+			}
+			f, err := a.CatalogFlavor(ctx, args[0])
+			if err != nil {
 				return err
 			}
-			if c.jsonOut() {
-				if len(args) == 1 {
-					return writeJSON(c.stdout, flavors[0])
+			if engine != "" {
+				s, ok := f.Settings[engine]
+				if !ok {
+					return dbplane.Invalid(dbplane.FieldError{Field: "engine",
+						Message: fmt.Sprintf("the catalog has no engine %q", engine)})
 				}
-				return writeJSON(c.stdout, map[string]any{"flavors": flavors})
+				f.Settings = map[string]map[string]string{engine: s}
 			}
-			return flavorTable(c.stdout, flavors)
-		},
-	}
+			return c.print(f, func() error { return flavorTable(c.stdout, []httpapi.FlavorInfo{*f}) })
+		})
 	cmd.Flags().StringVar(&engine, "engine", "", "only the settings of this engine")
 	return cmd
 }

@@ -2,15 +2,13 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"github.com/dbplane/dbplane/pki"
+	"github.com/dbplane/dbplane/pki/tlsconfig"
 )
 
 // savedCAName is the file beside the saved token where `dbplane login`
@@ -36,11 +34,11 @@ func (c *cli) tlsConfig() (*tls.Config, error) {
 	if err != nil || data == nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
+	tc, ok := tlsconfig.Trusting(data)
+	if !ok {
 		return nil, usageErrorf("%s holds no PEM certificate", source)
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
+	return tc, nil
 }
 
 // caPEM returns the CA certificates to verify the server with, and where
@@ -110,20 +108,7 @@ func (c *cli) caFingerprint() string {
 	if err != nil {
 		return ""
 	}
-	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		if block, data = pem.Decode(data); block == nil {
-			break
-		}
-		if cert, err := x509.ParseCertificate(block.Bytes); block.Type == "CERTIFICATE" && err == nil {
-			certs = append(certs, cert)
-		}
-	}
-	if len(certs) != 1 || !certs[0].IsCA {
-		return ""
-	}
-	return pki.Fingerprint(certs[0])
+	return tlsconfig.PinFingerprint(data)
 }
 
 // writeUserFile writes data to p (creating its directory, private to the

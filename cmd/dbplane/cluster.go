@@ -21,11 +21,8 @@ func (c *cli) clusterCmd() *cobra.Command {
 func (c *cli) clusterListCmd() *cobra.Command {
 	var name, engine, status, project string
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List clusters",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := newVerb(verb{Use: "list", Short: "List clusters"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
 			f := dbplane.ClusterFilter{Offset: offset, Limit: limit}
 			if name != "" {
 				f.Name = &name
@@ -37,33 +34,20 @@ func (c *cli) clusterListCmd() *cobra.Command {
 				s := dbplane.ClusterStatus(status)
 				f.Status = &s
 			}
-			if project != "" {
-				id, err := c.identity(cmd.Context())
-				if err != nil {
-					return err
-				}
-				pid, err := resolveProject(cmd.Context(), id, project, false)
-				if err != nil {
-					return err
-				}
-				f.ProjectID = &pid
+			var err error
+			if f.ProjectID, err = c.projectFilter(ctx, project); err != nil {
+				return err
 			}
-			a, err := c.client(cmd.Context())
+			clusters, total, err := a.FindClusters(ctx, f)
 			if err != nil {
 				return err
 			}
-			clusters, total, err := a.FindClusters(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, clusterPage{Clusters: nonNil(clusters), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			printClusters(c.stdout, clusters)
-			c.pageNote(offset, len(clusters), total)
-			return nil
-		},
-	}
+			return c.print(clusterPage{Clusters: nonNil(clusters), Total: total, Offset: offset, Limit: pageLimit(limit)}, func() error {
+				printClusters(c.stdout, clusters)
+				c.pageNote(offset, len(clusters), total)
+				return nil
+			})
+		})
 	cmd.Flags().StringVar(&name, "name", "", "only the cluster with this exact name")
 	cmd.Flags().StringVar(&engine, "engine", "", "only clusters of this engine")
 	cmd.Flags().StringVar(&status, "status", "", "only clusters in this status")
@@ -116,30 +100,18 @@ func printClusters(w io.Writer, clusters []*dbplane.Cluster) {
 
 // clusterShowCmd returns `dbplane cluster show`.
 func (c *cli) clusterShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID|NAME",
-		Short: "Show a cluster and its nodes",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.client(cmd.Context())
+	return newVerb(verb{Use: "show ID|NAME", Short: "Show a cluster and its nodes", Args: exactArgs(1)},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			id, err := resolveCluster(ctx, a, args[0])
 			if err != nil {
 				return err
 			}
-			id, err := resolveCluster(cmd.Context(), a, args[0])
+			cl, err := a.FindClusterByID(ctx, id)
 			if err != nil {
 				return err
 			}
-			cl, err := a.FindClusterByID(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, cl)
-			}
-			printCluster(c.stdout, cl)
-			return nil
-		},
-	}
+			return c.print(cl, func() error { printCluster(c.stdout, cl); return nil })
+		})
 }
 
 // printCluster prints the details of a cluster and a table of its nodes.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview"
 	"github.com/spf13/cobra"
 )
 
@@ -228,7 +229,7 @@ func (c *cli) created(cmd *cobra.Command, a api, cl *dbplane.Cluster, task *dbpl
 		return c.printPlan(task)
 	}
 	if wait {
-		final, err := c.newWatcher(a, c.stderr).watch(ctx, task.ID)
+		final, err := taskview.New(a, c.stderr, c.now).Watch(ctx, task.ID)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/dbplane/dbplane/frontdoor"
 	"github.com/dbplane/dbplane/httpapi"
 	"github.com/dbplane/dbplane/pki"
+	"github.com/dbplane/dbplane/pki/tlsconfig"
 	"github.com/dbplane/dbplane/service"
 	"github.com/dbplane/dbplane/sqlstore"
 	"github.com/dbplane/dbplane/taskengine"
@@ -134,7 +135,7 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 // and sets up its TLS.
 func (cp *controlPlane) listen() error {
 	var err error
-	if cp.CAFile, err = writeCAFile(cp.cfg.DataDir, cp.ca.CertPEM()); err != nil {
+	if cp.CAFile, err = tlsconfig.WriteCAFile(cp.cfg.DataDir, cp.ca.CertPEM()); err != nil {
 		return err
 	}
 	cp.CAFingerprint = pki.Fingerprint(cp.ca.Cert)
@@ -147,7 +148,7 @@ func (cp *controlPlane) listen() error {
 		return err
 	}
 	verifyAgentCerts(tc, cp.ca.Pool())
-	cp.URL = apiURL(cp.ln.Addr())
+	cp.URL = tlsconfig.APIURL(cp.ln.Addr())
 	if cp.cfg.AdvertiseURL != "" {
 		cp.URL = strings.TrimSuffix(cp.cfg.AdvertiseURL, "/")
 	}

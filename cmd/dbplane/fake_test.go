@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview/tasktest"
 	"github.com/dbplane/dbplane/httpapi"
 )
 
@@ -273,14 +274,20 @@ func eventsOf(events ...dbplane.TaskEvent) <-chan dbplane.TaskEvent {
 	return ch
 }
 
-// t0 is the time the fake world starts at.
-var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+// t0 is the time the fake world starts at, and at and atp the times
+// after it: the task fixtures' clock.
+var (
+	t0  = tasktest.T0
+	at  = tasktest.At
+	atp = tasktest.AtP
+)
 
-// at returns t0 plus sec seconds.
-func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-
-// atp is at for optional times.
-func atp(sec int) *time.Time { t := at(sec); return &t }
+// The task fixtures the renderer's tests share.
+var (
+	createTask   = tasktest.CreateTask
+	subtaskEvent = tasktest.SubtaskEvent
+	taskEvent    = tasktest.TaskEvent
+)
 
 // result is the outcome of one CLI run.
 type result struct {

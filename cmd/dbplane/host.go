@@ -19,15 +19,7 @@ func (c *cli) hostCmd() *cobra.Command {
 // hostAdmin returns the client as the host administration service. The
 // HTTP client offers it; a client that does not is a programming error.
 func (c *cli) hostAdmin(ctx context.Context) (dbplane.HostAdminService, error) {
-	a, err := c.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	admin, ok := a.(dbplane.HostAdminService)
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot administer hosts")
-	}
-	return admin, nil
+	return serviceOf[dbplane.HostAdminService](ctx, c, "administer hosts")
 }
 
 // hostPage is the JSON form of a page of hosts.
@@ -42,11 +34,8 @@ type hostPage struct {
 func (c *cli) hostListCmd() *cobra.Command {
 	var status, zone string
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List hosts",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := newVerb(verb{Use: "list", Short: "List hosts"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
 			f := dbplane.HostFilter{Offset: offset, Limit: limit}
 			if status != "" {
 				s := dbplane.HostStatus(status)
@@ -55,32 +44,27 @@ func (c *cli) hostListCmd() *cobra.Command {
 			if zone != "" {
 				f.Zone = &zone
 			}
-			a, err := c.client(cmd.Context())
+			hosts, total, err := a.FindHosts(ctx, f)
 			if err != nil {
 				return err
 			}
-			hosts, total, err := a.FindHosts(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, hostPage{Hosts: nonNil(hosts), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "NAME", "ADDRESS", "ZONE", "STATUS", "CPUS", "MEMORY_MB", "DISK_GB", "LAST_SEEN")
-			for _, h := range hosts {
-				status := string(h.Status)
-				if h.Drained {
-					status += ",DRAINED"
+			page := hostPage{Hosts: nonNil(hosts), Total: total, Offset: offset, Limit: pageLimit(limit)}
+			return c.print(page, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "NAME", "ADDRESS", "ZONE", "STATUS", "CPUS", "MEMORY_MB", "DISK_GB", "LAST_SEEN")
+				for _, h := range hosts {
+					status := string(h.Status)
+					if h.Drained {
+						status += ",DRAINED"
+					}
+					row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), status, itoa(h.CPUs),
+						itoa(h.MemoryMB), itoa(h.DiskGB), fmtTimePtr(h.LastSeenAt))
 				}
-				row(tw, itoa(h.ID), h.Name, h.Address, orDash(h.Zone), status, itoa(h.CPUs),
-					itoa(h.MemoryMB), itoa(h.DiskGB), fmtTimePtr(h.LastSeenAt))
-			}
-			tw.Flush()
-			c.pageNote(offset, len(hosts), total)
-			return nil
-		},
-	}
+				tw.Flush()
+				c.pageNote(offset, len(hosts), total)
+				return nil
+			})
+		})
 	cmd.Flags().StringVar(&status, "status", "", "only hosts in this status: NEW, ONLINE, OFFLINE or DELETING")
 	cmd.Flags().StringVar(&zone, "zone", "", "only hosts in this zone")
 	pageFlags(cmd, &offset, &limit)
@@ -89,30 +73,14 @@ func (c *cli) hostListCmd() *cobra.Command {
 
 // hostShowCmd returns `dbplane host show`.
 func (c *cli) hostShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show HOST_ID",
-		Short: "Show a host",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
+	return newVerb(verb{Use: "show HOST_ID", Short: "Show a host", Args: exactArgs(1), IDs: []string{"host ID"}},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			h, err := admin.FindHostByID(ctx, argID(args[0]))
 			if err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			h, err := admin.FindHostByID(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, h)
-			}
-			printHost(c.stdout, h)
-			return nil
-		},
-	}
+			return c.print(h, func() error { printHost(c.stdout, h); return nil })
+		})
 }
 
 // printHost prints the details of a host.
@@ -147,72 +115,49 @@ func yesNo(b bool) string {
 
 // hostDeleteCmd returns `dbplane host delete`.
 func (c *cli) hostDeleteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete HOST_ID",
-		Short: "Remove a host from the fleet",
+	return newVerb(verb{Use: "delete HOST_ID", Short: "Remove a host from the fleet", Args: exactArgs(1), IDs: []string{"host ID"},
 		Long: `Remove a host's record. Refused while nodes of a cluster are placed on the
 host: delete those clusters first. Nothing is done on the machine: its agent
 keeps running but is no longer called, and its certificate names a host that
 no longer exists. To bring the machine back, create a join token and join its
-agent again after removing its state directory.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
-			if err != nil {
+agent again after removing its state directory.`},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			id := argID(args[0])
+			if err := admin.DeleteHost(ctx, id); err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := admin.DeleteHost(cmd.Context(), id); err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, struct {
-					ID      int64 `json:"id"`
-					Deleted bool  `json:"deleted"`
-				}{id, true})
-			}
-			fmt.Fprintf(c.stdout, "host %d deleted\n", id)
-			return nil
-		},
-	}
+			deleted := struct {
+				ID      int64 `json:"id"`
+				Deleted bool  `json:"deleted"`
+			}{id, true}
+			return c.print(deleted, func() error {
+				fmt.Fprintf(c.stdout, "host %d deleted\n", id)
+				return nil
+			})
+		})
 }
 
 // hostDrainCmd returns `dbplane host drain`.
 func (c *cli) hostDrainCmd() *cobra.Command {
 	var undo bool
-	cmd := &cobra.Command{
-		Use:   "drain HOST_ID",
-		Short: "Place no new nodes on a host (--undo to place them again)",
+	cmd := newVerb(verb{Use: "drain HOST_ID", Short: "Place no new nodes on a host (--undo to place them again)",
 		Long: `Drain a host: placement stops putting new nodes on it. The nodes it carries
 stay where they are. --undo reverses it. Both are idempotent.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("host ID", args[0])
+		Args: exactArgs(1), IDs: []string{"host ID"}},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, args []string) error {
+			h, err := admin.DrainHost(ctx, argID(args[0]), !undo)
 			if err != nil {
 				return err
 			}
-			admin, err := c.hostAdmin(cmd.Context())
-			if err != nil {
-				return err
-			}
-			h, err := admin.DrainHost(cmd.Context(), id, !undo)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, h)
-			}
-			if h.Drained {
-				fmt.Fprintf(c.stdout, "host %d %s drained: it takes no new nodes\n", h.ID, quote(h.Name))
-			} else {
-				fmt.Fprintf(c.stdout, "host %d %s undrained: it takes new nodes\n", h.ID, quote(h.Name))
-			}
-			return nil
-		},
-	}
+			return c.print(h, func() error {
+				if h.Drained {
+					fmt.Fprintf(c.stdout, "host %d %s drained: it takes no new nodes\n", h.ID, quote(h.Name))
+				} else {
+					fmt.Fprintf(c.stdout, "host %d %s undrained: it takes new nodes\n", h.ID, quote(h.Name))
+				}
+				return nil
+			})
+		})
 	cmd.Flags().BoolVar(&undo, "undo", false, "undrain: let the host take new nodes again")
 	return cmd
 }
@@ -237,9 +182,13 @@ func (c *cli) hostJoinTokenCmd() *cobra.Command {
 // hostJoinTokenCreateCmd returns `dbplane host join-token create`.
 func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
 	var ttl time.Duration
-	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Create a one-time join token for an agent",
+	checkTTL := func() error {
+		if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
+			return usageErrorf("--ttl must be between 1s and %s, got %s", dbplane.MaxJoinTokenTTL, ttl)
+		}
+		return nil
+	}
+	cmd := newVerb(verb{Use: "create", Short: "Create a one-time join token for an agent", Check: checkTTL,
 		Long: `Create a one-time token with which one agent joins the control plane:
 
   dbplane agent --join URL --ca-sha256 FINGERPRINT --token TOKEN --listen IP:7070
@@ -247,30 +196,20 @@ func (c *cli) hostJoinTokenCreateCmd() *cobra.Command {
 The token is printed on stdout, once: the control plane keeps only its hash.
 It expires after --ttl (at most 168h) and works for one join. The command is
 printed on stderr, with the fingerprint of the CA this CLI verifies the
-server with (--ca-file), which the agent pins to verify the control plane.`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ttl < 0 || ttl > dbplane.MaxJoinTokenTTL || ttl > 0 && ttl < time.Second {
-				return usageErrorf("--ttl must be between 1s and %s, got %s", dbplane.MaxJoinTokenTTL, ttl)
-			}
-			admin, err := c.hostAdmin(cmd.Context())
+server with (--ca-file), which the agent pins to verify the control plane.`},
+		c.hostAdmin, func(ctx context.Context, admin dbplane.HostAdminService, _ []string) error {
+			tok, err := admin.CreateJoinToken(ctx, ttl)
 			if err != nil {
 				return err
 			}
-			tok, err := admin.CreateJoinToken(cmd.Context(), ttl)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, tok)
-			}
-			fmt.Fprintln(c.stdout, tok.Secret)
-			// The secret is not repeated here: stderr often ends up in logs.
-			c.infof("join token %d, valid for one join until %s; on the host, run:\n  %s",
-				tok.ID, fmtTime(tok.ExpiresAt), c.agentJoinCommand())
-			return nil
-		},
-	}
+			return c.print(tok, func() error {
+				fmt.Fprintln(c.stdout, tok.Secret)
+				// The secret is not repeated here: stderr often ends up in logs.
+				c.infof("join token %d, valid for one join until %s; on the host, run:\n  %s",
+					tok.ID, fmtTime(tok.ExpiresAt), c.agentJoinCommand())
+				return nil
+			})
+		})
 	cmd.Flags().DurationVar(&ttl, "ttl", dbplane.DefaultJoinTokenTTL, "how long the token can be used")
 	return cmd
 }

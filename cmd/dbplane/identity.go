@@ -10,15 +10,7 @@ import (
 // identity returns the client as the identity service. The HTTP client
 // offers it; a client that does not is a programming error.
 func (c *cli) identity(ctx context.Context) (dbplane.IdentityService, error) {
-	a, err := c.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := a.(dbplane.IdentityService)
-	if !ok {
-		return nil, dbplane.Errorf(dbplane.KindInternal, "this client cannot manage identities")
-	}
-	return id, nil
+	return serviceOf[dbplane.IdentityService](ctx, c, "manage identities")
 }
 
 // resolveProject turns a project argument, an id or a name, into an id.
@@ -41,15 +33,21 @@ func resolveProject(ctx context.Context, id dbplane.IdentityService, arg string,
 	return ps[0].ID, nil
 }
 
-// projectArg returns the identity service and the id of the project
-// argument arg (an id, a name, or with allowGlobal "*").
-func (c *cli) projectArg(ctx context.Context, arg string, allowGlobal bool) (dbplane.IdentityService, int64, error) {
+// projectFilter returns the id of the --project filter arg (an id or a
+// name), or nil when it is empty.
+func (c *cli) projectFilter(ctx context.Context, arg string) (*int64, error) {
+	if arg == "" {
+		return nil, nil
+	}
 	id, err := c.identity(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	pid, err := resolveProject(ctx, id, arg, allowGlobal)
-	return id, pid, err
+	pid, err := resolveProject(ctx, id, arg, false)
+	if err != nil {
+		return nil, err
+	}
+	return &pid, nil
 }
 
 // resolveUser turns a user argument, an id or a name, into an id.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview"
 )
 
 // jsonOut reports whether results are printed as JSON.
@@ -37,13 +39,15 @@ func row(w io.Writer, cells ...string) {
 	fmt.Fprintln(w, strings.Join(cells, "\t"))
 }
 
-// fmtTime formats t in UTC, or "-" for the zero time.
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
+// The renderer's text primitives format the CLI's tables too, so that a
+// task reads the same in `task show` as in a live watch.
+var (
+	fmtTime     = taskview.FormatTime
+	fmtDuration = taskview.FormatDuration
+	elapsed     = taskview.Elapsed
+	asciiOnly   = taskview.ASCIIOnly
+	withOp      = taskview.WithOp
+)
 
 // fmtTimePtr is fmtTime for optional times.
 func fmtTimePtr(t *time.Time) string {
@@ -51,26 +55,6 @@ func fmtTimePtr(t *time.Time) string {
 		return "-"
 	}
 	return fmtTime(*t)
-}
-
-// fmtDuration rounds d to whole seconds, the resolution people read.
-func fmtDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	return d.Round(time.Second).String()
-}
-
-// elapsed is how long something that started at start ran: until end, or
-// until now while it runs. "-" if it has not started.
-func elapsed(start, end *time.Time, now time.Time) string {
-	if start == nil {
-		return "-"
-	}
-	if end != nil {
-		return fmtDuration(end.Sub(*start))
-	}
-	return fmtDuration(now.Sub(*start))
 }
 
 // orDash returns s, or "-" when it is empty, so table columns stay aligned.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/dbplane/dbplane"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,25 +40,18 @@ func (q *quotaFlags) apply(fs *pflag.FlagSet, quota *dbplane.Quota) {
 func (c *cli) projectCreateCmd() *cobra.Command {
 	var description string
 	var q quotaFlags
-	cmd := &cobra.Command{
-		Use:     "create NAME",
-		Short:   "Create a project",
-		Example: "  dbplane project create payments --max-clusters 10 --max-nodes 30 --max-storage-gb 2000",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
+	var cmd *cobra.Command
+	cmd = newVerb(verb{Use: "create NAME", Short: "Create a project", Args: exactArgs(1),
+		Example: "  dbplane project create payments --max-clusters 10 --max-nodes 30 --max-storage-gb 2000"},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
 			p := &dbplane.Project{Name: args[0], Description: description}
 			q.apply(cmd.Flags(), &p.Quota)
-			if err := id.CreateProject(cmd.Context(), p); err != nil {
+			if err := id.CreateProject(ctx, p); err != nil {
 				return err
 			}
 			c.infof("project %s created with id %d", p.Name, p.ID)
 			return c.printProject(p)
-		},
-	}
+		})
 	cmd.Flags().StringVar(&description, "description", "", "what the project is for")
 	q.bind(cmd.Flags())
 	return cmd
@@ -72,55 +67,47 @@ type projectPage struct {
 
 func (c *cli) projectListCmd() *cobra.Command {
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the projects you can see",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := c.identity(cmd.Context())
+	cmd := newVerb(verb{Use: "list", Short: "List the projects you can see"},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, _ []string) error {
+			ps, total, err := id.FindProjects(ctx, dbplane.ProjectFilter{Offset: offset, Limit: limit})
 			if err != nil {
 				return err
 			}
-			ps, total, err := id.FindProjects(cmd.Context(), dbplane.ProjectFilter{Offset: offset, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, projectPage{Projects: nonNil(ps), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "NAME", "MAX_CLUSTERS", "MAX_NODES", "MAX_STORAGE_GB", "CREATED", "DESCRIPTION")
-			for _, p := range ps {
-				row(tw, itoa(p.ID), p.Name, quotaText(p.Quota.Clusters), quotaText(p.Quota.Nodes),
-					quotaText(p.Quota.StorageGB), fmtTime(p.CreatedAt), orDash(p.Description))
-			}
-			tw.Flush()
-			c.pageNote(offset, len(ps), total)
-			return nil
-		},
-	}
+			return c.print(projectPage{Projects: nonNil(ps), Total: total, Offset: offset, Limit: pageLimit(limit)}, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "NAME", "MAX_CLUSTERS", "MAX_NODES", "MAX_STORAGE_GB", "CREATED", "DESCRIPTION")
+				for _, p := range ps {
+					row(tw, itoa(p.ID), p.Name, quotaText(p.Quota.Clusters), quotaText(p.Quota.Nodes),
+						quotaText(p.Quota.StorageGB), fmtTime(p.CreatedAt), orDash(p.Description))
+				}
+				tw.Flush()
+				c.pageNote(offset, len(ps), total)
+				return nil
+			})
+		})
 	cmd.Flags().IntVar(&offset, "offset", 0, "skip this many projects")
 	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many projects (default 50)")
 	return cmd
 }
 
 func (c *cli) projectShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show PROJECT",
-		Short: "Show a project (by id or name) with its quota and usage",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
-			if err != nil {
-				return err
-			}
-			p, err := id.FindProjectByID(cmd.Context(), pid)
+	return newVerb(verb{Use: "show PROJECT", Short: "Show a project (by id or name) with its quota and usage", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			p, err := findProject(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
 			return c.printProject(p)
-		},
+		})
+}
+
+// findProject returns the project arg names, by id or name.
+func findProject(ctx context.Context, id dbplane.IdentityService, arg string) (*dbplane.Project, error) {
+	pid, err := resolveProject(ctx, id, arg, false)
+	if err != nil {
+		return nil, err
 	}
+	return id.FindProjectByID(ctx, pid)
 }
 
 // printProject prints one project, as JSON or as a key-value table.
@@ -147,17 +134,11 @@ func (c *cli) printProject(p *dbplane.Project) error {
 func (c *cli) projectUpdateCmd() *cobra.Command {
 	var description string
 	var q quotaFlags
-	cmd := &cobra.Command{
-		Use:     "update PROJECT",
-		Short:   "Change a project's description or quota (only the flags given)",
-		Example: "  dbplane project update payments --max-nodes 40",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
-			if err != nil {
-				return err
-			}
-			p, err := id.FindProjectByID(cmd.Context(), pid)
+	var cmd *cobra.Command
+	cmd = newVerb(verb{Use: "update PROJECT", Short: "Change a project's description or quota (only the flags given)",
+		Example: "  dbplane project update payments --max-nodes 40", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			p, err := findProject(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
@@ -165,84 +146,71 @@ func (c *cli) projectUpdateCmd() *cobra.Command {
 				p.Description = description
 			}
 			q.apply(cmd.Flags(), &p.Quota)
-			if err := id.UpdateProject(cmd.Context(), p); err != nil {
+			if err := id.UpdateProject(ctx, p); err != nil {
 				return err
 			}
 			return c.printProject(p)
-		},
-	}
+		})
 	cmd.Flags().StringVar(&description, "description", "", "what the project is for")
 	q.bind(cmd.Flags())
 	return cmd
 }
 
 func (c *cli) projectDeleteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete PROJECT",
-		Short: "Delete a project that owns no clusters",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, pid, err := c.projectArg(cmd.Context(), args[0], false)
+	return newVerb(verb{Use: "delete PROJECT", Short: "Delete a project that owns no clusters", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			pid, err := resolveProject(ctx, id, args[0], false)
 			if err != nil {
 				return err
 			}
-			if err := id.DeleteProject(cmd.Context(), pid); err != nil {
+			if err := id.DeleteProject(ctx, pid); err != nil {
 				return err
 			}
 			c.infof("project %s deleted", args[0])
 			return nil
-		},
+		})
+}
+
+// projectMember resolves the PROJECT ('*': every project) and USER
+// arguments of bind and unbind.
+func projectMember(ctx context.Context, id dbplane.IdentityService, args []string) (pid, uid int64, err error) {
+	if pid, err = resolveProject(ctx, id, args[0], true); err != nil {
+		return 0, 0, err
 	}
+	uid, err = resolveUser(ctx, id, args[1])
+	return pid, uid, err
 }
 
 func (c *cli) projectBindCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "bind PROJECT USER ROLE",
+	return newVerb(verb{Use: "bind PROJECT USER ROLE", Args: exactArgs(3),
 		Short: "Grant a user a role (viewer, operator, admin) on a project, or on every project with PROJECT '*'",
 		Example: `  dbplane project bind payments alice operator
-  dbplane project bind '*' ops-bot viewer`,
-		Args: exactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, pid, err := c.projectArg(cmd.Context(), args[0], true)
-			if err != nil {
-				return err
-			}
-			uid, err := resolveUser(cmd.Context(), id, args[1])
+  dbplane project bind '*' ops-bot viewer`},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			pid, uid, err := projectMember(ctx, id, args)
 			if err != nil {
 				return err
 			}
 			b := &dbplane.RoleBinding{UserID: uid, ProjectID: pid, Role: args[2]}
-			if err := id.BindRole(cmd.Context(), b); err != nil {
+			if err := id.BindRole(ctx, b); err != nil {
 				return err
 			}
 			c.infof("%s is now %s of %s", args[1], args[2], args[0])
-			if c.jsonOut() {
-				return writeJSON(c.stdout, b)
-			}
-			return nil
-		},
-	}
+			return c.print(b, func() error { return nil })
+		})
 }
 
 func (c *cli) projectUnbindCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "unbind PROJECT USER",
-		Short: "Remove a user's role on a project ('*': its global role)",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, pid, err := c.projectArg(cmd.Context(), args[0], true)
+	return newVerb(verb{Use: "unbind PROJECT USER", Short: "Remove a user's role on a project ('*': its global role)", Args: exactArgs(2)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			pid, uid, err := projectMember(ctx, id, args)
 			if err != nil {
 				return err
 			}
-			uid, err := resolveUser(cmd.Context(), id, args[1])
-			if err != nil {
-				return err
-			}
-			if err := id.UnbindRole(cmd.Context(), uid, pid); err != nil {
+			if err := id.UnbindRole(ctx, uid, pid); err != nil {
 				return err
 			}
 			c.infof("%s has no role on %s any more", args[1], args[0])
 			return nil
-		},
-	}
+		})
 }

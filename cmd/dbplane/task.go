@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview"
 	"github.com/spf13/cobra"
 )
 
@@ -29,11 +30,8 @@ func (c *cli) taskListCmd() *cobra.Command {
 	var cluster int64
 	var status, kind, name string
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List tasks, newest first",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := newVerb(verb{Use: "list", Short: "List tasks, newest first"},
+		c.client, func(ctx context.Context, a api, _ []string) error {
 			f := dbplane.TaskFilter{Offset: offset, Limit: limit}
 			if cluster != 0 {
 				f.ClusterID = &cluster
@@ -48,28 +46,22 @@ func (c *cli) taskListCmd() *cobra.Command {
 			if name != "" {
 				f.Name = &name
 			}
-			a, err := c.client(cmd.Context())
+			tasks, total, err := a.FindTasks(ctx, f)
 			if err != nil {
 				return err
 			}
-			tasks, total, err := a.FindTasks(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, taskPage{Tasks: nonNil(tasks), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "NAME", "KIND", "CLUSTER", "STATUS", "OPERATION", "CREATED", "FINISHED")
-			for _, t := range tasks {
-				row(tw, itoa(t.ID), t.Name, t.Kind, clusterRef(t.ClusterID), string(t.Status), string(t.Operation),
-					fmtTime(t.CreatedAt), fmtTimePtr(t.FinishedAt))
-			}
-			tw.Flush()
-			c.pageNote(offset, len(tasks), total)
-			return nil
-		},
-	}
+			return c.print(taskPage{Tasks: nonNil(tasks), Total: total, Offset: offset, Limit: pageLimit(limit)}, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "NAME", "KIND", "CLUSTER", "STATUS", "OPERATION", "CREATED", "FINISHED")
+				for _, t := range tasks {
+					row(tw, itoa(t.ID), t.Name, t.Kind, clusterRef(t.ClusterID), string(t.Status), string(t.Operation),
+						fmtTime(t.CreatedAt), fmtTimePtr(t.FinishedAt))
+				}
+				tw.Flush()
+				c.pageNote(offset, len(tasks), total)
+				return nil
+			})
+		})
 	cmd.Flags().Int64Var(&cluster, "cluster", 0, "only tasks of this cluster ID")
 	cmd.Flags().StringVar(&status, "status", "", "only tasks in this status: RUNNING, FAILED or SUCCESSFUL")
 	cmd.Flags().StringVar(&kind, "kind", "", "only tasks of this kind, e.g. cluster.create")
@@ -88,30 +80,14 @@ func clusterRef(id int64) string {
 
 // taskShowCmd returns `dbplane task show`.
 func (c *cli) taskShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show TASK_ID",
-		Short: "Show a task and its subtasks in DAG order",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("TASK_ID", args[0])
+	return newVerb(verb{Use: "show TASK_ID", Short: "Show a task and its subtasks in DAG order", Args: exactArgs(1), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			t, err := a.FindTaskByID(ctx, argID(args[0]))
 			if err != nil {
 				return err
 			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			t, err := a.FindTaskByID(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, t)
-			}
-			c.printTask(t)
-			return nil
-		},
-	}
+			return c.print(t, func() error { c.printTask(t); return nil })
+		})
 }
 
 // printTask prints the details of a task and a table of its subtasks.
@@ -177,7 +153,7 @@ func taskOutcome(t *dbplane.Task) error {
 // watches it until it ends.
 func (c *cli) startedTask(ctx context.Context, a api, t *dbplane.Task, wait bool) error {
 	if wait {
-		final, err := c.newWatcher(a, c.stderr).watch(ctx, t.ID)
+		final, err := taskview.New(a, c.stderr, c.now).Watch(ctx, t.ID)
 		if err != nil {
 			return err
 		}
@@ -199,23 +175,13 @@ func (c *cli) startedTask(ctx context.Context, a api, t *dbplane.Task, wait bool
 
 // taskWatchCmd returns `dbplane task watch`.
 func (c *cli) taskWatchCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch TASK_ID",
-		Short: "Follow a task until it ends; exit 3 if it FAILED",
+	return newVerb(verb{Use: "watch TASK_ID", Short: "Follow a task until it ends; exit 3 if it FAILED",
 		Long: `Follow a task until it ends. On a terminal, one line per subtask in DAG
 order is redrawn live; otherwise one line is printed per event. Exits 0 if
 the task ends SUCCESSFUL and 3 if it ends FAILED.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("TASK_ID", args[0])
-			if err != nil {
-				return err
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			t, err := c.newWatcher(a, c.stderr).watch(cmd.Context(), id)
+		Args: exactArgs(1), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			t, err := taskview.New(a, c.stderr, c.now).Watch(ctx, argID(args[0]))
 			if err != nil {
 				return err
 			}
@@ -225,40 +191,32 @@ the task ends SUCCESSFUL and 3 if it ends FAILED.`,
 				}
 			}
 			return taskOutcome(t)
-		},
-	}
+		})
 }
+
+// taskIDs names the TASK_ID and SUBTASK_ID arguments of the task verbs.
+var taskIDs = []string{"TASK_ID", "SUBTASK_ID"}
 
 // taskRetryCmd returns `dbplane task retry`.
 func (c *cli) taskRetryCmd() *cobra.Command {
 	var wait bool
-	cmd := &cobra.Command{
-		Use:   "retry TASK_ID [SUBTASK_ID]",
-		Short: "Re-run the failed subtasks of a failed task, or one failed subtask",
-		Args:  rangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(args)
-			if err != nil {
-				return err
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
+	cmd := newVerb(verb{Use: "retry TASK_ID [SUBTASK_ID]", Short: "Re-run the failed subtasks of a failed task, or one failed subtask",
+		Args: rangeArgs(1, 2), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			ids := argIDs(args)
 			if len(ids) == 1 {
-				t, err := a.RetryTask(cmd.Context(), ids[0])
+				t, err := a.RetryTask(ctx, ids[0])
 				if err != nil {
 					return err
 				}
-				return c.startedTask(cmd.Context(), a, t, wait)
+				return c.startedTask(ctx, a, t, wait)
 			}
-			s, err := a.RetrySubtask(cmd.Context(), ids[0], ids[1])
+			s, err := a.RetrySubtask(ctx, ids[0], ids[1])
 			if err != nil {
 				return err
 			}
-			return c.subtaskChanged(cmd.Context(), a, s, wait)
-		},
-	}
+			return c.subtaskChanged(ctx, a, s, wait)
+		})
 	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
 	return cmd
 }
@@ -266,86 +224,51 @@ func (c *cli) taskRetryCmd() *cobra.Command {
 // taskRollbackCmd returns `dbplane task rollback`.
 func (c *cli) taskRollbackCmd() *cobra.Command {
 	var wait bool
-	cmd := &cobra.Command{
-		Use:   "rollback TASK_ID",
-		Short: "Undo a failed task, in reverse DAG order",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("TASK_ID", args[0])
+	cmd := newVerb(verb{Use: "rollback TASK_ID", Short: "Undo a failed task, in reverse DAG order", Args: exactArgs(1), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			t, err := a.RollbackTask(ctx, argID(args[0]))
 			if err != nil {
 				return err
 			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			t, err := a.RollbackTask(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return c.startedTask(cmd.Context(), a, t, wait)
-		},
-	}
+			return c.startedTask(ctx, a, t, wait)
+		})
 	cmd.Flags().BoolVar(&wait, "wait", false, "watch the rollback until it ends")
 	return cmd
+}
+
+// subtaskVerb returns a verb on one subtask (TASK_ID SUBTASK_ID) that
+// changes it with change and reports the subtask, or with *wait its task
+// (a nil wait: the verb has no --wait).
+func (c *cli) subtaskVerb(use, short string, wait *bool, change func(a api, ctx context.Context, task, sub int64) (*dbplane.Subtask, error)) *cobra.Command {
+	return newVerb(verb{Use: use, Short: short, Args: exactArgs(2), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			ids := argIDs(args)
+			s, err := change(a, ctx, ids[0], ids[1])
+			if err != nil {
+				return err
+			}
+			return c.subtaskChanged(ctx, a, s, wait != nil && *wait)
+		})
 }
 
 // taskSkipCmd returns `dbplane task skip`.
 func (c *cli) taskSkipCmd() *cobra.Command {
 	var wait bool
-	cmd := &cobra.Command{
-		Use:   "skip TASK_ID SUBTASK_ID",
-		Short: "Mark a failed subtask SUCCESSFUL without running it",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(args)
-			if err != nil {
-				return err
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			s, err := a.SkipSubtask(cmd.Context(), ids[0], ids[1])
-			if err != nil {
-				return err
-			}
-			return c.subtaskChanged(cmd.Context(), a, s, wait)
-		},
-	}
+	cmd := c.subtaskVerb("skip TASK_ID SUBTASK_ID", "Mark a failed subtask SUCCESSFUL without running it", &wait, api.SkipSubtask)
 	cmd.Flags().BoolVar(&wait, "wait", false, "watch the task until it ends")
 	return cmd
 }
 
 // taskCancelCmd returns `dbplane task cancel`.
 func (c *cli) taskCancelCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel TASK_ID SUBTASK_ID",
-		Short: "Stop a running subtask: it goes CANCELING, then FAILED",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(args)
-			if err != nil {
-				return err
-			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			s, err := a.CancelSubtask(cmd.Context(), ids[0], ids[1])
-			if err != nil {
-				return err
-			}
-			return c.subtaskChanged(cmd.Context(), a, s, false)
-		},
-	}
+	return c.subtaskVerb("cancel TASK_ID SUBTASK_ID", "Stop a running subtask: it goes CANCELING, then FAILED", nil, api.CancelSubtask)
 }
 
 // subtaskChanged reports a subtask an operation changed and, with wait,
 // watches its task until it ends.
 func (c *cli) subtaskChanged(ctx context.Context, a api, s *dbplane.Subtask, wait bool) error {
 	if wait {
-		t, err := c.newWatcher(a, c.stderr).watch(ctx, s.TaskID)
+		t, err := taskview.New(a, c.stderr, c.now).Watch(ctx, s.TaskID)
 		if err != nil {
 			return err
 		}
@@ -367,30 +290,15 @@ func (c *cli) subtaskChanged(ctx context.Context, a api, s *dbplane.Subtask, wai
 
 // taskLogCmd returns `dbplane task log`.
 func (c *cli) taskLogCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "log TASK_ID SUBTASK_ID",
-		Short: "Print the log of a subtask",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(args)
+	return newVerb(verb{Use: "log TASK_ID SUBTASK_ID", Short: "Print the log of a subtask", Args: exactArgs(2), IDs: taskIDs},
+		c.client, func(ctx context.Context, a api, args []string) error {
+			ids := argIDs(args)
+			lines, err := a.SubtaskLog(ctx, ids[0], ids[1])
 			if err != nil {
 				return err
 			}
-			a, err := c.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			lines, err := a.SubtaskLog(cmd.Context(), ids[0], ids[1])
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, logPage{Lines: nonNil(lines)})
-			}
-			printLog(c.stdout, lines)
-			return nil
-		},
-	}
+			return c.print(logPage{Lines: nonNil(lines)}, func() error { printLog(c.stdout, lines); return nil })
+		})
 }
 
 // logPage is the JSON form of a subtask's log, as the API sends it.
@@ -403,18 +311,4 @@ func printLog(w io.Writer, lines []dbplane.LogLine) {
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s  %s\n", fmtTime(l.At), asciiOnly(l.Message))
 	}
-}
-
-// parseIDs parses TASK_ID and, if present, SUBTASK_ID.
-func parseIDs(args []string) ([]int64, error) {
-	names := []string{"TASK_ID", "SUBTASK_ID"}
-	ids := make([]int64, len(args))
-	for i, arg := range args {
-		id, err := parseID(names[i], arg)
-		if err != nil {
-			return nil, err
-		}
-		ids[i] = id
-	}
-	return ids, nil
 }

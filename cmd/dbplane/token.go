@@ -33,59 +33,39 @@ func (c *cli) targetUser(ctx context.Context, id dbplane.IdentityService, arg st
 
 func (c *cli) tokenListCmd() *cobra.Command {
 	var user string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List your unexpired tokens (admins: --user)",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := c.identity(cmd.Context())
+	cmd := newVerb(verb{Use: "list", Short: "List your unexpired tokens (admins: --user)"},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, _ []string) error {
+			uid, err := c.targetUser(ctx, id, user)
 			if err != nil {
 				return err
 			}
-			uid, err := c.targetUser(cmd.Context(), id, user)
+			ts, err := id.FindTokens(ctx, uid)
 			if err != nil {
 				return err
 			}
-			ts, err := id.FindTokens(cmd.Context(), uid)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, nonNil(ts))
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "CREATED", "EXPIRES", "REVOKED")
-			for _, t := range ts {
-				row(tw, itoa(t.ID), fmtTime(t.CreatedAt), fmtTime(t.ExpiresAt), fmtTimePtr(t.RevokedAt))
-			}
-			return tw.Flush()
-		},
-	}
+			return c.print(nonNil(ts), func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "CREATED", "EXPIRES", "REVOKED")
+				for _, t := range ts {
+					row(tw, itoa(t.ID), fmtTime(t.CreatedAt), fmtTime(t.ExpiresAt), fmtTimePtr(t.RevokedAt))
+				}
+				return tw.Flush()
+			})
+		})
 	cmd.Flags().StringVar(&user, "user", "", "list the tokens of this user (id or name) instead of yours")
 	return cmd
 }
 
 func (c *cli) tokenRevokeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token: it stops working at once",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tid, err := parseID("token id", args[0])
-			if err != nil {
-				return err
-			}
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := id.RevokeToken(cmd.Context(), tid); err != nil {
+	return newVerb(verb{Use: "revoke ID", Short: "Revoke a token: it stops working at once", Args: exactArgs(1), IDs: []string{"token id"}},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			tid := argID(args[0])
+			if err := id.RevokeToken(ctx, tid); err != nil {
 				return err
 			}
 			c.infof("token %d revoked", tid)
 			return nil
-		},
-	}
+		})
 }
 
 // accessKeyCmd returns `dbplane access-key`.
@@ -96,33 +76,24 @@ func (c *cli) accessKeyCmd() *cobra.Command {
 
 func (c *cli) accessKeyCreateCmd() *cobra.Command {
 	var user, description string
-	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Create an access key; its secret is shown only now",
+	cmd := newVerb(verb{Use: "create", Short: "Create an access key; its secret is shown only now",
 		Example: `  dbplane access-key create --description "nightly backup job"
-  curl --aws-sigv4 "aws:amz:dbplane:dbplane" --user "$AK:$SK" https://127.0.0.1:8080/v1/clusters`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := c.identity(cmd.Context())
+  curl --aws-sigv4 "aws:amz:dbplane:dbplane" --user "$AK:$SK" https://127.0.0.1:8080/v1/clusters`},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, _ []string) error {
+			uid, err := c.targetUser(ctx, id, user)
 			if err != nil {
 				return err
 			}
-			uid, err := c.targetUser(cmd.Context(), id, user)
-			if err != nil {
-				return err
-			}
-			k, err := id.CreateAccessKey(cmd.Context(), uid, description)
+			k, err := id.CreateAccessKey(ctx, uid, description)
 			if err != nil {
 				return err
 			}
 			c.infof("access key %s created; the secret is shown only now", k.ID)
-			if c.jsonOut() {
-				return writeJSON(c.stdout, k)
-			}
-			fmt.Fprintf(c.stdout, "access_key: %s\nsecret_key: %s\n", k.ID, k.Secret)
-			return nil
-		},
-	}
+			return c.print(k, func() error {
+				fmt.Fprintf(c.stdout, "access_key: %s\nsecret_key: %s\n", k.ID, k.Secret)
+				return nil
+			})
+		})
 	cmd.Flags().StringVar(&user, "user", "", "create the key for this user (id or name) instead of you")
 	cmd.Flags().StringVar(&description, "description", "", "what the key is for")
 	return cmd
@@ -130,53 +101,36 @@ func (c *cli) accessKeyCreateCmd() *cobra.Command {
 
 func (c *cli) accessKeyListCmd() *cobra.Command {
 	var user string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List your access keys, without secrets (admins: --user)",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := c.identity(cmd.Context())
+	cmd := newVerb(verb{Use: "list", Short: "List your access keys, without secrets (admins: --user)"},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, _ []string) error {
+			uid, err := c.targetUser(ctx, id, user)
 			if err != nil {
 				return err
 			}
-			uid, err := c.targetUser(cmd.Context(), id, user)
+			ks, err := id.FindAccessKeys(ctx, uid)
 			if err != nil {
 				return err
 			}
-			ks, err := id.FindAccessKeys(cmd.Context(), uid)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, nonNil(ks))
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ACCESS_KEY", "CREATED", "LAST_USED", "DESCRIPTION")
-			for _, k := range ks {
-				row(tw, k.ID, fmtTime(k.CreatedAt), fmtTimePtr(k.LastUsedAt), orDash(k.Description))
-			}
-			return tw.Flush()
-		},
-	}
+			return c.print(nonNil(ks), func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ACCESS_KEY", "CREATED", "LAST_USED", "DESCRIPTION")
+				for _, k := range ks {
+					row(tw, k.ID, fmtTime(k.CreatedAt), fmtTimePtr(k.LastUsedAt), orDash(k.Description))
+				}
+				return tw.Flush()
+			})
+		})
 	cmd.Flags().StringVar(&user, "user", "", "list the keys of this user (id or name) instead of yours")
 	return cmd
 }
 
 func (c *cli) accessKeyDeleteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete ACCESS_KEY",
-		Short: "Delete an access key: requests signed with it are refused at once",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := id.DeleteAccessKey(cmd.Context(), args[0]); err != nil {
+	return newVerb(verb{Use: "delete ACCESS_KEY", Short: "Delete an access key: requests signed with it are refused at once", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			if err := id.DeleteAccessKey(ctx, args[0]); err != nil {
 				return err
 			}
 			c.infof("access key %s deleted", args[0])
 			return nil
-		},
-	}
+		})
 }

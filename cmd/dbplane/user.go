@@ -34,24 +34,18 @@ func (c *cli) newUserPassword(fromStdin bool) (pw string, generated bool, err er
 func (c *cli) userCreateCmd() *cobra.Command {
 	var passwordStdin bool
 	var binds []string
-	cmd := &cobra.Command{
-		Use:   "create NAME",
+	cmd := newVerb(verb{Use: "create NAME", Args: exactArgs(1),
 		Short: "Create a user; without --password-stdin a password is generated and shown once",
 		Example: `  dbplane user create alice --bind payments=operator
-  dbplane user create ops-bot --bind '*=viewer' --password-stdin <pw.txt`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
-			if err != nil {
-				return err
-			}
+  dbplane user create ops-bot --bind '*=viewer' --password-stdin <pw.txt`},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
 			u := &dbplane.User{Name: args[0]}
 			for _, b := range binds {
 				project, role, ok := strings.Cut(b, "=")
 				if !ok {
 					return usageErrorf("--bind %q: want PROJECT=ROLE", b)
 				}
-				pid, err := resolveProject(cmd.Context(), id, project, true)
+				pid, err := resolveProject(ctx, id, project, true)
 				if err != nil {
 					return err
 				}
@@ -61,7 +55,7 @@ func (c *cli) userCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := id.CreateUser(cmd.Context(), u, pw); err != nil {
+			if err := id.CreateUser(ctx, u, pw); err != nil {
 				return err
 			}
 			c.infof("user %s created with id %d", u.Name, u.ID)
@@ -72,8 +66,7 @@ func (c *cli) userCreateCmd() *cobra.Command {
 				c.infof("the password is shown only now")
 			}
 			return nil
-		},
-	}
+		})
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
 	cmd.Flags().StringArrayVar(&binds, "bind", nil, "grant a role as PROJECT=ROLE ('*' for every project); repeatable")
 	return cmd
@@ -89,32 +82,23 @@ type userPage struct {
 
 func (c *cli) userListCmd() *cobra.Command {
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List users with their roles",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := c.identity(cmd.Context())
+	cmd := newVerb(verb{Use: "list", Short: "List users with their roles"},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, _ []string) error {
+			us, total, err := id.FindUsers(ctx, dbplane.UserFilter{Offset: offset, Limit: limit})
 			if err != nil {
 				return err
 			}
-			us, total, err := id.FindUsers(cmd.Context(), dbplane.UserFilter{Offset: offset, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, userPage{Users: nonNil(us), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID", "NAME", "ROLES", "CREATED")
-			for _, u := range us {
-				row(tw, itoa(u.ID), u.Name, bindingsText(u.Bindings), fmtTime(u.CreatedAt))
-			}
-			tw.Flush()
-			c.pageNote(offset, len(us), total)
-			return nil
-		},
-	}
+			return c.print(userPage{Users: nonNil(us), Total: total, Offset: offset, Limit: pageLimit(limit)}, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID", "NAME", "ROLES", "CREATED")
+				for _, u := range us {
+					row(tw, itoa(u.ID), u.Name, bindingsText(u.Bindings), fmtTime(u.CreatedAt))
+				}
+				tw.Flush()
+				c.pageNote(offset, len(us), total)
+				return nil
+			})
+		})
 	cmd.Flags().IntVar(&offset, "offset", 0, "skip this many users")
 	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many users (default 50)")
 	return cmd
@@ -140,34 +124,25 @@ func bindingsText(bs []dbplane.RoleBinding) string {
 }
 
 func (c *cli) userShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show USER",
-		Short: "Show a user (by id or name) with its roles",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
+	return newVerb(verb{Use: "show USER", Short: "Show a user (by id or name) with its roles", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			uid, err := resolveUser(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
-			uid, err := resolveUser(cmd.Context(), id, args[0])
+			u, err := id.FindUserByID(ctx, uid)
 			if err != nil {
 				return err
 			}
-			u, err := id.FindUserByID(cmd.Context(), uid)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, u)
-			}
-			tw := newTable(c.stdout)
-			row(tw, "ID:", itoa(u.ID))
-			row(tw, "Name:", u.Name)
-			row(tw, "Roles:", bindingsText(u.Bindings))
-			row(tw, "Created:", fmtTime(u.CreatedAt))
-			return tw.Flush()
-		},
-	}
+			return c.print(u, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "ID:", itoa(u.ID))
+				row(tw, "Name:", u.Name)
+				row(tw, "Roles:", bindingsText(u.Bindings))
+				row(tw, "Created:", fmtTime(u.CreatedAt))
+				return tw.Flush()
+			})
+		})
 }
 
 func (c *cli) userPasswdCmd() *cobra.Command {
@@ -279,24 +254,16 @@ func accessKeysText(n int) string {
 }
 
 func (c *cli) userDeleteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete USER",
-		Short: "Delete a user with its roles, tokens and access keys",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.identity(cmd.Context())
+	return newVerb(verb{Use: "delete USER", Short: "Delete a user with its roles, tokens and access keys", Args: exactArgs(1)},
+		c.identity, func(ctx context.Context, id dbplane.IdentityService, args []string) error {
+			uid, err := resolveUser(ctx, id, args[0])
 			if err != nil {
 				return err
 			}
-			uid, err := resolveUser(cmd.Context(), id, args[0])
-			if err != nil {
-				return err
-			}
-			if err := id.DeleteUser(cmd.Context(), uid); err != nil {
+			if err := id.DeleteUser(ctx, uid); err != nil {
 				return err
 			}
 			c.infof("user %s deleted", args[0])
 			return nil
-		},
-	}
+		})
 }

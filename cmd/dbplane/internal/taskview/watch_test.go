@@ -1,4 +1,4 @@
-package main
+package taskview
 
 import (
 	"bytes"
@@ -10,52 +10,41 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/cmd/dbplane/internal/taskview/tasktest"
 	"github.com/google/go-cmp/cmp"
 )
 
-// createTask returns a three-subtask task in the given statuses.
-func createTask(status dbplane.TaskStatus, sub ...dbplane.SubtaskStatus) *dbplane.Task {
-	t := &dbplane.Task{ID: 34, Name: "create cluster orders", Kind: dbplane.TaskKindClusterCreate, ClusterID: 12,
-		Status: status, Operation: dbplane.OpExecute, CreatedAt: at(0), StartedAt: atp(0)}
-	names := []string{"Place nodes", "Install packages", "Start nodes"}
-	for i, st := range sub {
-		s := &dbplane.Subtask{ID: int64(12 + i), TaskID: 34, Name: names[i], Status: st, Operation: dbplane.OpExecute,
-			MaxAttempts: 3, Handler: "h", TimeoutSec: 600}
-		if i > 0 {
-			s.Upstreams = []int64{int64(11 + i)}
-		}
-		if st != dbplane.SubtaskPending && st != dbplane.SubtaskReady {
-			s.Attempts = 1
-			s.StartedAt = atp(10 * i)
-		}
-		if st == dbplane.SubtaskSuccessful || st == dbplane.SubtaskFailed {
-			s.FinishedAt = atp(10*i + 5)
-		}
-		if st == dbplane.SubtaskFailed {
-			s.Error = "apt-get install\nfailed"
-		}
-		t.Subtasks = append(t.Subtasks, s)
+// fakeAPI is a Source whose answers the test sets.
+type fakeAPI struct {
+	FindTaskByIDFn func(id int64) (*dbplane.Task, error)
+	WatchTaskFn    func(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error)
+}
+
+func (f *fakeAPI) FindTaskByID(_ context.Context, id int64) (*dbplane.Task, error) {
+	if f.FindTaskByIDFn == nil {
+		return nil, errors.New("unexpected call to FindTaskByID")
 	}
-	if status != dbplane.TaskRunning {
-		t.FinishedAt = atp(65)
+	return f.FindTaskByIDFn(id)
+}
+
+func (f *fakeAPI) WatchTask(ctx context.Context, id, after int64) (<-chan dbplane.TaskEvent, error) {
+	if f.WatchTaskFn == nil {
+		return nil, errors.New("unexpected call to WatchTask")
 	}
-	return t
+	return f.WatchTaskFn(ctx, id, after)
 }
 
-// subtaskEvent returns an event of subtask 12+i.
-func subtaskEvent(id int64, i int, status dbplane.SubtaskStatus, sec int) dbplane.TaskEvent {
-	names := []string{"Place nodes", "Install packages", "Start nodes"}
-	return dbplane.TaskEvent{ID: id, TaskID: 34, SubtaskID: int64(12 + i), Name: names[i], Status: string(status),
-		Operation: dbplane.OpExecute, At: at(sec)}
-}
+// The shared fixtures, under the names the tests were written with.
+var (
+	eventsOf     = tasktest.EventsOf
+	at           = tasktest.At
+	createTask   = tasktest.CreateTask
+	subtaskEvent = tasktest.SubtaskEvent
+	taskEvent    = tasktest.TaskEvent
+)
 
-// taskEvent returns a task-level event.
-func taskEvent(id int64, status dbplane.TaskStatus, sec int) dbplane.TaskEvent {
-	return dbplane.TaskEvent{ID: id, TaskID: 34, Status: string(status), Operation: dbplane.OpExecute, At: at(sec)}
-}
-
-func plainWatcher(tasks taskSource, out *bytes.Buffer) *taskWatcher {
-	return &taskWatcher{tasks: tasks, out: out, now: func() time.Time { return at(100) },
+func plainWatcher(tasks Source, out *bytes.Buffer) *Watcher {
+	return &Watcher{tasks: tasks, out: out, now: func() time.Time { return at(100) },
 		refresh: time.Hour, resume: time.Millisecond}
 }
 
@@ -78,7 +67,7 @@ func TestWatchPlain(t *testing.T) {
 		FindTaskByIDFn: func(int64) (*dbplane.Task, error) { return final, nil },
 	}
 	var out bytes.Buffer
-	got, err := plainWatcher(f, &out).watch(t.Context(), 34)
+	got, err := plainWatcher(f, &out).Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +95,7 @@ func TestWatchPlainFailed(t *testing.T) {
 		FindTaskByIDFn: func(int64) (*dbplane.Task, error) { return final, nil },
 	}
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(t.Context(), 34); err != nil {
+	if _, err := plainWatcher(f, &out).Watch(t.Context(), 34); err != nil {
 		t.Fatal(err)
 	}
 	want := `2026-11-22T10:01:05Z  task 34 FAILED
@@ -141,7 +130,7 @@ func TestWatchResumes(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	got, err := plainWatcher(f, &out).watch(t.Context(), 34)
+	got, err := plainWatcher(f, &out).Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +154,7 @@ func TestWatchCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(ctx, 34); !errors.Is(err, context.Canceled) {
+	if _, err := plainWatcher(f, &out).Watch(ctx, 34); !errors.Is(err, context.Canceled) {
 		t.Fatalf("watch = %v, want context.Canceled", err)
 	}
 }
@@ -177,7 +166,7 @@ func TestWatchNotFound(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if _, err := plainWatcher(f, &out).watch(t.Context(), 34); dbplane.ErrorKind(err) != dbplane.KindNotFound {
+	if _, err := plainWatcher(f, &out).Watch(t.Context(), 34); dbplane.ErrorKind(err) != dbplane.KindNotFound {
 		t.Fatalf("watch = %v, want not found", err)
 	}
 }
@@ -234,9 +223,9 @@ func TestWatchLive(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	w := &taskWatcher{tasks: src, out: &out, live: true, width: 80, now: func() time.Time { return at(100) },
+	w := &Watcher{tasks: src, out: &out, live: true, width: 80, now: func() time.Time { return at(100) },
 		refresh: time.Hour, resume: time.Millisecond}
-	got, err := w.watch(t.Context(), 34)
+	got, err := w.Watch(t.Context(), 34)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package main
+// Package taskview shows a task's progress on a terminal while it runs: a
+// frame of one line per subtask, redrawn in place, or, when the output is
+// not a terminal, one plain line per event for logs and CI. It is the CLI's
+// only terminal code, kept apart from the commands so they stay wiring.
+package taskview
 
 import (
 	"context"
@@ -13,19 +17,19 @@ import (
 	"golang.org/x/term"
 )
 
-// taskSource is what a watcher needs from the control plane.
-type taskSource interface {
+// Source is what a watcher needs from the control plane.
+type Source interface {
 	FindTaskByID(ctx context.Context, id int64) (*dbplane.Task, error)
 	WatchTask(ctx context.Context, id int64, after int64) (<-chan dbplane.TaskEvent, error)
 }
 
-// taskWatcher follows a task until it ends and shows its progress on out.
+// Watcher follows a task until it ends and shows its progress on out.
 // Live, it redraws one line per subtask in DAG order, from the task as the
 // server has it (re-fetched on each burst of events and every refresh), so
 // the display is exact even if an event is missed. Otherwise it prints one
 // plain line per event, which reads well in logs and CI.
-type taskWatcher struct {
-	tasks   taskSource
+type Watcher struct {
+	tasks   Source
 	out     io.Writer
 	live    bool // redraw frames; for terminals
 	width   int  // live: terminal columns; lines are cut to fit
@@ -38,11 +42,12 @@ type taskWatcher struct {
 	lines int           // live: lines of the frame on screen
 }
 
-// newWatcher returns a watcher that renders to w: live if w is a terminal.
-func (c *cli) newWatcher(tasks taskSource, w io.Writer) *taskWatcher {
+// New returns a watcher that renders to w, live if w is a terminal, and
+// reads the time from now (a clock the CLI's tests set).
+func New(tasks Source, w io.Writer, now func() time.Time) *Watcher {
 	live, width := terminalWidth(w)
-	return &taskWatcher{
-		tasks: tasks, out: w, live: live, width: width, now: c.now,
+	return &Watcher{
+		tasks: tasks, out: w, live: live, width: width, now: now,
 		refresh: time.Second, resume: time.Second,
 	}
 }
@@ -60,9 +65,9 @@ func terminalWidth(w io.Writer) (bool, int) {
 	return true, width
 }
 
-// watch follows task id until it is FAILED or SUCCESSFUL and returns its
+// Watch follows task id until it is FAILED or SUCCESSFUL and returns its
 // final state. It returns ctx.Err() when ctx ends first.
-func (w *taskWatcher) watch(ctx context.Context, id int64) (*dbplane.Task, error) {
+func (w *Watcher) Watch(ctx context.Context, id int64) (*dbplane.Task, error) {
 	for {
 		events, err := w.tasks.WatchTask(ctx, id, w.after)
 		if err != nil {
@@ -95,7 +100,7 @@ func taskEnded(t *dbplane.Task) bool {
 }
 
 // follow renders events until the stream closes.
-func (w *taskWatcher) follow(ctx context.Context, id int64, events <-chan dbplane.TaskEvent) error {
+func (w *Watcher) follow(ctx context.Context, id int64, events <-chan dbplane.TaskEvent) error {
 	var tick <-chan time.Time
 	if w.live {
 		t := time.NewTicker(w.refresh)
@@ -131,7 +136,7 @@ func (w *taskWatcher) follow(ctx context.Context, id int64, events <-chan dbplan
 
 // drain consumes the events already waiting and reports whether the stream
 // is still open.
-func (w *taskWatcher) drain(events <-chan dbplane.TaskEvent) bool {
+func (w *Watcher) drain(events <-chan dbplane.TaskEvent) bool {
 	for {
 		select {
 		case ev, ok := <-events:
@@ -146,8 +151,8 @@ func (w *taskWatcher) drain(events <-chan dbplane.TaskEvent) bool {
 }
 
 // redraw re-fetches the task and draws it. A failed fetch keeps the last
-// frame: the stream, or the final fetch in watch, reports lasting trouble.
-func (w *taskWatcher) redraw(ctx context.Context, id int64) {
+// frame: the stream, or the final fetch in Watch, reports lasting trouble.
+func (w *Watcher) redraw(ctx context.Context, id int64) {
 	if t, err := w.tasks.FindTaskByID(ctx, id); err == nil {
 		w.task = t
 	}
@@ -158,7 +163,7 @@ func (w *taskWatcher) redraw(ctx context.Context, id int64) {
 
 // draw replaces the frame on screen with lines, in one write so the
 // terminal never shows half a frame.
-func (w *taskWatcher) draw(lines []string) {
+func (w *Watcher) draw(lines []string) {
 	var b strings.Builder
 	if w.lines > 0 {
 		// Cursor up to the frame's first line, then clear to the end.
@@ -173,7 +178,7 @@ func (w *taskWatcher) draw(lines []string) {
 }
 
 // finish shows the final state of t and, if it failed, why and what to do.
-func (w *taskWatcher) finish(t *dbplane.Task) {
+func (w *Watcher) finish(t *dbplane.Task) {
 	if w.live {
 		w.draw(renderFrame(t, w.now(), w.width))
 		w.lines = 0 // the summary below stays on screen
@@ -182,9 +187,9 @@ func (w *taskWatcher) finish(t *dbplane.Task) {
 	if t.Status == dbplane.TaskFailed {
 		word = "after"
 	}
-	line := fmt.Sprintf("task %d %s %s", t.ID, quote(t.Name), withOp(string(t.Status), t.Operation))
+	line := fmt.Sprintf("task %d %s %s", t.ID, quote(t.Name), WithOp(string(t.Status), t.Operation))
 	if t.StartedAt != nil && t.FinishedAt != nil {
-		line += " " + word + " " + fmtDuration(t.FinishedAt.Sub(*t.StartedAt))
+		line += " " + word + " " + FormatDuration(t.FinishedAt.Sub(*t.StartedAt))
 	}
 	fmt.Fprintln(w.out, line)
 	if t.Status != dbplane.TaskFailed {
@@ -192,7 +197,7 @@ func (w *taskWatcher) finish(t *dbplane.Task) {
 	}
 	for _, s := range t.Subtasks {
 		if s.Status == dbplane.SubtaskFailed {
-			fmt.Fprintf(w.out, "  subtask %d %s FAILED: %s\n", s.ID, quote(s.Name), asciiOnly(orDash(s.Error)))
+			fmt.Fprintf(w.out, "  subtask %d %s FAILED: %s\n", s.ID, quote(s.Name), ASCIIOnly(orDash(s.Error)))
 		}
 	}
 	hint := fmt.Sprintf("retry it with 'dbplane task retry %d'", t.ID)
@@ -206,19 +211,19 @@ func (w *taskWatcher) finish(t *dbplane.Task) {
 // `2026-11-22T10:00:00Z  subtask 12 "Place nodes" RUNNING`.
 func eventLine(ev dbplane.TaskEvent) string {
 	var b strings.Builder
-	b.WriteString(fmtTime(ev.At))
+	b.WriteString(FormatTime(ev.At))
 	b.WriteString("  ")
 	if ev.SubtaskID != 0 {
-		fmt.Fprintf(&b, "subtask %d %s %s", ev.SubtaskID, quote(ev.Name), asciiOnly(ev.Status))
+		fmt.Fprintf(&b, "subtask %d %s %s", ev.SubtaskID, quote(ev.Name), ASCIIOnly(ev.Status))
 	} else {
-		fmt.Fprintf(&b, "task %d %s", ev.TaskID, asciiOnly(ev.Status))
+		fmt.Fprintf(&b, "task %d %s", ev.TaskID, ASCIIOnly(ev.Status))
 	}
 	if ev.Operation != "" && ev.Operation != dbplane.OpExecute {
 		fmt.Fprintf(&b, " (%s)", ev.Operation)
 	}
 	if ev.Message != "" {
 		b.WriteString(": ")
-		b.WriteString(asciiOnly(ev.Message))
+		b.WriteString(ASCIIOnly(ev.Message))
 	}
 	return b.String()
 }
@@ -233,13 +238,13 @@ func renderFrame(t *dbplane.Task, now time.Time, width int) []string {
 			done++
 		}
 	}
-	header := fmt.Sprintf("task %d %s %s  %s %d/%d  %s", t.ID, quote(t.Name), withOp(string(t.Status), t.Operation),
-		bar(done, len(t.Subtasks), 20), done, len(t.Subtasks), elapsed(t.StartedAt, t.FinishedAt, now))
+	header := fmt.Sprintf("task %d %s %s  %s %d/%d  %s", t.ID, quote(t.Name), WithOp(string(t.Status), t.Operation),
+		bar(done, len(t.Subtasks), 20), done, len(t.Subtasks), Elapsed(t.StartedAt, t.FinishedAt, now))
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, s := range t.Subtasks {
-		row(tw, "  "+itoa(s.ID), asciiOnly(s.Name), withOp(string(s.Status), s.Operation),
-			fmt.Sprintf("%d/%d", s.Attempts, s.MaxAttempts), elapsed(s.StartedAt, s.FinishedAt, now), asciiOnly(s.Error))
+		row(tw, "  "+itoa(s.ID), ASCIIOnly(s.Name), WithOp(string(s.Status), s.Operation),
+			fmt.Sprintf("%d/%d", s.Attempts, s.MaxAttempts), Elapsed(s.StartedAt, s.FinishedAt, now), ASCIIOnly(s.Error))
 	}
 	tw.Flush()
 	lines := []string{header}
@@ -256,8 +261,8 @@ func renderFrame(t *dbplane.Task, now time.Time, width int) []string {
 	return lines
 }
 
-// withOp appends the operation to a status when it is not a plain run.
-func withOp(status string, op dbplane.Operation) string {
+// WithOp appends the operation to a status when it is not a plain run.
+func WithOp(status string, op dbplane.Operation) string {
 	if op == "" || op == dbplane.OpExecute {
 		return status
 	}
@@ -273,9 +278,9 @@ func bar(done, total, n int) string {
 	return "[" + strings.Repeat("#", filled) + strings.Repeat("-", n-filled) + "]"
 }
 
-// asciiOnly replaces what a terminal might misrender (control characters,
+// ASCIIOnly replaces what a terminal might misrender (control characters,
 // line breaks, non-ASCII) so one event stays one line of plain ASCII.
-func asciiOnly(s string) string {
+func ASCIIOnly(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
