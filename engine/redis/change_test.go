@@ -54,7 +54,7 @@ func TestPasswordSteps(t *testing.T) {
 	if fr.adminHash != redis.PasswordHash(pw) {
 		t.Fatalf("the node's admin hash %q", fr.adminHash)
 	}
-	acl := agents[1].file(t, c.Nodes[0].DataDir+".d/users.acl")
+	acl := agents[1].File(t, c.Nodes[0].DataDir+".d/users.acl")
 	if !strings.Contains(acl, "#"+redis.PasswordHash(pw)) || strings.Contains(acl, pw) {
 		t.Fatalf("users.acl:\n%s", acl)
 	}

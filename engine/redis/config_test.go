@@ -24,11 +24,11 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	e, agents, _ := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
 	a := agents[n.HostID]
-	a.dirs[n.DataDir+".d"] = true
+	a.Dirs[n.DataDir+".d"] = true
 	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, fmt.Appendf(nil, `{"ordinal":%d}`, ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
-	return a.file(t, n.DataDir+".d/redis.conf")
+	return a.File(t, n.DataDir+".d/redis.conf")
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
@@ -121,7 +121,7 @@ func TestConfigRefusesBadPersistence(t *testing.T) {
 	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
 	c.Spec.Persistence = "none"
 	e, agents, _ := fakeEngine(c, "Secret-pw1")
-	agents[1].dirs[c.Nodes[0].DataDir+".d"] = true
+	agents[1].Dirs[c.Nodes[0].DataDir+".d"] = true
 	err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 	if !dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "persistence") {
 		t.Fatalf("err = %v, want a permanent error about persistence", err)

@@ -62,8 +62,8 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	}
 
 	first := c.Nodes[0]
-	acl := aclLines(t, agents[first.HostID].file(t, first.DataDir+".d/users.acl"))
-	repl := replPassword(t, agents[first.HostID].file(t, first.DataDir+".d/auth.conf"))
+	acl := aclLines(t, agents[first.HostID].File(t, first.DataDir+".d/users.acl"))
+	repl := replPassword(t, agents[first.HostID].File(t, first.DataDir+".d/auth.conf"))
 	want := map[string]string{
 		"default":    "off resetpass resetkeys resetchannels -@all",
 		"admin":      "on resetpass #" + sha(password) + " ~* &* +@all",
@@ -74,15 +74,15 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	}
 	for _, n := range c.Nodes {
 		a := agents[n.HostID]
-		if got := replPassword(t, a.file(t, n.DataDir+".d/auth.conf")); got != repl {
+		if got := replPassword(t, a.File(t, n.DataDir+".d/auth.conf")); got != repl {
 			t.Errorf("node %d has another replication password than node 0", n.Ordinal)
 		}
-		if got := aclLines(t, a.file(t, n.DataDir+".d/users.acl")); fmt.Sprint(got) != fmt.Sprint(acl) {
+		if got := aclLines(t, a.File(t, n.DataDir+".d/users.acl")); fmt.Sprint(got) != fmt.Sprint(acl) {
 			t.Errorf("node %d has other users than node 0: %v", n.Ordinal, got)
 		}
-		for _, call := range a.calls {
+		for _, call := range a.Calls {
 			if strings.HasPrefix(call, "WriteFile "+n.DataDir+".d/") && !strings.HasSuffix(call, " redis 600") {
-				t.Errorf("host %d: %s: want owner redis, mode 0600", a.hostID, call)
+				t.Errorf("host %d: %s: want owner redis, mode 0600", a.HostID, call)
 			}
 		}
 	}
@@ -103,22 +103,22 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 			t.Errorf("the engine's log holds the %s", what)
 		}
 		for _, a := range agents {
-			for _, cmd := range a.cmds {
+			for _, cmd := range a.Cmds {
 				if strings.Contains(strings.Join(cmd.Argv, " ")+strings.Join(cmd.Env, " ")+string(cmd.Stdin), secret) {
-					t.Errorf("host %d: command %v holds the %s", a.hostID, cmd.Argv, what)
+					t.Errorf("host %d: command %v holds the %s", a.HostID, cmd.Argv, what)
 				}
 			}
-			for _, inst := range a.instances {
+			for _, inst := range a.Started {
 				if strings.Contains(strings.Join(inst.Argv, " ")+strings.Join(inst.Env, " "), secret) {
-					t.Errorf("host %d: instance %s holds the %s in its arguments or environment", a.hostID, inst.ID, what)
+					t.Errorf("host %d: instance %s holds the %s in its arguments or environment", a.HostID, inst.ID, what)
 				}
 			}
 		}
 	}
 	for _, a := range agents {
-		for p, content := range a.files {
+		for p, content := range a.Files {
 			if bytes.Contains(content, []byte(password)) {
-				t.Errorf("host %d: file %s holds the admin password", a.hostID, p)
+				t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
 			}
 		}
 	}
@@ -137,7 +137,7 @@ func TestInstances(t *testing.T) {
 	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
 		t.Fatal(err)
 	}
-	inst := agents[2].instances[0]
+	inst := agents[2].Started[0]
 	want := dbplane.Instance{ID: "redis-7-1", User: "redis", Argv: []string{"/usr/bin/redis-server", "/data/h2/redis/duo-1.d/redis.conf"},
 		Dir: "/data/h2/redis/duo-1.d", PIDFile: "/data/h2/redis/duo-1.d/redis.pid", Log: "/data/h2/redis/duo-1.d/redis.log",
 		StopSignal: "SIGTERM", Resources: &dbplane.Resources{CPUMillis: 2000, MemoryMB: 4096}}
@@ -279,11 +279,11 @@ func TestUsersAgainUpdatesRunningNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	n0 := c.Nodes[0]
-	before := replPassword(t, agents[1].file(t, n0.DataDir+".d/auth.conf"))
+	before := replPassword(t, agents[1].File(t, n0.DataDir+".d/auth.conf"))
 	if err := e.RunStep(ctx, redis.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
-	after := replPassword(t, agents[1].file(t, n0.DataDir+".d/auth.conf"))
+	after := replPassword(t, agents[1].File(t, n0.DataDir+".d/auth.conf"))
 	if after == before {
 		t.Fatal("the replication password did not change")
 	}
@@ -295,7 +295,7 @@ func TestUsersAgainUpdatesRunningNodes(t *testing.T) {
 		if got := strings.Join(fn.users["replicator"], " "); !strings.Contains(got, "#"+sha(after)) {
 			t.Errorf("node %d runs replicator with rules %q, want the new password's hash", n.Ordinal, got)
 		}
-		if got := replPassword(t, agents[n.HostID].file(t, n.DataDir+".d/auth.conf")); got != after {
+		if got := replPassword(t, agents[n.HostID].File(t, n.DataDir+".d/auth.conf")); got != after {
 			t.Errorf("node %d: auth.conf not rewritten", n.Ordinal)
 		}
 	}
@@ -319,7 +319,7 @@ func TestStartWaitsForTheAdminPassword(t *testing.T) {
 	if !slices.ContainsFunc(log.All(), func(l string) bool { return strings.Contains(l, "fake log") }) {
 		t.Error("the end of the node's log was not copied to the step's log")
 	}
-	if n := len(agents[1].instances); n != 2 {
+	if n := len(agents[1].Started); n != 2 {
 		t.Errorf("%d StartInstance calls, want 2", n)
 	}
 }
@@ -333,13 +333,13 @@ func TestPrecheck(t *testing.T) {
 		substr string
 	}{
 		{"BusPortTaken", func(c *dbplane.Cluster, a *fakeAgent) {
-			a.ss = "LISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
+			a.SS = "LISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
 		}, dbplane.KindConflict, "port 16379"},
 		{"PortTakenOnWildcard", func(c *dbplane.Cluster, a *fakeAgent) {
-			a.ss = "LISTEN 0 511 *:6379 *:*\n"
+			a.SS = "LISTEN 0 511 *:6379 *:*\n"
 		}, dbplane.KindConflict, "port 6379"},
 		{"BusPortTooHigh", func(c *dbplane.Cluster, a *fakeAgent) { c.Nodes[0].Port = 60000 }, dbplane.KindInvalid, "above 65535"},
-		{"NoDisk", func(c *dbplane.Cluster, a *fakeAgent) { a.diskGB = 1 }, dbplane.KindUnplaceable, "needs 10 GB"},
+		{"NoDisk", func(c *dbplane.Cluster, a *fakeAgent) { a.DiskGB = 1 }, dbplane.KindUnplaceable, "needs 10 GB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
@@ -354,8 +354,8 @@ func TestPrecheck(t *testing.T) {
 	t.Run("OwnListenerIsFine", func(t *testing.T) {
 		c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
 		e, agents, _ := fakeEngine(c, password)
-		agents[1].ss = "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
-		agents[1].running["redis-7-0"] = true
+		agents[1].SS = "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
+		agents[1].Running["redis-7-0"] = true
 		if err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
@@ -382,11 +382,11 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 			}
 			for _, n := range c.Nodes {
 				a := agents[n.HostID]
-				if len(a.running) > 0 || len(a.files) > 0 {
-					t.Errorf("host %d keeps instances %v and files %v", a.hostID, a.running, a.files)
+				if len(a.Running) > 0 || len(a.Files) > 0 {
+					t.Errorf("host %d keeps instances %v and files %v", a.HostID, a.Running, a.Files)
 				}
-				if !a.dirs["/data/h"+fmt.Sprint(n.HostID)+"/redis"] || len(a.dirs) != 1 {
-					t.Errorf("host %d keeps directories %v, want only the shared parent", a.hostID, a.dirs)
+				if !a.Dirs["/data/h"+fmt.Sprint(n.HostID)+"/redis"] || len(a.Dirs) != 1 {
+					t.Errorf("host %d keeps directories %v, want only the shared parent", a.HostID, a.Dirs)
 				}
 			}
 			if len(world.nodes) != 0 {

@@ -85,18 +85,18 @@ func TestSSLSteps(t *testing.T) {
 			for _, n := range c.Nodes {
 				a := agents[n.HostID]
 				home := n.DataDir + ".d"
-				pair, err := tls.X509KeyPair([]byte(a.file(t, home+"/tls.crt")), []byte(a.file(t, home+"/tls.key")))
+				pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/tls.crt")), []byte(a.File(t, home+"/tls.key")))
 				if err != nil {
 					t.Fatalf("node %d: %v", n.Ordinal, err)
 				}
 				if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: n.Address}); err != nil {
 					t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
 				}
-				if got := a.file(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
+				if got := a.File(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
 					t.Errorf("node %d: ca.crt is not the CA certificate", n.Ordinal)
 				}
 				for _, f := range []string{"tls.crt", "tls.key", "ca.crt"} {
-					if want := "WriteFile " + home + "/" + f + " redis 600"; !slices.Contains(a.calls, want) {
+					if want := "WriteFile " + home + "/" + f + " redis 600"; !slices.Contains(a.Calls, want) {
 						t.Errorf("node %d: no call %q", n.Ordinal, want)
 					}
 				}
