@@ -1,8 +1,12 @@
-// Package frontdoor is the HTTP security every front door of dbplane shares
-// (the native API, and the OCP, Huawei and CloudBasic doors): it turns a
-// request's credential into a *dbplane.Principal, limits the rate of
-// authentication attempts and signed requests, and audits every mutating
-// call.
+// Package frontdoor builds what every front door of dbplane shares (the
+// native API, and the OCP, Huawei and CloudBasic doors), so that a door
+// holds only its routes and envelopes: the middleware Chain (request ids,
+// access log and metrics, panic recovery, body limits), the strict JSON
+// decoder (DecodeJSON), the route table (Routes), and the security of
+// Door: it turns a request's credential into a *dbplane.Principal, limits
+// the rate of authentication attempts and signed requests, and audits
+// every mutating call. Each door passes its own error writer, because
+// each keeps its own error format.
 //
 // It does not authorize. A Door only says who is calling; the services
 // decide what the caller may do, on the principal in the context, so that
