@@ -29,55 +29,50 @@ type auditPage struct {
 func (c *cli) auditListCmd() *cobra.Command {
 	var user, project, action, result, since, until string
 	var offset, limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List audit events, newest first",
-		Example: `  dbplane audit list --since 1h --result unauthorized
-  dbplane audit list --project payments --action cluster.delete`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := dbplane.AuditFilter{Offset: offset, Limit: limit}
-			for _, p := range []struct {
-				v   string
-				dst **string
-			}{{user, &f.User}, {action, &f.Action}, {result, &f.Result}} {
-				if p.v != "" {
-					v := p.v
-					*p.dst = &v
-				}
+	var f dbplane.AuditFilter
+	// The times are read before connecting: a mistyped one is a usage error.
+	filter := func() error {
+		f = dbplane.AuditFilter{Offset: offset, Limit: limit}
+		for _, p := range []struct {
+			v   string
+			dst **string
+		}{{user, &f.User}, {action, &f.Action}, {result, &f.Result}} {
+			if p.v != "" {
+				v := p.v
+				*p.dst = &v
 			}
-			var err error
-			if f.Since, err = c.parseWhen("--since", since); err != nil {
-				return err
-			}
-			if f.Until, err = c.parseWhen("--until", until); err != nil {
-				return err
-			}
-			if f.ProjectID, err = c.projectFilter(cmd.Context(), project); err != nil {
-				return err
-			}
-			s, err := c.auditService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			events, total, err := s.FindAuditEvents(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if c.jsonOut() {
-				return writeJSON(c.stdout, auditPage{Events: nonNil(events), Total: total, Offset: offset, Limit: pageLimit(limit)})
-			}
-			tw := newTable(c.stdout)
-			row(tw, "TIME", "USER", "PROJECT", "ACTION", "TARGET", "RESULT", "STATUS", "SOURCE", "REQUEST_ID")
-			for _, e := range events {
-				row(tw, fmtTime(e.Time), orDash(e.User), orDash(e.Project), e.Action, orDash(e.Target),
-					e.Result, itoa(e.Status), e.Source, e.RequestID)
-			}
-			tw.Flush()
-			c.pageNote(offset, len(events), total)
-			return nil
-		},
+		}
+		var err error
+		if f.Since, err = c.parseWhen("--since", since); err != nil {
+			return err
+		}
+		f.Until, err = c.parseWhen("--until", until)
+		return err
 	}
+	cmd := newVerb(verb{Use: "list", Short: "List audit events, newest first", Check: filter,
+		Example: `  dbplane audit list --since 1h --result unauthorized
+  dbplane audit list --project payments --action cluster.delete`},
+		c.auditService, func(ctx context.Context, s dbplane.AuditService, _ []string) error {
+			var err error
+			if f.ProjectID, err = c.projectFilter(ctx, project); err != nil {
+				return err
+			}
+			events, total, err := s.FindAuditEvents(ctx, f)
+			if err != nil {
+				return err
+			}
+			return c.print(auditPage{Events: nonNil(events), Total: total, Offset: offset, Limit: pageLimit(limit)}, func() error {
+				tw := newTable(c.stdout)
+				row(tw, "TIME", "USER", "PROJECT", "ACTION", "TARGET", "RESULT", "STATUS", "SOURCE", "REQUEST_ID")
+				for _, e := range events {
+					row(tw, fmtTime(e.Time), orDash(e.User), orDash(e.Project), e.Action, orDash(e.Target),
+						e.Result, itoa(e.Status), e.Source, e.RequestID)
+				}
+				tw.Flush()
+				c.pageNote(offset, len(events), total)
+				return nil
+			})
+		})
 	fs := cmd.Flags()
 	fs.StringVar(&user, "user", "", "only calls by this user name")
 	fs.StringVar(&project, "project", "", "only calls on this project (id or name)")

@@ -263,17 +263,6 @@ func (f *fakeAPI) CatalogFlavor(_ context.Context, code string) (*httpapi.Flavor
 	return f.CatalogFlavorFn(code)
 }
 
-// eventsOf returns a closed channel holding events, as WatchTask returns
-// for a task that has ended.
-func eventsOf(events ...dbplane.TaskEvent) <-chan dbplane.TaskEvent {
-	ch := make(chan dbplane.TaskEvent, len(events))
-	for _, ev := range events {
-		ch <- ev
-	}
-	close(ch)
-	return ch
-}
-
 // t0 is the time the fake world starts at, and at and atp the times
 // after it: the task fixtures' clock.
 var (
@@ -287,6 +276,7 @@ var (
 	createTask   = tasktest.CreateTask
 	subtaskEvent = tasktest.SubtaskEvent
 	taskEvent    = tasktest.TaskEvent
+	eventsOf     = tasktest.EventsOf
 )
 
 // result is the outcome of one CLI run.
