@@ -16,6 +16,7 @@ import (
 	"github.com/dbplane/dbplane/agent/wire"
 	"github.com/dbplane/dbplane/agentclient"
 	"github.com/dbplane/dbplane/compat/ocp"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/engine/redis"
@@ -87,9 +88,8 @@ func openControlPlane(ctx context.Context, cfg *Config, log *slog.Logger) (*cont
 		db.Close()
 		return nil, err
 	}
-	pg := &postgres.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
-	maria := &mysql.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
-	rd := &redis.Engine{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
+	deps := enginekit.Deps{Store: db, Dialer: dialer, Catalog: catalog, CA: cp.hosts.CA, Logger: log}
+	pg, maria, rd := &postgres.Engine{Deps: deps}, &mysql.Engine{Deps: deps}, &redis.Engine{Deps: deps}
 	pg.Register(cp.engine)
 	maria.Register(cp.engine)
 	rd.Register(cp.engine)

@@ -19,6 +19,9 @@ type Store interface {
 	// TaskPassword returns the new admin password of a password change
 	// task.
 	TaskPassword(ctx context.Context, taskID int64) (string, error)
+	// FindHostByID tells the zone of a node's host: endpoints put the
+	// members of a cluster's primary zone first.
+	FindHostByID(ctx context.Context, id int64) (*dbplane.Host, error)
 }
 
 // Deps are an engine's dependencies. Engines keep them as fields of their

@@ -67,7 +67,7 @@ func (e *Engine) byZone(c *dbplane.Cluster) []dbplane.Node {
 	for _, n := range nodes {
 		h, err := e.Store.FindHostByID(ctx, n.HostID)
 		if err != nil {
-			e.logger().Warn("cannot tell the zone of a galera member; listing members by ordinal",
+			e.Log().Warn("cannot tell the zone of a galera member; listing members by ordinal",
 				"cluster", c.Name, "node", n.Ordinal, "host", n.HostID, "error", err)
 			return nodes
 		}

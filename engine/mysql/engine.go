@@ -14,8 +14,6 @@ package mysql
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 	"regexp"
 
 	"github.com/dbplane/dbplane"
@@ -34,15 +32,9 @@ type Store interface {
 
 // Engine plans and performs MariaDB cluster changes.
 type Engine struct {
-	Store  Store
-	Dialer dbplane.AgentDialer
-	// Catalog gives the packages of each version and the size of each
-	// flavor; the zero value means dbplane.DefaultCatalog().
-	Catalog dbplane.Catalog
-	// CA issues the server certificates of clusters with SSL on; such a
-	// cluster fails to build without it.
-	CA     dbplane.CertIssuer
-	Logger *slog.Logger
+	// Deps are the store, dialer, catalog, CA and logger; a cluster with
+	// SSL on fails to build without a CA.
+	enginekit.Deps
 }
 
 // Handler names of the steps, as plans refer to them.
@@ -75,14 +67,11 @@ const (
 	HandlerApplyParameters = "mysql.apply_parameters"
 )
 
-// step is one run of a handler: the cluster and node it acts on.
+// step is one run of a handler: the kit's step, with the node's paths.
 type step struct {
-	e      *Engine
-	c      *dbplane.Cluster
-	n      node
-	taskID int64
-	params map[string]string // the parameters of a parameter change
-	logf   func(format string, args ...any)
+	*enginekit.Step
+	e *Engine
+	n node
 }
 
 type stepFunc = func(ctx context.Context, s *step) error
@@ -123,21 +112,12 @@ func (e *Engine) handlers() map[string]stepFunc {
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
-// runStep loads the cluster and node of a step and runs fn on them.
-func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID int64, raw json.RawMessage, logf func(string, ...any)) error {
-	return e.runner().Run(ctx, name, fn, taskID, raw, logf)
-}
-
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.deps(), Engine: "mysql", Check: checkName, NewStep: e.newStep}
-}
-
-func (e *Engine) deps() enginekit.Deps {
-	return enginekit.Deps{Store: e.Store, Dialer: e.Dialer, Catalog: e.Catalog, CA: e.CA, Logger: e.Logger}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "mysql", Check: checkName, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{e: e, c: k.Cluster, n: node{Node: k.Node, cluster: k.Cluster}, taskID: k.TaskID, params: k.Params, logf: k.Logf}
+	return &step{Step: k, e: e, n: node{Node: k.Node, cluster: k.Cluster}}
 }
 
 // checkName rejects a cluster whose name cannot go into configuration
@@ -153,23 +133,14 @@ func checkName(c *dbplane.Cluster) error {
 // nothing that would need quoting in a configuration file.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 
-func (e *Engine) catalog() dbplane.Catalog { return e.deps().Catalogue() }
-
 // version returns the cluster's version, or the catalog default.
-func (e *Engine) version(c *dbplane.Cluster) string { return e.deps().Version(dbplane.EngineMySQL, c) }
-
-// kit returns the kit's view of the step.
-func (s *step) kit() *enginekit.Step {
-	return &enginekit.Step{Deps: s.e.deps(), Cluster: s.c, Node: s.n.Node, TaskID: s.taskID, Params: s.params, Logf: s.logf}
-}
+func (e *Engine) version(c *dbplane.Cluster) string { return e.Deps.Version(dbplane.EngineMySQL, c) }
 
 // agent returns the agent of the host of n.
 func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.kit().Agent(ctx, n.Node)
+	return s.Step.Agent(ctx, n.Node)
 }
 
 // primary returns the cluster's primary (a galera cluster's bootstrap
 // member).
-func (s *step) primary() (node, error) { return nodeOf(s.c, primaryOf(s.c).Ordinal) }
-
-func (e *Engine) logger() *slog.Logger { return e.deps().Log() }
+func (s *step) primary() (node, error) { return nodeOf(s.Cluster, primaryOf(s.Cluster).Ordinal) }

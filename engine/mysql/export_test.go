@@ -14,7 +14,7 @@ func (e *Engine) RunStep(ctx context.Context, name string, taskID int64, params 
 	if !ok {
 		return fmt.Errorf("no handler named %q", name)
 	}
-	return e.runStep(ctx, name, fn, taskID, params, logf)
+	return e.runner().Run(ctx, name, fn, taskID, params, logf)
 }
 
 // HandlerNames lists the handlers Register registers.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
@@ -52,7 +53,7 @@ func fakeEngine(c *dbplane.Cluster, password string) (*mysql.Engine, map[int64]*
 		a.status["rpl_semi_sync_master_clients"] = fmt.Sprint(replicas)
 		a.status["wsrep_cluster_size"] = fmt.Sprint(len(c.Nodes))
 	}
-	e := &mysql.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}
+	e := &mysql.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}}
 	return e, agents
 }
 

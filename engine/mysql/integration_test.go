@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -110,7 +111,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
 			Port: port, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
 	}
-	e := &mysql.Engine{Store: store, Dialer: dialer}
+	e := &mysql.Engine{Deps: enginekit.Deps{Store: store, Dialer: dialer}}
 	if ca != nil {
 		e.CA = ca
 	}

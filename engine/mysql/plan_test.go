@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/service"
 )
@@ -228,7 +229,7 @@ func TestEndpoints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster("gal3", dbplane.TopologyGalera, "", 3)
 			c.Spec.PrimaryZone = tc.primaryZone
-			e := &mysql.Engine{Store: &fakeStore{Cluster: c, Zones: tc.zones}, Logger: slog.New(slog.DiscardHandler)}
+			e := &mysql.Engine{Deps: enginekit.Deps{Store: &fakeStore{Cluster: c, Zones: tc.zones}, Logger: slog.New(slog.DiscardHandler)}}
 			if diff := cmp.Diff(tc.want, e.Endpoints(c)); diff != "" {
 				t.Fatalf("endpoints (-want +got):\n%s", diff)
 			}

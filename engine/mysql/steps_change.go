@@ -19,10 +19,10 @@ import (
 // the task engine's redaction, so neither shows in a log. Running it again
 // sets the same hash.
 func (e *Engine) setPassword(ctx context.Context, s *step) error {
-	pw, err := e.Store.TaskPassword(ctx, s.taskID)
+	pw, err := e.Store.TaskPassword(ctx, s.TaskID)
 	taskengine.Redact(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.taskID, err)
+		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
@@ -44,17 +44,17 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 	if _, err := s.sql(ctx, a, s.n, b.String(), pw, hash); err != nil {
 		return fmt.Errorf("while setting the admin password: %w", err)
 	}
-	s.logf("set the new password of %s@%s on node %d", AdminUser, strings.Join(hosts, ", "), s.n.Ordinal)
+	s.Logf("set the new password of %s@%s on node %d", AdminUser, strings.Join(hosts, ", "), s.n.Ordinal)
 	return nil
 }
 
 // verifyPassword waits until every admin account of the node has the new
 // password's hash, which replication or galera carries from the primary.
 func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
-	pw, err := e.Store.TaskPassword(ctx, s.taskID)
+	pw, err := e.Store.TaskPassword(ctx, s.TaskID)
 	taskengine.Redact(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.taskID, err)
+		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
@@ -77,7 +77,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 				return false, fmt.Sprintf("%s@%s has the old password", AdminUser, r["Host"])
 			}
 		}
-		s.logf("the %d %s accounts of node %d have the new password", len(rs), AdminUser, s.n.Ordinal)
+		s.Logf("the %d %s accounts of node %d have the new password", len(rs), AdminUser, s.n.Ordinal)
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("node %d did not receive the new password within %s: %s", s.n.Ordinal, startTimeout, last)
@@ -115,7 +115,7 @@ func variableOf(k string) string {
 // with a restart); those that name none are left out.
 func (s *step) variables(ctx context.Context, a dbplane.HostAgent, n node) (map[string]bool, error) {
 	var quoted []string
-	for k := range s.params {
+	for k := range s.Params {
 		if v := variableOf(k); variableName.MatchString(v) {
 			quoted = append(quoted, quoteLiteral(strings.ToUpper(v)))
 		}
@@ -142,7 +142,7 @@ func (s *step) variables(ctx context.Context, a dbplane.HostAgent, n node) (map[
 // it. A refusal fails the task for good, naming the parameter as the API
 // does; nothing was recorded or written.
 func (e *Engine) checkParameters(ctx context.Context, s *step) error {
-	if err := CheckParameters(s.params); err != nil {
+	if err := CheckParameters(s.Params); err != nil {
 		return err
 	}
 	a, err := s.agent(ctx, s.n)
@@ -154,21 +154,21 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		field := "parameters[" + k + "]"
 		readOnly, ok := vars[variableOf(k)]
 		switch {
-		case !ok && s.params[k] != "":
+		case !ok && s.Params[k] != "":
 			fields = append(fields, dbplane.FieldError{Field: field,
-				Message: fmt.Sprintf("is not a system variable of MariaDB %s: set it when the cluster is created", e.version(s.c))})
-		case !ok || readOnly || s.params[k] == "":
-			s.logf("%s: %s", k, map[bool]string{true: "needs a restart", false: "back to its default"}[!ok || readOnly])
+				Message: fmt.Sprintf("is not a system variable of MariaDB %s: set it when the cluster is created", e.version(s.Cluster))})
+		case !ok || readOnly || s.Params[k] == "":
+			s.Logf("%s: %s", k, map[bool]string{true: "needs a restart", false: "back to its default"}[!ok || readOnly])
 		default:
-			if _, err := s.sql(ctx, a, s.n, setGlobal(variableOf(k), s.params[k])); err != nil {
+			if _, err := s.sql(ctx, a, s.n, setGlobal(variableOf(k), s.Params[k])); err != nil {
 				fields = append(fields, dbplane.FieldError{Field: field, Message: "MariaDB refuses the value: " + err.Error()})
 				continue
 			}
-			s.logf("%s = %s on node %d", k, s.params[k], s.n.Ordinal)
+			s.Logf("%s = %s on node %d", k, s.Params[k], s.n.Ordinal)
 		}
 	}
 	if len(fields) > 0 {
@@ -191,22 +191,22 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	var restart []string
-	for k := range s.params {
+	for k := range s.Params {
 		if readOnly, ok := vars[variableOf(k)]; !ok || readOnly {
 			restart = append(restart, k)
 		}
 	}
 	if len(restart) > 0 {
 		slices.Sort(restart)
-		s.logf("restarting node %d: %s change only with a restart", s.n.Ordinal, strings.Join(restart, ", "))
+		s.Logf("restarting node %d: %s change only with a restart", s.n.Ordinal, strings.Join(restart, ", "))
 		return e.restartNode(ctx, s)
 	}
 	defaults, err := e.defaults(s)
 	if err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
-		v, stmt := s.params[k], ""
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
+		v, stmt := s.Params[k], ""
 		switch d, ok := defaults[variableOf(k)]; {
 		case v != "":
 			stmt = setGlobal(variableOf(k), v)
@@ -218,7 +218,7 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		if _, err := s.sql(ctx, a, s.n, stmt); err != nil {
 			return fmt.Errorf("while setting %s on node %d: %w", k, s.n.Ordinal, err)
 		}
-		s.logf("%s = %s on node %d", k, v, s.n.Ordinal)
+		s.Logf("%s = %s on node %d", k, v, s.n.Ordinal)
 	}
 	return nil
 }
@@ -228,13 +228,13 @@ func (e *Engine) restartNode(ctx context.Context, s *step) error {
 	if err := e.stop(ctx, s); err != nil {
 		return err
 	}
-	if s.c.Topology == dbplane.TopologyGalera {
+	if s.Cluster.Topology == dbplane.TopologyGalera {
 		return e.startMember(ctx, s)
 	}
 	if err := e.start(ctx, s); err != nil {
 		return err
 	}
-	if s.c.Topology == dbplane.TopologyReplication && !s.n.isPrimary() {
+	if s.Cluster.Topology == dbplane.TopologyReplication && !s.n.isPrimary() {
 		return e.verifyReplica(ctx, s)
 	}
 	return nil

@@ -27,7 +27,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 		return err
 	}
 	if st, err := a.InstanceStatus(ctx, n.instanceID()); err == nil && st.Running {
-		s.logf("member %d runs already", n.Ordinal)
+		s.Logf("member %d runs already", n.Ordinal)
 		return s.waitSynced(ctx, a, n, readyTimeout)
 	}
 	peers, err := s.runningMembers(ctx, n)
@@ -38,7 +38,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 	extra, wait := []string{bootstrapFlag}, readyTimeout
 	if len(peers) > 0 {
 		extra, wait = nil, joinTimeout
-		s.logf("members %v run: member %d joins them instead of bootstrapping", peers, n.Ordinal)
+		s.Logf("members %v run: member %d joins them instead of bootstrapping", peers, n.Ordinal)
 	}
 	inst, err := e.instance(s, n, extra...)
 	if err != nil {
@@ -52,7 +52,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 		return err
 	}
 	if len(extra) > 0 {
-		s.logf("member %d bootstrapped galera cluster %s on %s", n.Ordinal, s.c.Name, n.hostPort())
+		s.Logf("member %d bootstrapped galera cluster %s on %s", n.Ordinal, s.Cluster.Name, n.hostPort())
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 // process runs.
 func (s *step) runningMembers(ctx context.Context, n node) ([]int, error) {
 	var out []int
-	for _, m := range others(s.c, n) {
+	for _, m := range others(s.Cluster, n) {
 		a, err := s.agent(ctx, m)
 		if err != nil {
 			return nil, err
@@ -115,7 +115,7 @@ func (e *Engine) join(ctx context.Context, s *step) error {
 		s.logTail(ctx, a, n)
 		return err
 	}
-	s.logf("member %d joined galera cluster %s on %s", n.Ordinal, s.c.Name, n.hostPort())
+	s.Logf("member %d joined galera cluster %s on %s", n.Ordinal, s.Cluster.Name, n.hostPort())
 	return nil
 }
 
@@ -138,7 +138,7 @@ func (e *Engine) rejoin(ctx context.Context, s *step) error {
 	}
 	err = a.StartInstance(ctx, inst)
 	if err == nil {
-		s.logf("member %d runs without %s", n.Ordinal, bootstrapFlag)
+		s.Logf("member %d runs without %s", n.Ordinal, bootstrapFlag)
 		return s.waitSynced(ctx, a, n, readyTimeout)
 	}
 	if dbplane.ErrorKind(err) != dbplane.KindConflict {
@@ -151,7 +151,7 @@ func (e *Engine) rejoin(ctx context.Context, s *step) error {
 	if size, _ := strconv.Atoi(st["wsrep_cluster_size"]); size < 2 {
 		return fmt.Errorf("member %d is alone in its cluster (wsrep_cluster_size %q): restarting it would end the cluster", n.Ordinal, st["wsrep_cluster_size"])
 	}
-	s.logf("restarting member %d without %s (cluster size %s)", n.Ordinal, bootstrapFlag, st["wsrep_cluster_size"])
+	s.Logf("restarting member %d without %s (cluster size %s)", n.Ordinal, bootstrapFlag, st["wsrep_cluster_size"])
 	if err := replaceInstance(ctx, a, inst); err != nil {
 		return fmt.Errorf("while restarting member %d on host %d: %w", n.Ordinal, n.HostID, err)
 	}
@@ -159,7 +159,7 @@ func (e *Engine) rejoin(ctx context.Context, s *step) error {
 		s.logTail(ctx, a, n)
 		return err
 	}
-	s.logf("member %d rejoined the cluster", n.Ordinal)
+	s.Logf("member %d rejoined the cluster", n.Ordinal)
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (e *Engine) rejoin(ctx context.Context, s *step) error {
 // component holding all of them: wsrep_cluster_size equals the member
 // count everywhere, with one cluster state UUID.
 func (e *Engine) verifyGalera(ctx context.Context, s *step) error {
-	ms := members(s.c)
+	ms := members(s.Cluster)
 	want := strconv.Itoa(len(ms))
 	return poll(ctx, streamTimeout, func(ctx context.Context) (bool, string) {
 		uuid := ""
@@ -188,7 +188,7 @@ func (e *Engine) verifyGalera(ctx context.Context, s *step) error {
 			}
 			uuid = st["wsrep_cluster_state_uuid"]
 		}
-		s.logf("all %s members are synced in one primary component (wsrep_cluster_size %s, state %s)", want, want, uuid)
+		s.Logf("all %s members are synced in one primary component (wsrep_cluster_size %s, state %s)", want, want, uuid)
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("the galera cluster is not complete after %s: %s", streamTimeout, last)
@@ -225,7 +225,7 @@ func (s *step) waitSynced(ctx context.Context, a dbplane.HostAgent, n node, time
 		if !synced(st) {
 			return false, describe(st)
 		}
-		s.logf("member %d is synced (wsrep_cluster_size %s)", n.Ordinal, st["wsrep_cluster_size"])
+		s.Logf("member %d is synced (wsrep_cluster_size %s)", n.Ordinal, st["wsrep_cluster_size"])
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("member %d on host %d is not synced after %s: %s", n.Ordinal, n.HostID, timeout, last)

@@ -15,7 +15,7 @@ import (
 // changed: its agent answers, it has the volume's disk free, the node's
 // socket path fits, and nothing else listens on the node's ports.
 func (e *Engine) precheck(ctx context.Context, s *step) error {
-	n, k := s.n, s.kit()
+	n, k := s.n, s.Step
 	a, err := enginekit.CheckHost(ctx, k)
 	if err != nil {
 		return err
@@ -47,11 +47,11 @@ func (e *Engine) checkPorts(ctx context.Context, s *step, a dbplane.HostAgent) e
 		}
 	}
 	if len(taken) == 0 {
-		s.logf("ports %s are free on %s", joinInts(n.ports()), n.Address)
+		s.Logf("ports %s are free on %s", joinInts(n.ports()), n.Address)
 		return nil
 	}
 	if st, err := a.InstanceStatus(ctx, n.instanceID()); err == nil && st.Running {
-		s.logf("node %d already listens on %s", n.Ordinal, strings.Join(taken, ", "))
+		s.Logf("node %d already listens on %s", n.Ordinal, strings.Join(taken, ", "))
 		return nil
 	}
 	return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict,
@@ -71,10 +71,10 @@ func joinInts(ns []int) string {
 // a standby's copy of its source stream over it.
 func (e *Engine) install(ctx context.Context, s *step) error {
 	var extra []string
-	if s.c.Topology == dbplane.TopologyGalera || s.c.Spec.StandbyOf != 0 {
+	if s.Cluster.Topology == dbplane.TopologyGalera || s.Cluster.Spec.StandbyOf != 0 {
 		extra = append(extra, "socat")
 	}
-	return enginekit.Install(ctx, s.kit(), dbplane.EngineMySQL, "MariaDB", e.version(s.c), extra...)
+	return enginekit.Install(ctx, s.Step, dbplane.EngineMySQL, "MariaDB", e.version(s.Cluster), extra...)
 }
 
 // prepare creates the node's directories, owned by mysql, 0750: the data
@@ -82,7 +82,7 @@ func (e *Engine) install(ctx context.Context, s *step) error {
 // directories.
 func (e *Engine) prepare(ctx context.Context, s *step) error {
 	n := s.n
-	return enginekit.Prepare(ctx, s.kit(), osUser, n.home(), []enginekit.Dir{
+	return enginekit.Prepare(ctx, s.Step, osUser, n.home(), []enginekit.Dir{
 		{Path: path.Dir(n.DataDir), Mode: 0o755},
 		{Path: n.DataDir, Mode: 0o750},
 		{Path: n.home(), Mode: 0o750},
@@ -96,10 +96,10 @@ func (e *Engine) prepare(ctx context.Context, s *step) error {
 // home: the delete step of a node, and the undo of preparing its
 // directories.
 func (e *Engine) remove(ctx context.Context, s *step) error {
-	return enginekit.Remove(ctx, s.kit(), s.n.instanceID(), s.n.paths())
+	return enginekit.Remove(ctx, s.Step, s.n.instanceID(), s.n.paths())
 }
 
 // stop stops the node: the undo of starting it.
 func (e *Engine) stop(ctx context.Context, s *step) error {
-	return enginekit.Stop(ctx, s.kit(), s.n.instanceID())
+	return enginekit.Stop(ctx, s.Step, s.n.instanceID())
 }

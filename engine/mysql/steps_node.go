@@ -30,7 +30,7 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 		return err
 	}
 	if done {
-		s.logf("%s is already initialised", n.DataDir)
+		s.Logf("%s is already initialised", n.DataDir)
 		return nil
 	}
 	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
@@ -47,7 +47,7 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
 		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
 	}
-	s.logf("initialised %s on host %d", n.DataDir, n.HostID)
+	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
 	return nil
 }
 
@@ -71,7 +71,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	conf, err := renderConf(n, e.version(s.c), size.MemoryMB, max(size.CPUMillis/1000, 1))
+	conf, err := renderConf(n, e.version(s.Cluster), size.MemoryMB, max(size.CPUMillis/1000, 1))
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err := a.WriteFile(ctx, f); err != nil {
 		return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
 	}
-	s.logf("wrote %s of node %d (%s): listen on %s, server_id %d, %s", n.confFile(), n.Ordinal, n.Role,
+	s.Logf("wrote %s of node %d (%s): listen on %s, server_id %d, %s", n.confFile(), n.Ordinal, n.Role,
 		n.hostPort(), n.serverID(), roleSummary(n))
 	return nil
 }
@@ -106,9 +106,9 @@ func roleSummary(n node) string {
 // size returns the memory and CPUs of the node: what placement promised,
 // else the flavor's.
 func (e *Engine) size(s *step) (dbplane.Resources, error) {
-	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
 	if !ok {
-		return dbplane.Resources{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+		return dbplane.Resources{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
 	}
 	r := dbplane.Resources{CPUMillis: f.VCPUs * 1000, MemoryMB: int64(f.MemoryGB) * 1024}
 	if s.n.MemoryMB > 0 {
@@ -156,7 +156,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		s.logTail(ctx, a, n)
 		return err
 	}
-	s.logf("node %d answers on %s", n.Ordinal, n.hostPort())
+	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
 	return nil
 }
 
@@ -187,5 +187,5 @@ func (s *step) logTail(ctx context.Context, a dbplane.HostAgent, n node) {
 	if err != nil || res.ExitCode != 0 {
 		return
 	}
-	s.logf("end of %s:\n%s", n.logFile(), tail(res.Stdout, 4000))
+	s.Logf("end of %s:\n%s", n.logFile(), tail(res.Stdout, 4000))
 }

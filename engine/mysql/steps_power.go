@@ -156,34 +156,34 @@ func (s *step) savedStateOf(ctx context.Context, a dbplane.HostAgent, m node) (s
 // synced, so that running it twice never bootstraps a second cluster.
 func (e *Engine) bootstrapRecovered(ctx context.Context, s *step) error {
 	agents := map[int]dbplane.HostAgent{}
-	for _, m := range members(s.c) {
+	for _, m := range members(s.Cluster) {
 		a, err := s.agent(ctx, m)
 		if err != nil {
 			return err
 		}
 		agents[m.Ordinal] = a
 		if st, err := a.InstanceStatus(ctx, m.instanceID()); err == nil && st.Running {
-			s.logf("member %d runs already: the cluster is started from it", m.Ordinal)
+			s.Logf("member %d runs already: the cluster is started from it", m.Ordinal)
 			return s.waitSynced(ctx, a, m, joinTimeout)
 		} else if err != nil && dbplane.ErrorKind(err) != dbplane.KindNotFound {
 			return fmt.Errorf("while asking host %d about member %d: %w", m.HostID, m.Ordinal, err)
 		}
 	}
 	var states []savedState
-	for _, m := range members(s.c) {
+	for _, m := range members(s.Cluster) {
 		st, err := s.savedStateOf(ctx, agents[m.Ordinal], m)
 		if err != nil {
 			return err
 		}
-		s.logf("member %d: state %s, seqno %d, safe_to_bootstrap %v%s", m.Ordinal, st.uuid, st.seqno, st.safe,
+		s.Logf("member %d: state %s, seqno %d, safe_to_bootstrap %v%s", m.Ordinal, st.uuid, st.seqno, st.safe,
 			map[bool]string{true: " (recovered with --wsrep-recover)"}[st.recovered])
 		states = append(states, st)
 	}
-	chosen, err := chooseBootstrap(states, primaryOf(s.c).Ordinal)
+	chosen, err := chooseBootstrap(states, primaryOf(s.Cluster).Ordinal)
 	if err != nil {
 		return err
 	}
-	n, err := nodeOf(s.c, chosen.ordinal)
+	n, err := nodeOf(s.Cluster, chosen.ordinal)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (e *Engine) bootstrapFrom(ctx context.Context, s *step, a dbplane.HostAgent
 	if err != nil {
 		return err
 	}
-	s.logf("bootstrapping the cluster from member %d (seqno %d)", n.Ordinal, st.seqno)
+	s.Logf("bootstrapping the cluster from member %d (seqno %d)", n.Ordinal, st.seqno)
 	if err := replaceInstance(ctx, a, inst); err != nil {
 		return fmt.Errorf("while starting member %d on host %d: %w", n.Ordinal, n.HostID, err)
 	}
@@ -216,7 +216,7 @@ func (e *Engine) bootstrapFrom(ctx context.Context, s *step, a dbplane.HostAgent
 		s.logTail(ctx, a, n)
 		return err
 	}
-	s.logf("member %d bootstrapped galera cluster %s on %s", n.Ordinal, s.c.Name, n.hostPort())
+	s.Logf("member %d bootstrapped galera cluster %s on %s", n.Ordinal, s.Cluster.Name, n.hostPort())
 	return nil
 }
 
@@ -231,7 +231,7 @@ func (e *Engine) startMember(ctx context.Context, s *step) error {
 		return err
 	}
 	if st, err := a.InstanceStatus(ctx, n.instanceID()); err == nil && st.Running {
-		s.logf("member %d runs", n.Ordinal)
+		s.Logf("member %d runs", n.Ordinal)
 		return s.waitSynced(ctx, a, n, joinTimeout)
 	}
 	inst, err := e.instance(s, n)
@@ -245,6 +245,6 @@ func (e *Engine) startMember(ctx context.Context, s *step) error {
 		s.logTail(ctx, a, n)
 		return err
 	}
-	s.logf("member %d is back in galera cluster %s on %s", n.Ordinal, s.c.Name, n.hostPort())
+	s.Logf("member %d is back in galera cluster %s on %s", n.Ordinal, s.Cluster.Name, n.hostPort())
 	return nil
 }

@@ -49,7 +49,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 		return err
 	}
 	user := replicationUser(n)
-	if _, err := s.sql(ctx, pa, p, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(s.c))); err != nil {
+	if _, err := s.sql(ctx, pa, p, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(s.Cluster))); err != nil {
 		return fmt.Errorf("while creating the replication account of node %d on the primary: %w", n.Ordinal, err)
 	}
 	a, err := s.agent(ctx, n)
@@ -69,7 +69,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 	if _, err := s.sql(ctx, a, n, script, pw); err != nil {
 		return fmt.Errorf("while attaching node %d to the primary: %w", n.Ordinal, err)
 	}
-	s.logf("node %d replicates from the primary %s as %s@%s, from its GTID position", n.Ordinal, p.hostPort(), user, host)
+	s.Logf("node %d replicates from the primary %s as %s@%s, from its GTID position", n.Ordinal, p.hostPort(), user, host)
 	return nil
 }
 
@@ -82,7 +82,7 @@ func (e *Engine) verifyReplica(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	semiSync := modeOf(s.c) != dbplane.ReplicationAsync
+	semiSync := modeOf(s.Cluster) != dbplane.ReplicationAsync
 	return poll(ctx, streamTimeout, func(ctx context.Context) (bool, string) {
 		out, err := s.sql(ctx, a, n, "SHOW REPLICA STATUS;\n")
 		if err != nil {
@@ -110,7 +110,7 @@ func (e *Engine) verifyReplica(ctx context.Context, s *step) error {
 		if semiSync {
 			mode = "semi-synchronous"
 		}
-		s.logf("node %d replicates (%s): Slave_IO_Running Yes, Slave_SQL_Running Yes, GTID position %s", n.Ordinal, mode, r["Gtid_IO_Pos"])
+		s.Logf("node %d replicates (%s): Slave_IO_Running Yes, Slave_SQL_Running Yes, GTID position %s", n.Ordinal, mode, r["Gtid_IO_Pos"])
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("node %d does not replicate after %s: %s", n.Ordinal, streamTimeout, last)
@@ -138,8 +138,8 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	replicas := others(s.c, n)
-	semiSync := modeOf(s.c) != dbplane.ReplicationAsync
+	replicas := others(s.Cluster, n)
+	semiSync := modeOf(s.Cluster) != dbplane.ReplicationAsync
 	if semiSync {
 		if _, err := s.sql(ctx, a, n, "SET GLOBAL rpl_semi_sync_master_enabled = ON;\n"); err != nil {
 			return fmt.Errorf("while turning semi-synchronous replication on: %w", err)
@@ -160,7 +160,7 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 			}
 		}
 		if !semiSync {
-			s.logf("the primary serves %d replicas", len(replicas))
+			s.Logf("the primary serves %d replicas", len(replicas))
 			return true, ""
 		}
 		out, err = s.sql(ctx, a, n, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%';\n")
@@ -172,7 +172,7 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 		if status != "ON" || clients != strconv.Itoa(len(replicas)) {
 			return false, fmt.Sprintf("Rpl_semi_sync_master_status %s, Rpl_semi_sync_master_clients %s of %d", status, clients, len(replicas))
 		}
-		s.logf("the primary serves %d replicas; semi-synchronous replication is on (AFTER_SYNC) with %s clients", len(replicas), clients)
+		s.Logf("the primary serves %d replicas; semi-synchronous replication is on (AFTER_SYNC) with %s clients", len(replicas), clients)
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("replication is not in place after %s: %s", streamTimeout, last)

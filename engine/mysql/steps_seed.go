@@ -79,7 +79,7 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	}
 	if done, err := fileExists(ctx, a, n, n.seedMarker()); err != nil || done {
 		if done {
-			s.logf("node %d was seeded already", n.Ordinal)
+			s.Logf("node %d was seeded already", n.Ordinal)
 		}
 		return err
 	}
@@ -116,7 +116,7 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 			return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
 		}
 	}
-	s.logf("node %d holds a prepared copy of node %d of cluster %s at GTID position %q", n.Ordinal, src.Ordinal, src.cluster.Name, gtid)
+	s.Logf("node %d holds a prepared copy of node %d of cluster %s at GTID position %q", n.Ordinal, src.Ordinal, src.cluster.Name, gtid)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/taskengine"
 )
 
@@ -88,11 +89,11 @@ func lastSteps(steps []dbplane.PlanStep) []string {
 // source's member 0, whose binary log goes back to the cluster's
 // beginning), with the source.
 func (s *step) source(ctx context.Context) (node, error) {
-	src, err := s.e.Store.FindClusterByID(ctx, s.c.Spec.StandbyOf)
+	src, err := s.e.Store.FindClusterByID(ctx, s.Cluster.Spec.StandbyOf)
 	if dbplane.ErrorKind(err) == dbplane.KindNotFound {
-		return node{}, dbplane.Permanent(fmt.Errorf("the source cluster %d of standby %s is gone", s.c.Spec.StandbyOf, s.c.Name))
+		return node{}, dbplane.Permanent(fmt.Errorf("the source cluster %d of standby %s is gone", s.Cluster.Spec.StandbyOf, s.Cluster.Name))
 	} else if err != nil {
-		return node{}, fmt.Errorf("while reading the source cluster %d: %w", s.c.Spec.StandbyOf, err)
+		return node{}, fmt.Errorf("while reading the source cluster %d: %w", s.Cluster.Spec.StandbyOf, err)
 	}
 	return nodeOf(src, primaryOf(src).Ordinal)
 }
@@ -113,8 +114,8 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	if src.cluster.Spec.SSL && !s.c.Spec.SSL {
-		return dbplane.Permanent(fmt.Errorf("the source cluster %s has SSL on: standby %s needs SSL on to verify it", src.cluster.Name, s.c.Name))
+	if src.cluster.Spec.SSL && !s.Cluster.Spec.SSL {
+		return dbplane.Permanent(fmt.Errorf("the source cluster %s has SSL on: standby %s needs SSL on to verify it", src.cluster.Name, s.Cluster.Name))
 	}
 	from, err := nodeSource(n.Node)
 	if err != nil {
@@ -133,7 +134,7 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	user := standbyUser(s.c)
+	user := standbyUser(s.Cluster)
 	if _, err := s.sql(ctx, sa, src, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(src.cluster))); err != nil {
 		return fmt.Errorf("while creating the standby's replication account on cluster %s: %w", src.cluster.Name, err)
 	}
@@ -163,7 +164,7 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if _, err := s.sql(ctx, a, n, script, pw); err != nil {
 		return fmt.Errorf("while attaching node %d to cluster %s: %w", n.Ordinal, src.cluster.Name, err)
 	}
-	s.logf("node %d replicates from %s (node %d of cluster %s) as %s@%s, from its GTID position", n.Ordinal, src.hostPort(),
+	s.Logf("node %d replicates from %s (node %d of cluster %s) as %s@%s, from its GTID position", n.Ordinal, src.hostPort(),
 		src.Ordinal, src.cluster.Name, user, host)
 	return nil
 }
@@ -173,10 +174,10 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 // source that is gone or cannot be reached must not keep the standby from
 // being deleted, so the step logs what it left and succeeds.
 func (e *Engine) detachStandby(ctx context.Context, s *step) error {
-	user := standbyUser(s.c)
+	user := standbyUser(s.Cluster)
 	src, err := s.source(ctx)
 	if err != nil {
-		s.logf("no source to drop %s from: %v", user, err)
+		s.Logf("no source to drop %s from: %v", user, err)
 		return nil
 	}
 	from, err := nodeSource(s.n.Node)
@@ -192,10 +193,10 @@ func (e *Engine) detachStandby(ctx context.Context, s *step) error {
 		_, err = s.sql(ctx, a, src, fmt.Sprintf("DROP USER IF EXISTS %s;\n", account(user, host)))
 	}
 	if err != nil {
-		s.logf("left the account %s@%s on cluster %s: %v", user, host, src.cluster.Name, err)
+		s.Logf("left the account %s@%s on cluster %s: %v", user, host, src.cluster.Name, err)
 		return nil
 	}
-	s.logf("dropped the account %s@%s on cluster %s", user, host, src.cluster.Name)
+	s.Logf("dropped the account %s@%s on cluster %s", user, host, src.cluster.Name)
 	return nil
 }
 
@@ -215,7 +216,7 @@ func (e *Engine) verifyStandby(ctx context.Context, s *step) error {
 		if st.State != dbplane.ReplicationStreaming {
 			return false, fmt.Sprintf("replication %s: I/O running %v, SQL running %v %s", st.State, st.IORunning, st.SQLRunning, st.LastError)
 		}
-		s.logf("node %d replicates from its source: I/O and SQL threads run, GTID position %s", n.Ordinal, st.Position)
+		s.Logf("node %d replicates from its source: I/O and SQL threads run, GTID position %s", n.Ordinal, st.Position)
 		return true, ""
 	}, func(last string) error {
 		return fmt.Errorf("node %d does not replicate from its source after %s: %s", n.Ordinal, streamTimeout, last)
@@ -274,7 +275,7 @@ func (e *Engine) ReplicationStatus(ctx context.Context, c *dbplane.Cluster) (dbp
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	s := &step{e: e, c: c, n: n, logf: func(string, ...any) {}}
+	s := e.newStep(&enginekit.Step{Deps: e.Deps, Cluster: c, Node: n.Node, Logf: func(string, ...any) {}})
 	a, err := s.agent(ctx, n)
 	if err != nil {
 		return dbplane.ReplicationStatus{}, err

@@ -17,15 +17,15 @@ import (
 // again sets the same admin accounts, drops those of networks no longer
 // allowed, and draws a new state transfer password everywhere.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
-	password, err := e.Store.ClusterPassword(ctx, s.c.ID)
+	password, err := e.Store.ClusterPassword(ctx, s.Cluster.ID)
 	taskengine.Redact(ctx, password)
 	if err != nil {
-		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
+		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
 	}
 	if password == "" {
-		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.c.Name))
+		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
 	}
-	hosts, err := adminHosts(s.c)
+	hosts, err := adminHosts(s.Cluster)
 	if err != nil {
 		return err
 	}
@@ -44,19 +44,19 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	for _, r := range rows(out) {
 		// A standby's other admin accounts are its source's: dropping
 		// one would break replicating the source's next change of it.
-		if !slices.Contains(hosts, r["Host"]) && s.c.Spec.StandbyOf == 0 {
+		if !slices.Contains(hosts, r["Host"]) && s.Cluster.Spec.StandbyOf == 0 {
 			stale = append(stale, r["Host"])
 		}
 	}
-	if _, err := s.sql(ctx, a, s.n, adminScript(nativeHash(password), hosts, stale, requireClause(s.c))); err != nil {
+	if _, err := s.sql(ctx, a, s.n, adminScript(nativeHash(password), hosts, stale, requireClause(s.Cluster))); err != nil {
 		return fmt.Errorf("while creating the admin accounts: %w", err)
 	}
-	s.logf("account %s may connect from %s (mysql_native_password, %s; all privileges but %s)",
-		AdminUser, strings.Join(hosts, ", "), requireClause(s.c), adminRevoked)
+	s.Logf("account %s may connect from %s (mysql_native_password, %s; all privileges but %s)",
+		AdminUser, strings.Join(hosts, ", "), requireClause(s.Cluster), adminRevoked)
 	if len(stale) > 0 {
-		s.logf("dropped the accounts of %s from %s", AdminUser, strings.Join(stale, ", "))
+		s.Logf("dropped the accounts of %s from %s", AdminUser, strings.Join(stale, ", "))
 	}
-	if s.c.Topology == dbplane.TopologyGalera {
+	if s.Cluster.Topology == dbplane.TopologyGalera {
 		return s.createSSTUser(ctx, a)
 	}
 	return nil
@@ -68,7 +68,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 // it on again once every replica is attached; a restart reads it from
 // my.cnf, where it is always on.
 func (s *step) pauseSemiSync(ctx context.Context, a dbplane.HostAgent) error {
-	if s.c.Topology != dbplane.TopologyReplication || modeOf(s.c) == dbplane.ReplicationAsync {
+	if s.Cluster.Topology != dbplane.TopologyReplication || modeOf(s.Cluster) == dbplane.ReplicationAsync {
 		return nil
 	}
 	out, err := s.sql(ctx, a, s.n, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients';\n")
@@ -81,7 +81,7 @@ func (s *step) pauseSemiSync(ctx context.Context, a dbplane.HostAgent) error {
 	if _, err := s.sql(ctx, a, s.n, "SET GLOBAL rpl_semi_sync_master_enabled = OFF;\n"); err != nil {
 		return fmt.Errorf("while pausing semi-synchronous replication: %w", err)
 	}
-	s.logf("no replica is attached yet: the primary does not wait for one until replication is verified")
+	s.Logf("no replica is attached yet: the primary does not wait for one until replication is verified")
 	return nil
 }
 
@@ -98,10 +98,10 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 	if err != nil {
 		return err
 	}
-	auth := sstUserOf(s.c) + ":" + pw
+	auth := sstUserOf(s.Cluster) + ":" + pw
 	content := []byte("# Written by dbplane: the galera state transfer's account.\n[mysqld]\nwsrep_sst_auth = " + auth + "\n")
 	var running []node
-	for _, m := range members(s.c) {
+	for _, m := range members(s.Cluster) {
 		ma, err := s.agent(ctx, m)
 		if err != nil {
 			return err
@@ -115,7 +115,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 			}
 		}
 	}
-	if _, err := s.sql(ctx, a, s.n, accountScript(sstUserOf(s.c), "localhost", nativeHash(pw), sstPrivileges, "")); err != nil {
+	if _, err := s.sql(ctx, a, s.n, accountScript(sstUserOf(s.Cluster), "localhost", nativeHash(pw), sstPrivileges, "")); err != nil {
 		return fmt.Errorf("while creating the state transfer account: %w", err)
 	}
 	set := fmt.Sprintf("SET GLOBAL wsrep_sst_auth = %s;\n", quoteLiteral(auth))
@@ -128,6 +128,6 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 			return fmt.Errorf("while setting the state transfer account of node %d: %w", m.Ordinal, err)
 		}
 	}
-	s.logf("state transfer account %s@localhost (%s); its password is in each member's %s", sstUserOf(s.c), sstPrivileges, "conf.d/sst.cnf")
+	s.Logf("state transfer account %s@localhost (%s); its password is in each member's %s", sstUserOf(s.Cluster), sstPrivileges, "conf.d/sst.cnf")
 	return nil
 }

@@ -19,7 +19,7 @@ func (n node) caFile() string   { return path.Join(n.home(), "ca.pem") }
 // the CA certificate into the node's home, 0600 and owned by mysql.
 func (e *Engine) writeTLS(ctx context.Context, s *step) error {
 	n := s.n
-	return enginekit.WriteTLS(ctx, s.kit(), enginekit.TLSFiles{
+	return enginekit.WriteTLS(ctx, s.Step, enginekit.TLSFiles{
 		Owner: osUser, Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile(), Dir: n.home(),
 	})
 }

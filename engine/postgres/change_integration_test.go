@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
@@ -40,7 +41,7 @@ func TestRealChange(t *testing.T) {
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: dbplane.ReplicationAsync}}
 	dialer := placeReal(t, c, reachableTempDir(t), 3)
 	store := &fakeStore{TaskID: 1, Cluster: c, Password: oldPassword}
-	e := &postgres.Engine{Store: store, Dialer: dialer}
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: store, Dialer: dialer}}
 	var log stepLog
 	defer func() {
 		if t.Failed() {

@@ -11,8 +11,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 	"regexp"
 
 	"github.com/dbplane/dbplane"
@@ -20,21 +18,11 @@ import (
 	"github.com/dbplane/dbplane/taskengine"
 )
 
-// Store is what the engine reads from the metadata store. dbplane.Store
-// satisfies it.
-type Store = enginekit.Store
-
 // Engine plans and performs PostgreSQL cluster changes.
 type Engine struct {
-	Store  Store
-	Dialer dbplane.AgentDialer
-	// Catalog gives the packages of each version and the memory of each
-	// flavor; the zero value means dbplane.DefaultCatalog().
-	Catalog dbplane.Catalog
-	// CA issues the server certificates of clusters with SSL on; such a
-	// cluster fails to build without it.
-	CA     dbplane.CertIssuer
-	Logger *slog.Logger
+	// Deps are the store, dialer, catalog, CA and logger; a cluster with
+	// SSL on fails to build without a CA.
+	enginekit.Deps
 }
 
 // Handler names of the steps, as plans refer to them.
@@ -58,14 +46,11 @@ const (
 	HandlerApplyParameters = "postgresql.apply_parameters"
 )
 
-// step is one run of a handler: the cluster and node it acts on.
+// step is one run of a handler: the kit's step, with the node's paths.
 type step struct {
-	e      *Engine
-	c      *dbplane.Cluster
-	n      node
-	taskID int64
-	params map[string]string // the parameters of a parameter change
-	logf   func(format string, args ...any)
+	*enginekit.Step
+	e *Engine
+	n node
 }
 
 type stepFunc = func(ctx context.Context, s *step) error
@@ -95,21 +80,12 @@ func (e *Engine) handlers() map[string]stepFunc {
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
-// runStep loads the cluster and node of a step and runs fn on them.
-func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID int64, raw json.RawMessage, logf func(string, ...any)) error {
-	return e.runner().Run(ctx, name, fn, taskID, raw, logf)
-}
-
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.deps(), Engine: "postgresql", Check: e.check, NewStep: e.newStep}
-}
-
-func (e *Engine) deps() enginekit.Deps {
-	return enginekit.Deps{Store: e.Store, Dialer: e.Dialer, Catalog: e.Catalog, CA: e.CA, Logger: e.Logger}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "postgresql", Check: e.check, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{e: e, c: k.Cluster, n: node{Node: k.Node, cluster: k.Cluster}, taskID: k.TaskID, params: k.Params, logf: k.Logf}
+	return &step{Step: k, e: e, n: node{Node: k.Node, cluster: k.Cluster}}
 }
 
 // check rejects a cluster whose version cannot become a path.
@@ -123,25 +99,25 @@ func (e *Engine) check(c *dbplane.Cluster) error {
 // versionPattern matches major versions: they become paths.
 var versionPattern = regexp.MustCompile(`^[0-9]{1,3}$`)
 
-func (e *Engine) catalog() dbplane.Catalog { return e.deps().Catalogue() }
-
 // version returns the cluster's major version, or the catalog default.
 func (e *Engine) version(c *dbplane.Cluster) string {
-	return e.deps().Version(dbplane.EnginePostgreSQL, c)
-}
-
-// kit returns the kit's view of the step.
-func (s *step) kit() *enginekit.Step {
-	return &enginekit.Step{Deps: s.e.deps(), Cluster: s.c, Node: s.n.Node, TaskID: s.taskID, Params: s.params, Logf: s.logf}
+	return e.Deps.Version(dbplane.EnginePostgreSQL, c)
 }
 
 // agent returns the agent of the host of n.
 func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.kit().Agent(ctx, n.Node)
+	return s.Step.Agent(ctx, n.Node)
 }
 
 // bin returns the path of a PostgreSQL program of the cluster's version.
-func (s *step) bin(program string) string { return binary(s.e.version(s.c), program) }
+func (s *step) bin(program string) string { return binary(s.e.version(s.Cluster), program) }
 
 // primary returns the cluster's primary.
-func (s *step) primary() (node, error) { return nodeOf(s.c, primaryOf(s.c).Ordinal) }
+func (s *step) primary() (node, error) { return nodeOf(s.Cluster, primaryOf(s.Cluster).Ordinal) }
+
+// on returns the step of the same task acting on node m.
+func (s *step) on(m node) *step {
+	k := *s.Step
+	k.Node = m.Node
+	return &step{Step: &k, e: s.e, n: m}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
@@ -38,7 +39,7 @@ func fakeEngine(c *dbplane.Cluster, password string) (*postgres.Engine, map[int6
 		a := newFakeAgent(n.HostID)
 		agents[n.HostID], dialer[n.HostID] = a, a
 	}
-	e := &postgres.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}}
 	return e, agents
 }
 

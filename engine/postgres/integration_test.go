@@ -16,6 +16,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
@@ -61,7 +62,7 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
 			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode}}
 	dialer := placeReal(t, c, root, 3)
-	e := &postgres.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer}
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer}}
 	var log stepLog
 	defer func() {
 		if t.Failed() {
@@ -310,7 +311,7 @@ func TestRealClusterSSL(t *testing.T) {
 			Nodes: 2, Flavor: "dbp.c1.m2", VolumeGB: 1, SSL: true}}
 	dialer := placeReal(t, c, root, 2)
 	ca := mustCA(t)
-	e := &postgres.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer, CA: ca}
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer, CA: ca}}
 	var log stepLog
 	defer func() {
 		if t.Failed() {

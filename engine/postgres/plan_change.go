@@ -84,7 +84,7 @@ var standbyBound = map[string]int{
 // dbplane's (max_connections follows the node's size), else PostgreSQL's.
 func (e *Engine) lowersStandbyBound(c *dbplane.Cluster, p dbplane.Node, change map[string]string) bool {
 	byDefault := func(k string) int {
-		if f, ok := e.catalog().Flavor(c.Spec.Flavor); ok && k == "max_connections" {
+		if f, ok := e.Catalogue().Flavor(c.Spec.Flavor); ok && k == "max_connections" {
 			mem := cmp.Or(p.MemoryMB, int64(f.MemoryGB)*1024)
 			if v, err := strconv.Atoi(dbplane.EngineSettings(dbplane.EnginePostgreSQL, mem, f.VCPUs)[k]); err == nil {
 				return v

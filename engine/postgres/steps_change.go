@@ -21,10 +21,10 @@ import (
 // newPassword reads the task's new password and registers it with the
 // task engine's redaction.
 func (s *step) newPassword(ctx context.Context) (string, error) {
-	pw, err := s.e.Store.TaskPassword(ctx, s.taskID)
+	pw, err := s.e.Store.TaskPassword(ctx, s.TaskID)
 	taskengine.Redact(ctx, pw)
 	if err != nil {
-		return "", fmt.Errorf("while reading the new admin password of task %d: %w", s.taskID, err)
+		return "", fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
 	}
 	return pw, nil
 }
@@ -52,7 +52,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 	if _, err := s.psql(ctx, a, s.n, script); err != nil {
 		return fmt.Errorf("while setting the admin password: %w", err)
 	}
-	s.logf("set the new password of %s on node %d (SCRAM-SHA-256)", AdminUser, s.n.Ordinal)
+	s.Logf("set the new password of %s on node %d (SCRAM-SHA-256)", AdminUser, s.n.Ordinal)
 	return nil
 }
 
@@ -73,7 +73,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 		out, err := s.psql(ctx, a, s.n, query)
 		switch {
 		case err == nil && scramMatches(out, pw):
-			s.logf("replica %d holds the new password of %s", s.n.Ordinal, AdminUser)
+			s.Logf("replica %d holds the new password of %s", s.n.Ordinal, AdminUser)
 			return nil
 		case time.Now().After(deadline):
 			return fmt.Errorf("replica %d did not receive the new password within %s (%v)", s.n.Ordinal, streamTimeout, err)
@@ -118,7 +118,7 @@ var settingName = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$`)
 // user, …) of each parameter of the change the node knows.
 func (s *step) contexts(ctx context.Context, a dbplane.HostAgent, n node) (map[string]string, error) {
 	var quoted []string
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		if settingName.MatchString(k) {
 			quoted = append(quoted, quoteLiteral(k))
 		}
@@ -145,7 +145,7 @@ func (s *step) contexts(ctx context.Context, a dbplane.HostAgent, n node) (map[s
 // at once: postgresql.conf holds the cluster's parameters). A refusal
 // fails the task for good, naming the parameter as the API does.
 func (e *Engine) checkParameters(ctx context.Context, s *step) error {
-	if err := CheckParameters(s.params); err != nil {
+	if err := CheckParameters(s.Params); err != nil {
 		return err
 	}
 	a, err := s.agent(ctx, s.n)
@@ -157,22 +157,22 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		field := "parameters[" + k + "]"
 		c, ok := known[k]
 		switch {
 		case !ok:
 			fields = append(fields, dbplane.FieldError{Field: field,
-				Message: fmt.Sprintf("is not a parameter of PostgreSQL %s", e.version(s.c))})
-		case s.params[k] == "":
-			s.logf("%s (%s): back to its default", k, c)
+				Message: fmt.Sprintf("is not a parameter of PostgreSQL %s", e.version(s.Cluster))})
+		case s.Params[k] == "":
+			s.Logf("%s (%s): back to its default", k, c)
 		default:
-			script := fmt.Sprintf("ALTER SYSTEM SET %s = %s;\nALTER SYSTEM RESET %s;\n", k, quoteLiteral(s.params[k]), k)
+			script := fmt.Sprintf("ALTER SYSTEM SET %s = %s;\nALTER SYSTEM RESET %s;\n", k, quoteLiteral(s.Params[k]), k)
 			if _, err := s.psql(ctx, a, s.n, script); err != nil {
 				fields = append(fields, dbplane.FieldError{Field: field, Message: "PostgreSQL refuses the value: " + err.Error()})
 				continue
 			}
-			s.logf("%s = %s is valid (context %s)", k, s.params[k], c)
+			s.Logf("%s = %s is valid (context %s)", k, s.Params[k], c)
 		}
 	}
 	if len(fields) > 0 {
@@ -195,7 +195,7 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	var restart []string
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		if c, ok := known[k]; !ok || c == "postmaster" {
 			restart = append(restart, k)
 		}
@@ -204,10 +204,10 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		if _, err := s.psql(ctx, a, s.n, "SELECT pg_reload_conf();\n"); err != nil {
 			return fmt.Errorf("while reloading node %d: %w", s.n.Ordinal, err)
 		}
-		s.logf("node %d reloaded its configuration: %s", s.n.Ordinal, names(s.params))
+		s.Logf("node %d reloaded its configuration: %s", s.n.Ordinal, names(s.Params))
 		return nil
 	}
-	s.logf("restarting node %d: %s take effect only at server start", s.n.Ordinal, strings.Join(restart, ", "))
+	s.Logf("restarting node %d: %s take effect only at server start", s.n.Ordinal, strings.Join(restart, ", "))
 	if err := e.stop(ctx, s); err != nil {
 		return err
 	}
@@ -218,8 +218,8 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		return e.verifyStreaming(ctx, s)
 	}
 	// The replicas reconnect to the restarted primary.
-	for _, m := range others(s.c, s.n) {
-		if err := e.verifyStreaming(ctx, &step{e: e, c: s.c, n: m, taskID: s.taskID, logf: s.logf}); err != nil {
+	for _, m := range others(s.Cluster, s.n) {
+		if err := e.verifyStreaming(ctx, s.on(m)); err != nil {
 			return err
 		}
 	}

@@ -29,7 +29,7 @@ func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 		return err
 	}
 	if done {
-		s.logf("%s is already initialised", n.DataDir)
+		s.Logf("%s is already initialised", n.DataDir)
 		return nil
 	}
 	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
@@ -44,7 +44,7 @@ func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
 		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
 	}
-	s.logf("initialised %s on host %d", n.DataDir, n.HostID)
+	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
 	return nil
 }
 
@@ -67,11 +67,11 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	conf, err := renderConf(n, e.version(s.c), size)
+	conf, err := renderConf(n, e.version(s.Cluster), size)
 	if err != nil {
 		return err
 	}
-	hba, err := renderHBA(s.c)
+	hba, err := renderHBA(s.Cluster)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 			return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
 		}
 	}
-	s.logf("wrote postgresql.conf and pg_hba.conf of node %d (%s): listen on %s, synchronous_standby_names = %s",
+	s.Logf("wrote postgresql.conf and pg_hba.conf of node %d (%s): listen on %s, synchronous_standby_names = %s",
 		n.Ordinal, n.Role, n.hostPort(), quoteLiteral(synchronousStandbyNames(n)))
 	return nil
 }
@@ -103,9 +103,9 @@ type sizing struct {
 // promised it (the flavor's, for a node placed before nodes recorded it)
 // and the CPUs of the cluster's flavor.
 func (e *Engine) sizing(s *step) (sizing, error) {
-	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
 	if !ok {
-		return sizing{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+		return sizing{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
 	}
 	size := sizing{memoryMB: int64(f.MemoryGB) * 1024, vcpus: f.VCPUs}
 	if s.n.MemoryMB > 0 {
@@ -147,7 +147,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		s.logTail(ctx, a)
 		return err
 	}
-	s.logf("node %d accepts connections on %s; %s", n.Ordinal, n.hostPort(), s.limitsState(ctx, a, inst))
+	s.Logf("node %d accepts connections on %s; %s", n.Ordinal, n.hostPort(), s.limitsState(ctx, a, inst))
 	return nil
 }
 
@@ -196,5 +196,5 @@ func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
 	if err != nil || res.ExitCode != 0 {
 		return
 	}
-	s.logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
+	s.Logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
 }

@@ -29,13 +29,13 @@ const streamTimeout = 90 * time.Second
 // replication password and rewrites every copy, so a run that stopped half
 // way leaves nothing inconsistent behind.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
-	password, err := e.Store.ClusterPassword(ctx, s.c.ID)
+	password, err := e.Store.ClusterPassword(ctx, s.Cluster.ID)
 	taskengine.Redact(ctx, password)
 	if err != nil {
-		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
+		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
 	}
 	if password == "" {
-		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.c.Name))
+		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
 	}
 	adminVerifier, err := scramVerifier(password)
 	if err != nil {
@@ -61,7 +61,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if _, err := s.psql(ctx, a, s.n, usersScript(adminVerifier, replVerifier)); err != nil {
 		return fmt.Errorf("while creating users: %w", err)
 	}
-	s.logf("created user %s (SCRAM-SHA-256) and replication user %s; the replication password is in each node's %s",
+	s.Logf("created user %s (SCRAM-SHA-256) and replication user %s; the replication password is in each node's %s",
 		AdminUser, replicationUser, "pgpass file")
 	return nil
 }
@@ -72,8 +72,8 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 // requires.
 func (s *step) writePassFiles(ctx context.Context, password string) error {
 	content := []byte("*:*:replication:" + replicationUser + ":" + pgpassEscape(password) + "\n")
-	for _, m := range sortedNodes(s.c) {
-		n, err := nodeOf(s.c, m.Ordinal)
+	for _, m := range sortedNodes(s.Cluster) {
+		n, err := nodeOf(s.Cluster, m.Ordinal)
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 		return err
 	}
 	if done {
-		s.logf("node %d already holds a base backup", n.Ordinal)
+		s.Logf("node %d already holds a base backup", n.Ordinal)
 		return nil
 	}
 	if err := s.createSlot(ctx, p, n); err != nil {
@@ -142,7 +142,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	cmd := asPostgres(n, s.bin("pg_basebackup"), "-h", p.Address, "-p", strconv.Itoa(p.Port), "-U", replicationUser,
 		"-D", n.DataDir, "-X", "stream", "-S", n.slot(), "--checkpoint=fast", "--no-password")
 	cmd.Env = []string{"PGPASSFILE=" + n.passFile(), "PGAPPNAME=" + n.name(), "PGCONNECT_TIMEOUT=10"}
-	if s.c.Spec.SSL {
+	if s.Cluster.Spec.SSL {
 		cmd.Env = append(cmd.Env, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+n.caFile())
 	}
 	if d, ok := ctx.Deadline(); ok {
@@ -154,7 +154,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	if err := a.WriteFile(ctx, dbplane.File{Path: n.dataFile("standby.signal"), Owner: osUser, Mode: 0o600}); err != nil {
 		return fmt.Errorf("while marking node %d a standby: %w", n.Ordinal, err)
 	}
-	s.logf("copied the primary (%s) to %s on host %d", p.hostPort(), n.DataDir, n.HostID)
+	s.Logf("copied the primary (%s) to %s on host %d", p.hostPort(), n.DataDir, n.HostID)
 	return nil
 }
 
@@ -202,7 +202,7 @@ func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	want := wantSyncStates(s.c.Spec.ReplicationMode)
+	want := wantSyncStates(s.Cluster.Spec.ReplicationMode)
 	query := fmt.Sprintf("SELECT state, sync_state FROM pg_stat_replication WHERE application_name = %s;\n", quoteLiteral(n.name()))
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
@@ -212,7 +212,7 @@ func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {
 		if err == nil {
 			state, sync, _ := strings.Cut(out, "|")
 			if state == "streaming" && slices.Contains(want, sync) {
-				s.logf("node %d streams from the primary (sync_state %s)", n.Ordinal, sync)
+				s.Logf("node %d streams from the primary (sync_state %s)", n.Ordinal, sync)
 				return nil
 			}
 			if out != "" {

@@ -20,7 +20,7 @@ func (n node) caFile() string   { return path.Join(n.home(), "ca.crt") }
 // PostgreSQL requires of the key.
 func (e *Engine) writeTLS(ctx context.Context, s *step) error {
 	n := s.n
-	return enginekit.WriteTLS(ctx, s.kit(), enginekit.TLSFiles{
+	return enginekit.WriteTLS(ctx, s.Step, enginekit.TLSFiles{
 		Owner: osUser, Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile(), Dir: n.home(),
 	})
 }

@@ -19,31 +19,18 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/taskengine"
 )
 
-// Store is what the engine reads from the metadata store. dbplane.Store
-// satisfies it.
-type Store = enginekit.Store
-
 // Engine plans and performs Redis cluster changes.
 type Engine struct {
-	Store  Store
-	Dialer dbplane.AgentDialer
-	// Catalog gives the packages of each version and the size of each
-	// flavor; the zero value means dbplane.DefaultCatalog().
-	Catalog dbplane.Catalog
-	// CA issues the server certificates of clusters with SSL on, and
-	// verifies them when the engine talks to their nodes; such a cluster
-	// fails to build without it.
-	CA     dbplane.CertIssuer
-	Logger *slog.Logger
+	// Deps are the store, dialer, catalog, CA and logger; a cluster with
+	// SSL on fails to build without a CA.
+	enginekit.Deps
 
 	// connect opens a connection to a node; nil means go-redis. Tests
 	// replace it with a fake Redis.
@@ -70,14 +57,11 @@ const (
 	HandlerApplyParameters = "redis.apply_parameters"
 )
 
-// step is one run of a handler: the cluster and node it acts on.
+// step is one run of a handler: the kit's step, with the node's paths.
 type step struct {
-	e      *Engine
-	c      *dbplane.Cluster
-	n      node
-	taskID int64
-	params map[string]string // the parameters of a parameter change
-	logf   func(format string, args ...any)
+	*enginekit.Step
+	e *Engine
+	n node
 
 	password string // the admin password, once read
 }
@@ -108,44 +92,26 @@ func (e *Engine) handlers() map[string]stepFunc {
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
-// runStep loads the cluster and node of a step and runs fn on them.
-func (e *Engine) runStep(ctx context.Context, name string, fn stepFunc, taskID int64, raw json.RawMessage, logf func(string, ...any)) error {
-	return e.runner().Run(ctx, name, fn, taskID, raw, logf)
-}
-
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.deps(), Engine: "redis", Check: e.checkVersion, NewStep: e.newStep}
-}
-
-func (e *Engine) deps() enginekit.Deps {
-	return enginekit.Deps{Store: e.Store, Dialer: e.Dialer, Catalog: e.Catalog, CA: e.CA, Logger: e.Logger}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "redis", Check: e.checkVersion, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{e: e, c: k.Cluster, n: node{Node: k.Node, cluster: k.Cluster}, taskID: k.TaskID, params: k.Params, logf: k.Logf}
+	return &step{Step: k, e: e, n: node{Node: k.Node, cluster: k.Cluster}}
 }
 
 // checkVersion rejects a cluster of a version the catalog does not know:
 // its packages and configuration come from there.
 func (e *Engine) checkVersion(c *dbplane.Cluster) error {
-	if _, ok := e.catalog().Version(dbplane.EngineRedis, c.Version); !ok {
+	if _, ok := e.Catalogue().Version(dbplane.EngineRedis, c.Version); !ok {
 		return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no Redis %q", c.Version))
 	}
 	return nil
 }
 
-func (e *Engine) catalog() dbplane.Catalog { return e.deps().Catalogue() }
-
-func (e *Engine) logger() *slog.Logger { return e.deps().Log() }
-
-// kit returns the kit's view of the step.
-func (s *step) kit() *enginekit.Step {
-	return &enginekit.Step{Deps: s.e.deps(), Cluster: s.c, Node: s.n.Node, TaskID: s.taskID, Params: s.params, Logf: s.logf}
-}
-
 // agent returns the agent of the host of n.
 func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.kit().Agent(ctx, n.Node)
+	return s.Step.Agent(ctx, n.Node)
 }
 
 // adminPassword returns the cluster's admin password from the store.
@@ -153,13 +119,13 @@ func (s *step) adminPassword(ctx context.Context) (string, error) {
 	if s.password != "" {
 		return s.password, nil
 	}
-	pw, err := s.e.Store.ClusterPassword(ctx, s.c.ID)
+	pw, err := s.e.Store.ClusterPassword(ctx, s.Cluster.ID)
 	taskengine.Redact(ctx, pw)
 	if err != nil {
-		return "", fmt.Errorf("while reading the admin password of cluster %s: %w", s.c.Name, err)
+		return "", fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
 	}
 	if pw == "" {
-		return "", dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.c.Name))
+		return "", dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
 	}
 	s.password = pw
 	return pw, nil

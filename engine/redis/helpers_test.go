@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
@@ -53,7 +54,7 @@ func fakeEngine(c *dbplane.Cluster, password string) (*redis.Engine, map[int64]*
 		a := newFakeAgent(n.HostID, world)
 		agents[n.HostID], dialer[n.HostID] = a, a
 	}
-	e := &redis.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}
+	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}}
 	e.SetConnect(world.connect)
 	return e, agents, world
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/agent"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/redis"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -161,7 +162,7 @@ func canListen(addr string, port int) bool {
 // create runs the create plan of c and returns its engine and step log.
 func (f *fleet) create(t *testing.T, c *dbplane.Cluster) (*redis.Engine, *stepLog) {
 	t.Helper()
-	e := &redis.Engine{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.agents}
+	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.agents}}
 	if f.ca != nil {
 		e.CA = f.ca
 	}

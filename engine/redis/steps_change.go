@@ -18,10 +18,10 @@ import (
 // node must accept the new password. A node that accepts only the new
 // password already (an earlier run) gets the same again.
 func (e *Engine) setPassword(ctx context.Context, s *step) error {
-	newPW, err := e.Store.TaskPassword(ctx, s.taskID)
+	newPW, err := e.Store.TaskPassword(ctx, s.TaskID)
 	taskengine.Redact(ctx, newPW)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.taskID, err)
+		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
 	}
 	oldPW, err := s.adminPassword(ctx)
 	if err != nil {
@@ -66,7 +66,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 	if who, err := command(ctx, check, s.n, "ACL", "WHOAMI"); err != nil || who != AdminUser {
 		return fmt.Errorf("node %d does not accept the new password of %s (%q, %v)", s.n.Ordinal, AdminUser, who, err)
 	}
-	s.logf("node %d: %s has the new password, in memory and in %s", s.n.Ordinal, AdminUser, s.n.aclFile())
+	s.Logf("node %d: %s has the new password, in memory and in %s", s.n.Ordinal, AdminUser, s.n.aclFile())
 	return nil
 }
 
@@ -99,7 +99,7 @@ func userPasswordHash(ctx context.Context, c conn, n node, user string) (string,
 // value of a mutable one. A refusal fails the task for good, naming the
 // parameter as the API does.
 func (e *Engine) checkParameters(ctx context.Context, s *step) error {
-	if err := CheckParameters(s.params); err != nil {
+	if err := CheckParameters(s.Params); err != nil {
 		return err
 	}
 	c, err := s.open(ctx, s.n)
@@ -108,7 +108,7 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 	}
 	defer c.Close()
 	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		field := "parameters[" + k + "]"
 		reply, err := c.Do(ctx, "CONFIG", "GET", k)
 		if err != nil {
@@ -118,12 +118,12 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 			fields = append(fields, dbplane.FieldError{Field: field, Message: "is not a Redis configuration parameter"})
 			continue
 		}
-		if v := s.params[k]; v != "" && !immutableParameters[k] {
+		if v := s.Params[k]; v != "" && !immutableParameters[k] {
 			if _, err := c.Do(ctx, "CONFIG", "SET", k, v); err != nil && !isImmutable(err) {
 				fields = append(fields, dbplane.FieldError{Field: field, Message: "Redis refuses the value: " + err.Error()})
 				continue
 			}
-			s.logf("%s %s on node %d", k, v, s.n.Ordinal)
+			s.Logf("%s %s on node %d", k, v, s.n.Ordinal)
 		}
 	}
 	if len(fields) > 0 {
@@ -158,8 +158,8 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	defer c.Close()
-	for _, k := range slices.Sorted(maps.Keys(s.params)) {
-		v := s.params[k]
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
+		v := s.Params[k]
 		if v == "" {
 			i := slices.IndexFunc(settings, func(st setting) bool { return st.name == k })
 			if i < 0 {
@@ -175,7 +175,7 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		} else if err != nil {
 			return fmt.Errorf("while setting %s on node %d: %w", k, s.n.Ordinal, err)
 		}
-		s.logf("%s %s on node %d", k, v, s.n.Ordinal)
+		s.Logf("%s %s on node %d", k, v, s.n.Ordinal)
 	}
 	return nil
 }

@@ -28,14 +28,14 @@ type member struct {
 // members connects to every node of the cluster and asks each its node id.
 // The returned function closes the connections.
 func (s *step) members(ctx context.Context) ([]member, func(), error) {
-	nodes, err := allNodes(s.c)
+	nodes, err := allNodes(s.Cluster)
 	if err != nil {
 		return nil, nil, err
 	}
-	spec := s.c.Spec
+	spec := s.Cluster.Spec
 	if want := spec.Shards * (1 + spec.ReplicasPerShard); spec.Shards < 1 || len(nodes) != want {
 		return nil, nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid,
-			"cluster %s has %d nodes; %d shards of 1 primary and %d replicas need %d", s.c.Name, len(nodes), spec.Shards, spec.ReplicasPerShard, want))
+			"cluster %s has %d nodes; %d shards of 1 primary and %d replicas need %d", s.Cluster.Name, len(nodes), spec.Shards, spec.ReplicasPerShard, want))
 	}
 	var ms []member
 	closeAll := func() {
@@ -62,13 +62,13 @@ func (s *step) members(ctx context.Context) ([]member, func(), error) {
 
 // primaryMember returns the member that is the primary of m's shard.
 func (s *step) primaryMember(ms []member, m member) (member, error) {
-	want := shardPrimary(s.c, m.Ordinal)
+	want := shardPrimary(s.Cluster, m.Ordinal)
 	for _, o := range ms {
 		if o.Ordinal == want {
 			return o, nil
 		}
 	}
-	return member{}, dbplane.Permanent(fmt.Errorf("cluster %s has no node %d, the primary of node %d's shard", s.c.Name, want, m.Ordinal))
+	return member{}, dbplane.Permanent(fmt.Errorf("cluster %s has no node %d, the primary of node %d's shard", s.Cluster.Name, want, m.Ordinal))
 }
 
 // table returns the cluster nodes m knows.
@@ -170,7 +170,7 @@ func (s *step) meet(ctx context.Context, ms []member) error {
 	for {
 		err := allKnown(ctx, ms)
 		if err == nil {
-			s.logf("sent %d meetings; all %d nodes know each other", met, len(ms))
+			s.Logf("sent %d meetings; all %d nodes know each other", met, len(ms))
 			return s.spreadSlots(ctx, ms)
 		}
 		if !p.wait(ctx) {
@@ -210,7 +210,7 @@ func (s *step) spreadSlots(ctx context.Context, ms []member) error {
 		}
 	}
 	if sent > 0 {
-		s.logf("%d times a node did not see a primary's slots yet: the primary met it again", sent)
+		s.Logf("%d times a node did not see a primary's slots yet: the primary met it again", sent)
 	}
 	return nil
 }
@@ -240,7 +240,7 @@ func (s *step) announceReplicas(ctx context.Context, ms []member) error {
 		sent++
 	}
 	if sent > 0 {
-		s.logf("node 0 did not see %d replicas as such yet: they met it again", sent)
+		s.Logf("node 0 did not see %d replicas as such yet: they met it again", sent)
 	}
 	return nil
 }
@@ -279,7 +279,7 @@ func allKnown(ctx context.Context, ms []member) error {
 // it already. A primary that holds other slots is a conflict no retry
 // resolves.
 func (s *step) assignSlots(ctx context.Context, ms []member) error {
-	ranges := slotRanges(s.c.Spec.Shards)
+	ranges := slotRanges(s.Cluster.Spec.Shards)
 	for _, m := range ms {
 		if !m.isPrimary() {
 			continue
@@ -294,12 +294,12 @@ func (s *step) assignSlots(ctx context.Context, ms []member) error {
 		}
 		switch {
 		case slices.Equal(me.slots, []slotRange{want}):
-			s.logf("node %d (shard %d primary) already holds slots %s", m.Ordinal, m.shard(), want)
+			s.Logf("node %d (shard %d primary) already holds slots %s", m.Ordinal, m.shard(), want)
 		case len(me.slots) == 0:
 			if _, err := command(ctx, m.c, m.node, "CLUSTER", "ADDSLOTSRANGE", want.lo, want.hi); err != nil {
 				return err
 			}
-			s.logf("assigned slots %s to node %d (shard %d primary)", want, m.Ordinal, m.shard())
+			s.Logf("assigned slots %s to node %d (shard %d primary)", want, m.Ordinal, m.shard())
 		default:
 			return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict,
 				"node %d (shard %d primary) holds slots %v, not %s", m.Ordinal, m.shard(), me.slots, want))
@@ -334,7 +334,7 @@ func (s *step) attachReplicas(ctx context.Context, ms []member) error {
 		}
 		switch {
 		case me.has("slave") && me.master == p.id:
-			s.logf("node %d already replicates node %d (shard %d)", m.Ordinal, p.Ordinal, m.shard())
+			s.Logf("node %d already replicates node %d (shard %d)", m.Ordinal, p.Ordinal, m.shard())
 			continue
 		case len(me.slots) > 0:
 			return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict,
@@ -343,7 +343,7 @@ func (s *step) attachReplicas(ctx context.Context, ms []member) error {
 		if _, err := command(ctx, m.c, m.node, "CLUSTER", "REPLICATE", p.id); err != nil {
 			return err
 		}
-		s.logf("node %d now replicates node %d (shard %d primary)", m.Ordinal, p.Ordinal, m.shard())
+		s.Logf("node %d now replicates node %d (shard %d primary)", m.Ordinal, p.Ordinal, m.shard())
 	}
 	return nil
 }
@@ -364,8 +364,8 @@ func (e *Engine) verifyCluster(ctx context.Context, s *step) error {
 	for {
 		err := s.clusterWhole(ctx, ms)
 		if err == nil {
-			s.logf("cluster_state ok on all %d nodes: %d shards own all %d slots, every replica follows its primary",
-				len(ms), s.c.Spec.Shards, totalSlots)
+			s.Logf("cluster_state ok on all %d nodes: %d shards own all %d slots, every replica follows its primary",
+				len(ms), s.Cluster.Spec.Shards, totalSlots)
 			return nil
 		}
 		if dbplane.IsPermanent(err) {
@@ -396,7 +396,7 @@ func (s *step) clusterWhole(ctx context.Context, ms []member) error {
 	if err != nil {
 		return err
 	}
-	ranges := slotRanges(s.c.Spec.Shards)
+	ranges := slotRanges(s.Cluster.Spec.Shards)
 	for _, m := range ms {
 		cn, _ := byID(table, m.id)
 		if m.isPrimary() {

@@ -21,7 +21,7 @@ func (e *Engine) precheck(ctx context.Context, s *step) error {
 		return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid,
 			"node %d listens on port %d, so its cluster bus would need port %d, above %d", n.Ordinal, n.Port, n.busPort(), maxPort))
 	}
-	k := s.kit()
+	k := s.Step
 	a, err := enginekit.CheckHost(ctx, k)
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ func (e *Engine) precheck(ctx context.Context, s *step) error {
 
 // install makes sure the packages of the cluster's version are installed.
 func (e *Engine) install(ctx context.Context, s *step) error {
-	return enginekit.Install(ctx, s.kit(), dbplane.EngineRedis, "Redis", s.c.Version)
+	return enginekit.Install(ctx, s.Step, dbplane.EngineRedis, "Redis", s.Cluster.Version)
 }
 
 // prepare creates the node's directories, owned by redis and 0700: the
@@ -43,7 +43,7 @@ func (e *Engine) install(ctx context.Context, s *step) error {
 // cluster state, and the node's home beside it.
 func (e *Engine) prepare(ctx context.Context, s *step) error {
 	n := s.n
-	return enginekit.Prepare(ctx, s.kit(), osUser, n.home(), []enginekit.Dir{
+	return enginekit.Prepare(ctx, s.Step, osUser, n.home(), []enginekit.Dir{
 		{Path: path.Dir(n.DataDir), Mode: 0o755},
 		{Path: n.DataDir, Mode: 0o700},
 		{Path: n.home(), Mode: 0o700},
@@ -54,12 +54,12 @@ func (e *Engine) prepare(ctx context.Context, s *step) error {
 // home: the delete step of a node, and the undo of preparing its
 // directories.
 func (e *Engine) remove(ctx context.Context, s *step) error {
-	return enginekit.Remove(ctx, s.kit(), s.n.instanceID(), s.n.paths())
+	return enginekit.Remove(ctx, s.Step, s.n.instanceID(), s.n.paths())
 }
 
 // stop stops the node: the undo of starting it.
 func (e *Engine) stop(ctx context.Context, s *step) error {
-	return enginekit.Stop(ctx, s.kit(), s.n.instanceID())
+	return enginekit.Stop(ctx, s.Step, s.n.instanceID())
 }
 
 // run runs a command and fails when it exits non-zero.

@@ -66,10 +66,10 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	case n.isRedisCluster():
 		what = fmt.Sprintf("cluster node of shard %d, cluster bus on port %d", n.shard(), n.busPort())
 	case !n.isPrimary():
-		what = fmt.Sprintf("replica of node %d", primaryOf(s.c))
+		what = fmt.Sprintf("replica of node %d", primaryOf(s.Cluster))
 	}
-	s.logf("wrote %s of node %d (%s): listen on %s, maxmemory %s, persistence %s",
-		n.confFile(), n.Ordinal, what, n.hostPort(), dbplane.EngineSettings(dbplane.EngineRedis, mem, vcpus)["maxmemory"], persistence(s.c))
+	s.Logf("wrote %s of node %d (%s): listen on %s, maxmemory %s, persistence %s",
+		n.confFile(), n.Ordinal, what, n.hostPort(), dbplane.EngineSettings(dbplane.EngineRedis, mem, vcpus)["maxmemory"], persistence(s.Cluster))
 	return nil
 }
 
@@ -85,13 +85,13 @@ func persistence(c *dbplane.Cluster) string {
 // flavor's) and the vCPUs of its flavor (0 when the catalog does not know
 // the flavor: then the CPU is not limited).
 func (e *Engine) size(s *step) (int64, int, error) {
-	f, ok := e.catalog().Flavor(s.c.Spec.Flavor)
+	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
 	mem := s.n.MemoryMB
 	if mem == 0 && ok {
 		mem = int64(f.MemoryGB) * 1024
 	}
 	if mem == 0 {
-		return 0, 0, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.c.Spec.Flavor))
+		return 0, 0, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
 	}
 	return mem, f.VCPUs, nil
 }
@@ -125,7 +125,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		s.logTail(ctx, a)
 		return err
 	}
-	s.logf("node %d answers on %s", n.Ordinal, n.hostPort())
+	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
 	return nil
 }
 
@@ -169,5 +169,5 @@ func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
 	if err != nil || res.ExitCode != 0 {
 		return
 	}
-	s.logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
+	s.Logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
 }

@@ -16,7 +16,7 @@ const replicationTimeout = 90 * time.Second
 // primary up and the primary lists it online.
 func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	n := s.n
-	p, err := nodeOf(s.c, shardPrimary(s.c, n.Ordinal))
+	p, err := nodeOf(s.Cluster, shardPrimary(s.Cluster, n.Ordinal))
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	for {
 		err := replicaLinkUp(ctx, rc, pc, n, p)
 		if err == nil {
-			s.logf("node %d replicates from node %d (%s): master_link_status up, listed online by the primary", n.Ordinal, p.Ordinal, p.hostPort())
+			s.Logf("node %d replicates from node %d (%s): master_link_status up, listed online by the primary", n.Ordinal, p.Ordinal, p.hostPort())
 			return nil
 		}
 		if !pace.wait(ctx) {

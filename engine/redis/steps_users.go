@@ -100,7 +100,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	// Machines alone use it, but a log line must not hand it out either.
 	taskengine.Redact(ctx, replPassword)
 	users := aclUsers(password, replPassword)
-	nodes, err := allNodes(s.c)
+	nodes, err := allNodes(s.Cluster)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 			return err
 		}
 	}
-	s.logf("wrote users default (off), %s and %s to %d nodes (%s and %s); %d running nodes updated in place",
+	s.Logf("wrote users default (off), %s and %s to %d nodes (%s and %s); %d running nodes updated in place",
 		AdminUser, replicationUser, len(nodes), "users.acl", "auth.conf", len(live))
 	return nil
 }

@@ -21,7 +21,7 @@ func (n node) caFile() string   { return path.Join(n.home(), "ca.crt") }
 // the CA certificate into the node's home, 0600 and owned by redis.
 func (e *Engine) writeTLS(ctx context.Context, s *step) error {
 	n := s.n
-	return enginekit.WriteTLS(ctx, s.kit(), enginekit.TLSFiles{
+	return enginekit.WriteTLS(ctx, s.Step, enginekit.TLSFiles{
 		Owner: osUser, Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile(), Dir: n.home(),
 	})
 }
@@ -55,11 +55,11 @@ func listenSettings(n node) []setting {
 // node's certificate and address against the CA, when its cluster has SSL
 // on; nil (plain TCP) otherwise.
 func (s *step) tlsConfig(n node) (*tls.Config, error) {
-	if !s.c.Spec.SSL {
+	if !s.Cluster.Spec.SSL {
 		return nil, nil
 	}
 	if s.e.CA == nil {
-		return nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "cluster %s has SSL on, but the engine has no CA to verify its nodes", s.c.Name))
+		return nil, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "cluster %s has SSL on, but the engine has no CA to verify its nodes", s.Cluster.Name))
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(s.e.CA.CertPEM()) {
