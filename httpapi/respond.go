@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -68,27 +66,8 @@ type errorDetail struct {
 // error shape, with Retry-After when err says when to retry. Internal causes
 // are logged here, once, and never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	frontdoor.Annotate(w, r, err)
-	kind := dbplane.ErrorKind(err)
-	status := kind.HTTPStatus()
-	ctx := r.Context()
-	level, msg := slog.LevelDebug, "request refused"
-	switch {
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		msg = "request canceled by client" // nobody will read this answer
-	case kind == dbplane.KindInternal:
-		level, msg = slog.LevelError, "request failed"
-	case status >= 500:
-		level, msg = slog.LevelWarn, "request failed"
-	}
-	if s.Logger.Enabled(ctx, level) {
-		frontdoor.LoggerFrom(ctx, s.Logger).LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("error", err.Error()))
-	}
-	var fields []dbplane.FieldError
-	if kind != dbplane.KindInternal {
-		fields = dbplane.ErrorFields(err)
-	}
-	s.writeErrorBody(w, r, status, kind.String(), dbplane.ErrorMessage(err), fields)
+	f := frontdoor.Fail(w, r, s.Logger, err)
+	s.writeErrorBody(w, r, f.Status, f.Kind.String(), f.Message, f.Fields)
 }
 
 // writeErrorBody writes the error shape with an explicit status and code.

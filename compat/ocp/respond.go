@@ -3,7 +3,6 @@ package ocp
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -160,34 +159,26 @@ func (t codeTable) code(r *http.Request, err error) int {
 // writeError writes err in OCP's error envelope. Internal causes are
 // logged, never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, codes codeTable) {
-	frontdoor.Annotate(w, r, err)
-	kind := dbplane.ErrorKind(err)
-	status := kind.HTTPStatus()
-	if kind == dbplane.KindInternal {
-		s.Logger.LogAttrs(r.Context(), slog.LevelError, "ocp: request failed",
-			slog.String("trace_id", frontdoor.RequestIDFrom(r.Context())), slog.String("error", err.Error()))
-	}
-	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+	f := frontdoor.Fail(w, r, s.Logger, err)
+	if f.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="dbplane", charset="UTF-8"`)
 	}
-	s.writeEnvelope(w, r, envelope{Status: status, Error: &errorDetail{
+	s.writeEnvelope(w, r, envelope{Status: f.Status, Error: &errorDetail{
 		Code:      codes.code(r, err),
-		Message:   dbplane.ErrorMessage(err),
-		SubErrors: subErrors(err, kind),
+		Message:   f.Message,
+		SubErrors: subErrors(err, f.Fields),
 	}})
 }
 
-// subErrors returns the field errors of err in OCP's shape, never nil.
-func subErrors(err error, kind dbplane.Kind) []subError {
+// subErrors returns the field errors of err in OCP's shape, never nil:
+// OCP's own sub-errors where err carries them, else fields.
+func subErrors(err error, fields []dbplane.FieldError) []subError {
 	var iv *invalid
 	if errors.As(err, &iv) {
 		return iv.subs
 	}
 	subs := []subError{}
-	if kind == dbplane.KindInternal {
-		return subs
-	}
-	for _, f := range dbplane.ErrorFields(err) {
+	for _, f := range fields {
 		subs = append(subs, subError{Field: f.Field, Message: f.Message})
 	}
 	return subs
