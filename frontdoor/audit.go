@@ -52,6 +52,7 @@ func (d *Door) Audit(action string, next http.Handler) http.Handler {
 			FrontDoor: d.Name,
 			Action:    action,
 			Source:    d.ClientAddr(r),
+			RequestID: RequestIDFrom(r.Context()),
 		}
 		if d.RequestID != nil {
 			e.RequestID = d.RequestID(r)

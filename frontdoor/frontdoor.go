@@ -58,8 +58,8 @@ type Door struct {
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
 	// Recorder persists audit events; nil records none.
 	Recorder Recorder
-	// RequestID returns the id of a request, for audit events; nil leaves
-	// it empty.
+	// RequestID returns the id of a request, for audit events; nil means
+	// the id the Chain gave it (RequestIDFrom).
 	RequestID func(r *http.Request) string
 	// Config holds what operators tune; its zero value means defaults.
 	Config Config

@@ -53,3 +53,16 @@ func (rt *Routes) add(route Route, h http.Handler) {
 
 // List returns the routes in registration order.
 func (rt *Routes) List() []Route { return append([]Route(nil), rt.list...) }
+
+// Build makes a door's handler: a route table secured by d, filled by
+// register, with fallback answering what no route matches (it is no
+// route: it is not listed), all inside chain. The chain gets the mux
+// itself, so that it sees the request the mux sets Pattern on, for the
+// route of its access log and metrics. The table is returned for tests
+// that walk every route.
+func Build(d *Door, chain *Chain, register func(*Routes), fallback http.Handler) (*Routes, http.Handler) {
+	rt := NewRoutes(d)
+	register(rt)
+	rt.mux.Handle("/", fallback)
+	return rt, chain.Wrap(rt.mux)
+}

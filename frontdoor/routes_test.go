@@ -43,3 +43,33 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("List() = %+v, want %+v", got, want)
 	}
 }
+
+// TestBuild checks a built door: its routes inside the chain, which gives
+// each request an id that the audit records, and the fallback for what no
+// route matches, which is no route.
+func TestBuild(t *testing.T) {
+	d, _, rec := newDoor(frontdoor.Config{FailureLimit: frontdoor.Off})
+	d.RequestID = nil // the chain's
+	chain := &frontdoor.Chain{WriteError: func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(500) }}
+	rt, h := frontdoor.Build(d, chain, func(rt *frontdoor.Routes) {
+		rt.HandlePublic("POST /public", "public.do", whoHandler)
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/public", nil))
+	id := w.Header().Get(frontdoor.RequestIDHeader)
+	if w.Code != http.StatusOK || id == "" {
+		t.Fatalf("POST /public: %d with request id %q, want 200 with an id", w.Code, id)
+	}
+	if n := len(rec.events); n != 1 || rec.events[0].RequestID != id {
+		t.Errorf("audit %+v, want one event with request id %q", rec.events, id)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/nowhere", nil))
+	if w.Code != http.StatusTeapot {
+		t.Errorf("GET /nowhere: %d, want the fallback's %d", w.Code, http.StatusTeapot)
+	}
+	if got := rt.List(); len(got) != 1 {
+		t.Errorf("List() = %+v, want only the route", got)
+	}
+}

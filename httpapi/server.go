@@ -108,28 +108,21 @@ func (s *Server) build() {
 		Signatures: []signature.Scheme{&signature.SigV4{Services: []string{SignatureService}}},
 		WriteError: s.writeError,
 		Recorder:   s.AuditRecorder,
-		RequestID:  func(r *http.Request) string { return frontdoor.RequestIDFrom(r.Context()) },
 		Config:     s.Security,
 	}
-	s.routes = frontdoor.NewRoutes(s.door)
-	s.mux = s.routes.Mux()
-	s.registerHealthRoutes()
-	s.registerAuthRoutes()
-	s.registerClusterRoutes()
-	s.registerTaskRoutes()
-	s.registerHostRoutes()
-	s.registerCatalogRoutes()
-	s.registerProjectRoutes()
-	s.registerUserRoutes()
-	s.registerCredentialRoutes()
-	s.registerAuditRoutes()
-	// The fallback turns the mux's plain-text 404 and 405 into the JSON
-	// error shape; it is not in the route table because it is no route.
-	s.mux.Handle("/", http.HandlerFunc(s.handleUnmatched))
-
-	// The chain must see the very *http.Request the mux sets Pattern on,
-	// for the route of its access log and metrics: it gets the mux itself.
-	s.handler = s.chain().Wrap(s.mux)
+	s.routes, s.handler = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
+		s.routes, s.mux = rt, rt.Mux()
+		s.registerHealthRoutes()
+		s.registerAuthRoutes()
+		s.registerClusterRoutes()
+		s.registerTaskRoutes()
+		s.registerHostRoutes()
+		s.registerCatalogRoutes()
+		s.registerProjectRoutes()
+		s.registerUserRoutes()
+		s.registerCredentialRoutes()
+		s.registerAuditRoutes()
+	}, http.HandlerFunc(s.handleUnmatched)) // 404 and 405 in the error shape
 }
 
 // route registers a route that needs credentials. action names the route

@@ -94,21 +94,19 @@ func (s *Server) build() {
 		Signatures: []signature.Scheme{signature.OCP{}},
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.writeError(w, r, err, codesCommon) },
 		Recorder:   s.AuditRecorder,
-		RequestID:  func(r *http.Request) string { return frontdoor.RequestIDFrom(r.Context()) },
 		Config:     s.Security,
 		Now:        s.Now,
 	}
-	s.routes = frontdoor.NewRoutes(s.door)
-	s.mux = s.routes.Mux()
-	s.registerTaskRoutes()
-	s.registerClusterRoutes()
-	s.registerComputeRoutes()
-	s.registerSoftwarePackageRoutes()
-	s.registerChangeRoutes()
-	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.routes, s.handler = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
+		s.routes, s.mux = rt, rt.Mux()
+		s.registerTaskRoutes()
+		s.registerClusterRoutes()
+		s.registerComputeRoutes()
+		s.registerSoftwarePackageRoutes()
+		s.registerChangeRoutes()
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
-	s.handler = s.chain().Wrap(s.mux)
 }
 
 // route registers a route that needs credentials, audited as action, its
