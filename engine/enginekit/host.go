@@ -57,29 +57,50 @@ func Listeners(ctx context.Context, a dbplane.HostAgent, n dbplane.Node) (string
 	return res.Stdout, nil
 }
 
+// MaxPort is the highest TCP port.
+const MaxPort = 65535
+
+// CheckPortRange fails when one of ports, which the node derives from its
+// own (a galera member's, a Redis cluster bus), is above MaxPort.
+func CheckPortRange(s *Step, ports []int) error {
+	n := s.Node
+	for _, p := range ports {
+		if p > MaxPort {
+			return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid,
+				"node %d on port %d would need port %d, above %d", n.Ordinal, n.Port, p, MaxPort))
+		}
+	}
+	return nil
+}
+
 // CheckPorts fails when a process other than the node (instance
-// instanceID) listens on one of ports on the node's address. The node
-// itself may already listen: the step may run again after the node started.
+// instanceID) listens on one of ports on the node's address, naming every
+// port taken at once. The node itself may already listen: the step may run
+// again after the node started.
 func CheckPorts(ctx context.Context, s *Step, a dbplane.HostAgent, instanceID string, ports []int) error {
 	n := s.Node
 	out, err := Listeners(ctx, a, n)
 	if err != nil {
 		return err
 	}
+	var taken []string
 	for _, port := range ports {
 		listener, busy := PortTaken(out, n.Address, port)
 		if !busy {
 			s.Logf("port %d is free on %s", port, n.Address)
 			continue
 		}
-		if st, err := a.InstanceStatus(ctx, instanceID); err == nil && st.Running {
-			s.Logf("node %d already listens on %s", n.Ordinal, listener)
-			continue
-		}
-		return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict,
-			"port %d of host %d is taken by another process listening on %s", port, n.HostID, listener))
+		taken = append(taken, fmt.Sprintf("port %d at %s", port, listener))
 	}
-	return nil
+	if len(taken) == 0 {
+		return nil
+	}
+	if st, err := a.InstanceStatus(ctx, instanceID); err == nil && st.Running {
+		s.Logf("node %d already listens on %s", n.Ordinal, strings.Join(taken, ", "))
+		return nil
+	}
+	return dbplane.Permanent(dbplane.Errorf(dbplane.KindConflict,
+		"node %d needs ports of host %d that other processes listen on: %s", n.Ordinal, n.HostID, strings.Join(taken, ", ")))
 }
 
 // PortTaken reports whether a listener in the output of `ss -Hltn` holds

@@ -37,7 +37,11 @@ type Engine struct {
 	enginekit.Deps
 }
 
-// Handler names of the steps, as plans refer to them.
+// engineName names the engine in the catalog, its handlers and its logs.
+const engineName = dbplane.EngineMySQL
+
+// Handler names of the steps, as plans refer to them. The kit performs
+// the host steps, named "<engine>.<step>".
 const (
 	HandlerPrecheck          = "mysql.precheck_host"
 	HandlerInstall           = "mysql.install_packages"
@@ -76,17 +80,13 @@ type step struct {
 
 type stepFunc = func(ctx context.Context, s *step) error
 
-// handlers maps handler names to their functions.
+// handlers maps handler names to their functions: the kit's host steps
+// and the engine's own.
 func (e *Engine) handlers() map[string]stepFunc {
-	return map[string]stepFunc{
-		HandlerPrecheck:           e.precheck,
-		HandlerInstall:            e.install,
-		HandlerPrepare:            e.prepare,
-		HandlerTLS:                e.writeTLS,
+	return enginekit.HostHandlers(engineName, map[string]stepFunc{
 		HandlerInit:               e.initNode,
 		HandlerConfigure:          e.configure,
 		HandlerStart:              e.start,
-		HandlerStop:               e.stop,
 		HandlerCreateUsers:        e.createUsers,
 		HandlerAttachReplica:      e.attachReplica,
 		HandlerVerifyReplica:      e.verifyReplica,
@@ -95,7 +95,6 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerJoin:               e.join,
 		HandlerRejoin:             e.rejoin,
 		HandlerVerifyGalera:       e.verifyGalera,
-		HandlerRemove:             e.remove,
 		HandlerBootstrapRecovered: e.bootstrapRecovered,
 		HandlerStartMember:        e.startMember,
 		HandlerSetPassword:        e.setPassword,
@@ -106,14 +105,14 @@ func (e *Engine) handlers() map[string]stepFunc {
 		HandlerVerifyStandby:      e.verifyStandby,
 		HandlerDetachStandby:      e.detachStandby,
 		HandlerSeedStandby:        e.seedStandby,
-	}
+	})
 }
 
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "mysql", Check: checkName, NewStep: e.newStep}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: checkName, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {

@@ -1,11 +1,10 @@
 package mysql
 
 import (
-	"fmt"
-	"net"
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
@@ -17,8 +16,8 @@ const osUser = "mysql"
 
 // Node roles, as placement records them.
 const (
-	RolePrimary = "primary"
-	RoleReplica = "replica"
+	RolePrimary = enginekit.RolePrimary
+	RoleReplica = enginekit.RoleReplica
 	RoleMember  = "member" // a galera member: every member takes writes
 )
 
@@ -57,13 +56,13 @@ func (n node) serverID() int {
 
 // instanceID names the node's process for the agent: unique on a host,
 // because a host carries at most one node of a cluster.
-func (n node) instanceID() string { return fmt.Sprintf("my-%d-%d", n.ClusterID, n.Ordinal) }
+func (n node) instanceID() string { return enginekit.InstanceID("my", n.Node) }
 
 // home holds what belongs to the node but not to its data directory: the
 // configuration, the socket, the pid file, the server log and the init
 // marker. The data directory is MariaDB's alone: a galera state transfer
 // replaces it wholesale.
-func (n node) home() string { return n.DataDir + ".d" }
+func (n node) home() string { return enginekit.Home(n.Node) }
 
 func (n node) confFile() string   { return path.Join(n.home(), "my.cnf") }
 func (n node) confDir() string    { return path.Join(n.home(), "conf.d") }
@@ -107,8 +106,14 @@ func (n node) ports() []int {
 	return []int{n.Port}
 }
 
-// paths are what removing the node deletes.
-func (n node) paths() []string { return []string{n.DataDir, n.home()} }
+// joinInts joins ports for messages: "3306, 4567".
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
 
 // isPrimary reports whether the node is its cluster's primary (for galera:
 // the member that bootstraps the cluster).
@@ -143,9 +148,7 @@ func others(c *dbplane.Cluster, n node) []node {
 var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
-func joinHostPort(host string, port int) string {
-	return net.JoinHostPort(host, strconv.Itoa(port))
-}
+var joinHostPort = enginekit.JoinHostPort
 
 // Paths of the MariaDB programs and the galera provider, as the Debian
 // packages install them.

@@ -1,28 +1,18 @@
 package mysql
 
 import (
-	"context"
 	"fmt"
 	"path"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // A node's TLS files live in its home, not its data directory, which a
-// galera state transfer replaces wholesale.
+// galera state transfer replaces wholesale. The kit writes them 0600 and
+// owned by mysql.
 func (n node) certFile() string { return path.Join(n.home(), "server-cert.pem") }
 func (n node) keyFile() string  { return path.Join(n.home(), "server-key.pem") }
 func (n node) caFile() string   { return path.Join(n.home(), "ca.pem") }
-
-// writeTLS issues the node a server certificate and writes it, its key and
-// the CA certificate into the node's home, 0600 and owned by mysql.
-func (e *Engine) writeTLS(ctx context.Context, s *step) error {
-	n := s.n
-	return enginekit.WriteTLS(ctx, s.Step, enginekit.TLSFiles{
-		Owner: osUser, Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile(), Dir: n.home(),
-	})
-}
 
 // tlsSettings turn TLS on with the node's certificate when its cluster has
 // SSL on, and refuse TCP connections without it (require_secure_transport:

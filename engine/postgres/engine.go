@@ -25,7 +25,11 @@ type Engine struct {
 	enginekit.Deps
 }
 
-// Handler names of the steps, as plans refer to them.
+// engineName names the engine in the catalog, its handlers and its logs.
+const engineName = dbplane.EnginePostgreSQL
+
+// Handler names of the steps, as plans refer to them. The kit performs
+// the host steps, named "<engine>.<step>".
 const (
 	HandlerPrecheck    = "postgresql.precheck_host"
 	HandlerInstall     = "postgresql.install_packages"
@@ -55,33 +59,28 @@ type step struct {
 
 type stepFunc = func(ctx context.Context, s *step) error
 
-// handlers maps handler names to their functions.
+// handlers maps handler names to their functions: the kit's host steps
+// and the engine's own.
 func (e *Engine) handlers() map[string]stepFunc {
-	return map[string]stepFunc{
-		HandlerPrecheck:        e.precheck,
-		HandlerInstall:         e.install,
-		HandlerPrepare:         e.prepare,
-		HandlerTLS:             e.writeTLS,
+	return enginekit.HostHandlers(engineName, map[string]stepFunc{
 		HandlerInit:            e.initPrimary,
 		HandlerConfigure:       e.configure,
 		HandlerStart:           e.start,
-		HandlerStop:            e.stop,
 		HandlerCreateUsers:     e.createUsers,
 		HandlerBaseBackup:      e.baseBackup,
 		HandlerVerify:          e.verifyStreaming,
-		HandlerRemove:          e.remove,
 		HandlerSetPassword:     e.setPassword,
 		HandlerVerifyPassword:  e.verifyPassword,
 		HandlerCheckParameters: e.checkParameters,
 		HandlerApplyParameters: e.applyParameters,
-	}
+	})
 }
 
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "postgresql", Check: e.check, NewStep: e.newStep}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.check, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {

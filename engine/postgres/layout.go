@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"fmt"
 	"path"
 	"strconv"
 
@@ -15,8 +14,8 @@ const osUser = "postgres"
 
 // Node roles, as placement records them.
 const (
-	RolePrimary = "primary"
-	RoleReplica = "replica"
+	RolePrimary = enginekit.RolePrimary
+	RoleReplica = enginekit.RoleReplica
 )
 
 // node is a node of a cluster with the names and paths dbplane gives it on
@@ -37,13 +36,13 @@ func (n node) slot() string { return "dbplane_node" + strconv.Itoa(n.Ordinal) }
 
 // instanceID names the node's process for the agent: unique on a host,
 // because a host carries at most one node of a cluster.
-func (n node) instanceID() string { return fmt.Sprintf("pg-%d-%d", n.ClusterID, n.Ordinal) }
+func (n node) instanceID() string { return enginekit.InstanceID("pg", n.Node) }
 
 // home holds what belongs to the node but must not live in its data
 // directory: the Unix socket, the server log, the replication password file
 // and the initdb marker. pg_basebackup needs an empty data directory, and
 // copies whatever the primary's holds.
-func (n node) home() string { return n.DataDir + ".d" }
+func (n node) home() string { return enginekit.Home(n.Node) }
 
 func (n node) socketDir() string  { return n.home() }
 func (n node) socketPath() string { return path.Join(n.home(), ".s.PGSQL."+strconv.Itoa(n.Port)) }
@@ -58,9 +57,6 @@ func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
 
 // hostPort is the address clients reach the node at.
 func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
-
-// paths are what removing the node deletes.
-func (n node) paths() []string { return []string{n.DataDir, n.home()} }
 
 // isPrimary reports whether the node is its cluster's primary.
 func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).Ordinal }

@@ -37,7 +37,11 @@ type Engine struct {
 	connect connectFunc
 }
 
-// Handler names of the steps, as plans refer to them.
+// engineName names the engine in the catalog, its handlers and its logs.
+const engineName = dbplane.EngineRedis
+
+// Handler names of the steps, as plans refer to them. The kit performs
+// the host steps, named "<engine>.<step>".
 const (
 	HandlerPrecheck      = "redis.precheck_host"
 	HandlerInstall       = "redis.install_packages"
@@ -68,32 +72,27 @@ type step struct {
 
 type stepFunc = func(ctx context.Context, s *step) error
 
-// handlers maps handler names to their functions.
+// handlers maps handler names to their functions: the kit's host steps
+// and the engine's own.
 func (e *Engine) handlers() map[string]stepFunc {
-	return map[string]stepFunc{
-		HandlerPrecheck:        e.precheck,
-		HandlerInstall:         e.install,
-		HandlerPrepare:         e.prepare,
-		HandlerTLS:             e.writeTLS,
+	return enginekit.HostHandlers(engineName, map[string]stepFunc{
 		HandlerCreateUsers:     e.createUsers,
 		HandlerConfigure:       e.configure,
 		HandlerStart:           e.start,
-		HandlerStop:            e.stop,
 		HandlerVerifyReplica:   e.verifyReplication,
 		HandlerCreateCluster:   e.createCluster,
 		HandlerVerifyCluster:   e.verifyCluster,
-		HandlerRemove:          e.remove,
 		HandlerSetPassword:     e.setPassword,
 		HandlerCheckParameters: e.checkParameters,
 		HandlerApplyParameters: e.applyParameters,
-	}
+	})
 }
 
 // Register registers the step handlers on a task engine.
 func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
 
 func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: "redis", Check: e.checkVersion, NewStep: e.newStep}
+	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.checkVersion, NewStep: e.newStep}
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {

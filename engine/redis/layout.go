@@ -2,7 +2,6 @@ package redis
 
 import (
 	"fmt"
-	"net"
 	"path"
 	"strconv"
 
@@ -25,8 +24,8 @@ const busPortOffset = 10000
 // topologies. Redis cluster nodes are shard-<S>-primary and
 // shard-<S>-replica.
 const (
-	RolePrimary = "primary"
-	RoleReplica = "replica"
+	RolePrimary = enginekit.RolePrimary
+	RoleReplica = enginekit.RoleReplica
 )
 
 // node is a node of a cluster with the names and paths dbplane gives it on
@@ -39,13 +38,13 @@ type node struct {
 
 // instanceID names the node's process for the agent: unique on a host,
 // because a host carries at most one node of a cluster.
-func (n node) instanceID() string { return fmt.Sprintf("redis-%d-%d", n.ClusterID, n.Ordinal) }
+func (n node) instanceID() string { return enginekit.InstanceID("redis", n.Node) }
 
 // home holds what belongs to the node but is not data: its configuration,
 // users, replication credentials, pid file and log. Keeping them out of the
 // data directory keeps Redis (which may write only there) from touching
 // them, and keeps secrets out of any copy of the data.
-func (n node) home() string { return n.DataDir + ".d" }
+func (n node) home() string { return enginekit.Home(n.Node) }
 
 func (n node) confFile() string { return path.Join(n.home(), "redis.conf") }
 func (n node) aclFile() string  { return path.Join(n.home(), "users.acl") }
@@ -63,8 +62,14 @@ func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
 // busPort is the port of the node's cluster bus.
 func (n node) busPort() int { return n.Port + busPortOffset }
 
-// paths are what removing the node deletes.
-func (n node) paths() []string { return []string{n.DataDir, n.home()} }
+// ports are the TCP ports the node listens on: its port and, in a Redis
+// cluster, its cluster bus port.
+func (n node) ports() []int {
+	if n.isRedisCluster() {
+		return []int{n.Port, n.busPort()}
+	}
+	return []int{n.Port}
+}
 
 // shard is the node's shard: 0 outside a Redis cluster.
 func (n node) shard() int { return shardOf(n.cluster, n.Ordinal) }
@@ -158,6 +163,4 @@ func allNodes(c *dbplane.Cluster) ([]node, error) {
 var sortedNodes = enginekit.SortedNodes
 
 // joinHostPort joins an address and a port, bracketing IPv6 addresses.
-func joinHostPort(host string, port int) string {
-	return net.JoinHostPort(host, strconv.Itoa(port))
-}
+var joinHostPort = enginekit.JoinHostPort

@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,22 +8,13 @@ import (
 	"strconv"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// A node's TLS files live in its home, beside its configuration.
+// A node's TLS files live in its home, beside its configuration. The kit
+// writes them 0600 and owned by redis.
 func (n node) certFile() string { return path.Join(n.home(), "tls.crt") }
 func (n node) keyFile() string  { return path.Join(n.home(), "tls.key") }
 func (n node) caFile() string   { return path.Join(n.home(), "ca.crt") }
-
-// writeTLS issues the node a server certificate and writes it, its key and
-// the CA certificate into the node's home, 0600 and owned by redis.
-func (e *Engine) writeTLS(ctx context.Context, s *step) error {
-	n := s.n
-	return enginekit.WriteTLS(ctx, s.Step, enginekit.TLSFiles{
-		Owner: osUser, Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile(), Dir: n.home(),
-	})
-}
 
 // listenSettings say where the node serves: plain TCP on its port or,
 // when its cluster has SSL on, TLS only on that port (port 0 closes the
