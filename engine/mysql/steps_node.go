@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // readyTimeout bounds how long starting a node waits for it to answer
@@ -25,41 +26,18 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	done, err := allExist(ctx, a, n, n.initMarker(), n.dataFile("mysql"))
-	if err != nil {
-		return err
-	}
-	if done {
-		s.Logf("%s is already initialised", n.DataDir)
-		return nil
-	}
-	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
-		return err
-	}
 	// No --user: the tool runs as mysql already, and with it the tool tries
 	// (and, not being root, fails) to chown the PAM plugin's helper.
 	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
 	cmd.Timeout = 2 * time.Minute
-	if _, err := run(ctx, a, cmd); err != nil {
-		return fmt.Errorf("while initialising %s on host %d: %w", n.DataDir, n.HostID, err)
-	}
-	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
-		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
-	}
-	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
-	return nil
+	return enginekit.InitOnce(ctx, s.Step, a, cmd, n.initMarker(), []string{n.dataFile("mysql")},
+		func(ctx context.Context) error { return emptyDir(ctx, a, n, n.DataDir) })
 }
 
 // emptyDir removes whatever a dir holds, by removing and recreating it.
 func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	if err := a.RemoveInstance(ctx, n.instanceID(), []string{dir}); err != nil {
-		return fmt.Errorf("while emptying %s on host %d: %w", dir, n.HostID, err)
-	}
-	if err := a.EnsureDir(ctx, dir, osUser, 0o750); err != nil {
-		return fmt.Errorf("while creating %s on host %d: %w", dir, n.HostID, err)
-	}
-	return nil
+	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, 0o750)
 }
 
 // configure writes the node's my.cnf, 0600: for galera it names the
@@ -79,9 +57,8 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	f := dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}
-	if err := a.WriteFile(ctx, f); err != nil {
-		return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
+	if err := enginekit.WriteFiles(ctx, a, n.Node, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
+		return err
 	}
 	s.Logf("wrote %s of node %d (%s): listen on %s, server_id %d, %s", n.confFile(), n.Ordinal, n.Role,
 		n.hostPort(), n.serverID(), roleSummary(n))
@@ -149,11 +126,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	if err := a.StartInstance(ctx, inst); err != nil {
-		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
-	}
-	if err := waitReady(ctx, a, n); err != nil {
-		s.logTail(ctx, a, n)
+	if err := enginekit.Start(ctx, s.Step, a, inst, func(ctx context.Context) error { return s.waitReady(ctx, a) }); err != nil {
 		return err
 	}
 	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
@@ -161,31 +134,14 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 }
 
 // waitReady polls the node with SELECT 1 over its socket until it answers.
-func waitReady(ctx context.Context, a dbplane.HostAgent, n node) error {
-	cmd := sqlCmd(n, "SELECT 1;\n")
+func (s *step) waitReady(ctx context.Context, a dbplane.HostAgent) error {
+	cmd := sqlCmd(s.n, "SELECT 1;\n")
 	cmd.Timeout = 10 * time.Second
-	return poll(ctx, readyTimeout, func(ctx context.Context) (bool, string) {
-		res, err := a.Run(ctx, cmd)
-		switch {
-		case err != nil:
-			return false, err.Error()
-		case res.ExitCode != 0:
-			return false, tail(res.Stderr, maxStderr)
-		}
-		return true, ""
-	}, func(last string) error {
-		return fmt.Errorf("node %d on host %d did not answer on %s within %s: %s", n.Ordinal, n.HostID, n.socketPath(), readyTimeout, last)
-	})
+	return enginekit.WaitReady(ctx, s.Step, readyTimeout, "answer on "+s.n.socketPath(), enginekit.Succeeds(a, cmd))
 }
 
 // logTail copies the end of a node's server log to the step's log, to say
 // why it did not start.
 func (s *step) logTail(ctx context.Context, a dbplane.HostAgent, n node) {
-	cmd := asMySQL(n, "tail", "-n", "30", n.logFile())
-	cmd.Timeout = 10 * time.Second
-	res, err := a.Run(context.WithoutCancel(ctx), cmd)
-	if err != nil || res.ExitCode != 0 {
-		return
-	}
-	s.Logf("end of %s:\n%s", n.logFile(), tail(res.Stdout, 4000))
+	enginekit.LogTail(ctx, s.Step, a, dbplane.Instance{User: osUser, Dir: n.home(), Log: n.logFile()})
 }
