@@ -48,18 +48,28 @@ func LastKey(steps []dbplane.PlanStep) []string {
 	return []string{steps[len(steps)-1].Key}
 }
 
+// Replicas returns the nodes that are not primaries (isPrimary), in the
+// order given.
+func Replicas(nodes []dbplane.Node, isPrimary func(dbplane.Node) bool) []dbplane.Node {
+	var replicas []dbplane.Node
+	for _, n := range nodes {
+		if !isPrimary(n) {
+			replicas = append(replicas, n)
+		}
+	}
+	return replicas
+}
+
 // PrimariesLast returns nodes with the primaries after the other nodes,
 // each in the order given.
 func PrimariesLast(nodes []dbplane.Node, isPrimary func(dbplane.Node) bool) []dbplane.Node {
-	var order, primaries []dbplane.Node
+	order := Replicas(nodes, isPrimary)
 	for _, n := range nodes {
 		if isPrimary(n) {
-			primaries = append(primaries, n)
-			continue
+			order = append(order, n)
 		}
-		order = append(order, n)
 	}
-	return append(order, primaries...)
+	return order
 }
 
 // StopSteps returns the steps that stop nodes: the others, in parallel or
