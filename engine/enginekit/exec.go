@@ -88,12 +88,17 @@ func EmptyDir(ctx context.Context, a dbplane.HostAgent, n dbplane.Node, instance
 
 // InitOnce initialises the data directory of the step's node with cmd,
 // once. A directory holding marker and made (what cmd leaves in it) is
-// left alone. Any other is emptied first with empty: cmd may have left it
-// half-written (the agent or the host died under it), or it lost its
-// content after the marker was written. Once cmd succeeds, marker is
-// written, owned by cmd's user.
-func InitOnce(ctx context.Context, s *Step, a dbplane.HostAgent, cmd dbplane.Command, marker string, made []string, empty func(context.Context) error) error {
+// left alone. Any other is emptied first (EmptyDir, with instance
+// instanceID and mode): cmd may have left it half-written (the agent or
+// the host died under it), or it lost its content after the marker was
+// written. Once cmd succeeds, marker is written. The directory and marker
+// belong to cmd's user.
+func InitOnce(ctx context.Context, s *Step, instanceID string, mode uint32, cmd dbplane.Command, marker string, made ...string) error {
 	n := s.Node
+	a, err := s.Agent(ctx, n)
+	if err != nil {
+		return err
+	}
 	done, err := AllExist(ctx, a, cmd.User, n, append([]string{marker}, made...)...)
 	if err != nil {
 		return err
@@ -102,7 +107,7 @@ func InitOnce(ctx context.Context, s *Step, a dbplane.HostAgent, cmd dbplane.Com
 		s.Logf("%s is already initialised", n.DataDir)
 		return nil
 	}
-	if err := empty(ctx); err != nil {
+	if err := EmptyDir(ctx, a, n, instanceID, n.DataDir, cmd.User, mode); err != nil {
 		return err
 	}
 	if _, err := Run(ctx, a, cmd); err != nil {
@@ -113,4 +118,14 @@ func InitOnce(ctx context.Context, s *Step, a dbplane.HostAgent, cmd dbplane.Com
 	}
 	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
 	return nil
+}
+
+// Configure writes files (the node's configuration) on the host of the
+// step's node.
+func Configure(ctx context.Context, s *Step, files ...dbplane.File) error {
+	a, err := s.Agent(ctx, s.Node)
+	if err != nil {
+		return err
+	}
+	return WriteFiles(ctx, a, s.Node, files...)
 }

@@ -11,19 +11,39 @@ import (
 // LogTailLines is how many lines of a node's log LogTail copies.
 const LogTailLines = 30
 
-// Start has the agent supervise inst, the step's node, and waits until
-// ready passes. When the node does not get ready, the end of its log goes
-// to the step's log, to say why.
-func Start(ctx context.Context, s *Step, a dbplane.HostAgent, inst dbplane.Instance, ready func(context.Context) error) error {
+// Size returns the resources of the step's node: the memory placement
+// promised it (its flavor's, for a node placed before nodes recorded it)
+// and the CPUs of the cluster's flavor.
+func Size(s *Step) (dbplane.Resources, error) {
+	f, ok := s.Deps.Catalogue().Flavor(s.Cluster.Spec.Flavor)
+	if !ok {
+		return dbplane.Resources{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
+	}
+	r := dbplane.Resources{CPUMillis: f.VCPUs * 1000, MemoryMB: int64(f.MemoryGB) * 1024}
+	if s.Node.MemoryMB > 0 {
+		r.MemoryMB = s.Node.MemoryMB
+	}
+	return r, nil
+}
+
+// Start has the agent of the step's node supervise inst, the node, and
+// waits until ready passes. When the node does not get ready, the end of
+// its log goes to the step's log, to say why. It returns the agent, for
+// the engine's own report.
+func Start(ctx context.Context, s *Step, inst dbplane.Instance, ready func(context.Context, dbplane.HostAgent) error) (dbplane.HostAgent, error) {
 	n := s.Node
+	a, err := s.Agent(ctx, n)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.StartInstance(ctx, inst); err != nil {
-		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
+		return nil, fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
 	}
-	if err := ready(ctx); err != nil {
+	if err := ready(ctx, a); err != nil {
 		LogTail(ctx, s, a, inst)
-		return err
+		return nil, err
 	}
-	return nil
+	return a, nil
 }
 
 // LogTail copies the end of the log of inst (a node's server log) to the

@@ -22,22 +22,20 @@ const readyTimeout = 90 * time.Second
 // when it joins; it needs them to start at all.
 func (e *Engine) initNode(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	// No --user: the tool runs as mysql already, and with it the tool tries
 	// (and, not being root, fails) to chown the PAM plugin's helper.
 	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
 	cmd.Timeout = 2 * time.Minute
-	return enginekit.InitOnce(ctx, s.Step, a, cmd, n.initMarker(), []string{n.dataFile("mysql")},
-		func(ctx context.Context) error { return emptyDir(ctx, a, n, n.DataDir) })
+	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("mysql"))
 }
+
+// dataDirMode is the mode of a node's data directory.
+const dataDirMode = 0o750
 
 // emptyDir removes whatever a dir holds, by removing and recreating it.
 func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, 0o750)
+	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
 }
 
 // configure writes the node's my.cnf, 0600: for galera it names the
@@ -53,11 +51,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	if err := enginekit.WriteFiles(ctx, a, n.Node, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
+	if err := enginekit.Configure(ctx, s.Step, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
 		return err
 	}
 	s.Logf("wrote %s of node %d (%s): listen on %s, server_id %d, %s", n.confFile(), n.Ordinal, n.Role,
@@ -82,17 +76,7 @@ func roleSummary(n node) string {
 
 // size returns the memory and CPUs of the node: what placement promised,
 // else the flavor's.
-func (e *Engine) size(s *step) (dbplane.Resources, error) {
-	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
-	if !ok {
-		return dbplane.Resources{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
-	}
-	r := dbplane.Resources{CPUMillis: f.VCPUs * 1000, MemoryMB: int64(f.MemoryGB) * 1024}
-	if s.n.MemoryMB > 0 {
-		r.MemoryMB = s.n.MemoryMB
-	}
-	return r, nil
-}
+func (e *Engine) size(s *step) (dbplane.Resources, error) { return enginekit.Size(s.Step) }
 
 // instance is the node's mariadbd process for the agent: it reads the
 // node's my.cnf alone, and stops cleanly on SIGTERM. extra arguments
@@ -122,11 +106,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	if err := enginekit.Start(ctx, s.Step, a, inst, func(ctx context.Context) error { return s.waitReady(ctx, a) }); err != nil {
+	if _, err := enginekit.Start(ctx, s.Step, inst, s.waitReady); err != nil {
 		return err
 	}
 	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())

@@ -21,20 +21,19 @@ const readyTimeout = 90 * time.Second
 // is one that lost its content after the marker was written.
 func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	cmd := asPostgres(n, s.bin("initdb"), "-D", n.DataDir, "-U", osUser, "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=peer", "--auth-host=scram-sha-256", "--data-checksums", "--no-instructions")
 	cmd.Timeout = 2 * time.Minute
-	return enginekit.InitOnce(ctx, s.Step, a, cmd, n.initMarker(), []string{n.dataFile("PG_VERSION")},
-		func(ctx context.Context) error { return emptyDir(ctx, a, n, n.DataDir) })
+	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("PG_VERSION"))
 }
+
+// dataDirMode is the mode of a node's data directory: postgres refuses
+// one that others may read.
+const dataDirMode = 0o700
 
 // emptyDir removes whatever a dir holds, by removing and recreating it.
 func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, 0o700)
+	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
 }
 
 // configure writes the node's postgresql.conf and pg_hba.conf. For a
@@ -53,11 +52,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	if err := enginekit.WriteFiles(ctx, a, n.Node,
+	if err := enginekit.Configure(ctx, s.Step,
 		dbplane.File{Path: n.dataFile("postgresql.conf"), Owner: osUser, Mode: 0o600, Content: conf},
 		dbplane.File{Path: n.dataFile("pg_hba.conf"), Owner: osUser, Mode: 0o600, Content: hba},
 	); err != nil {
@@ -79,15 +74,8 @@ type sizing struct {
 // promised it (the flavor's, for a node placed before nodes recorded it)
 // and the CPUs of the cluster's flavor.
 func (e *Engine) sizing(s *step) (sizing, error) {
-	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
-	if !ok {
-		return sizing{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
-	}
-	size := sizing{memoryMB: int64(f.MemoryGB) * 1024, vcpus: f.VCPUs}
-	if s.n.MemoryMB > 0 {
-		size.memoryMB = s.n.MemoryMB
-	}
-	return size, nil
+	r, err := enginekit.Size(s.Step)
+	return sizing{memoryMB: r.MemoryMB, vcpus: r.CPUMillis / 1000}, err
 }
 
 // stopSignal stops postgres with a fast shutdown: sessions are ended and
@@ -102,10 +90,6 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	inst := dbplane.Instance{
 		ID:         n.instanceID(),
 		User:       osUser,
@@ -116,7 +100,8 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		StopSignal: stopSignal,
 		Resources:  &dbplane.Resources{CPUMillis: size.vcpus * 1000, MemoryMB: size.memoryMB},
 	}
-	if err := enginekit.Start(ctx, s.Step, a, inst, func(ctx context.Context) error { return s.waitReady(ctx, a) }); err != nil {
+	a, err := enginekit.Start(ctx, s.Step, inst, s.waitReady)
+	if err != nil {
 		return err
 	}
 	s.Logf("node %d accepts connections on %s; %s", n.Ordinal, n.hostPort(), s.limitsState(ctx, a, inst))

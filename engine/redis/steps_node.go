@@ -31,11 +31,7 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	if err := enginekit.WriteFiles(ctx, a, n.Node, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
+	if err := enginekit.Configure(ctx, s.Step, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
 		return err
 	}
 	what := "primary"
@@ -81,10 +77,6 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	inst := dbplane.Instance{
 		ID:         n.instanceID(),
 		User:       osUser,
@@ -95,7 +87,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		StopSignal: "SIGTERM",
 		Resources:  &dbplane.Resources{CPUMillis: vcpus * 1000, MemoryMB: mem},
 	}
-	if err := enginekit.Start(ctx, s.Step, a, inst, s.waitReady); err != nil {
+	if _, err := enginekit.Start(ctx, s.Step, inst, s.waitReady); err != nil {
 		return err
 	}
 	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
@@ -103,7 +95,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 }
 
 // waitReady polls the node with PING, as the admin user, until it answers.
-func (s *step) waitReady(ctx context.Context) error {
+func (s *step) waitReady(ctx context.Context, _ dbplane.HostAgent) error {
 	return enginekit.WaitReady(ctx, s.Step, readyTimeout, "answer", func(ctx context.Context) error { return s.ping(ctx, s.n) })
 }
 
