@@ -86,6 +86,10 @@ func EmptyDir(ctx context.Context, a dbplane.HostAgent, n dbplane.Node, instance
 	return nil
 }
 
+// InitTimeout bounds the program that initialises a data directory,
+// unless its command says otherwise.
+const InitTimeout = 2 * time.Minute
+
 // InitOnce initialises the data directory of the step's node with cmd,
 // once. A directory holding marker and made (what cmd leaves in it) is
 // left alone. Any other is emptied first (EmptyDir, with instance
@@ -109,6 +113,9 @@ func InitOnce(ctx context.Context, s *Step, instanceID string, mode uint32, cmd 
 	}
 	if err := EmptyDir(ctx, a, n, instanceID, n.DataDir, cmd.User, mode); err != nil {
 		return err
+	}
+	if cmd.Timeout == 0 {
+		cmd.Timeout = InitTimeout
 	}
 	if _, err := Run(ctx, a, cmd); err != nil {
 		return fmt.Errorf("while initialising %s on host %d: %w", n.DataDir, n.HostID, err)

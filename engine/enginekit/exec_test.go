@@ -111,6 +111,9 @@ func TestInitOnce(t *testing.T) {
 	if got := a.File(t, "/home/initdb.done"); got != "/data/n0\n" {
 		t.Errorf("marker = %q", got)
 	}
+	if got := a.Commands("initdb")[0].Timeout; got != enginekit.InitTimeout {
+		t.Errorf("initdb's timeout = %s, want %s", got, enginekit.InitTimeout)
+	}
 	if err := initOnce(); err != nil {
 		t.Fatal(err)
 	}

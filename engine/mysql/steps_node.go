@@ -26,7 +26,6 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 	// (and, not being root, fails) to chown the PAM plugin's helper.
 	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
-	cmd.Timeout = 2 * time.Minute
 	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("mysql"))
 }
 

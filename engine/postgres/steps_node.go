@@ -23,7 +23,6 @@ func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	n := s.n
 	cmd := asPostgres(n, s.bin("initdb"), "-D", n.DataDir, "-U", osUser, "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=peer", "--auth-host=scram-sha-256", "--data-checksums", "--no-instructions")
-	cmd.Timeout = 2 * time.Minute
 	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("PG_VERSION"))
 }
 
