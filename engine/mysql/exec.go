@@ -28,17 +28,6 @@ func fileExists(ctx context.Context, a dbplane.HostAgent, n node, path string) (
 	return enginekit.FileExists(ctx, a, osUser, n.Node, path)
 }
 
-// allExist reports whether every path exists on the host of n.
-func allExist(ctx context.Context, a dbplane.HostAgent, n node, paths ...string) (bool, error) {
-	for _, p := range paths {
-		ok, err := fileExists(ctx, a, n, p)
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
 // sqlTimeout bounds one SQL script dbplane runs.
 const sqlTimeout = time.Minute
 

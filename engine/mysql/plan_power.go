@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanStop returns the steps that stop the cluster's nodes. A standalone or
@@ -13,34 +14,18 @@ import (
 // and its grastate.dat says it is safe to bootstrap the cluster from. The
 // service records the nodes stopped after them.
 func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	var steps []dbplane.PlanStep
-	var before []string
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		var after []string
-		if c.Topology == dbplane.TopologyGalera {
-			after = lastKey(steps)
-		}
-		s := stopStep(c, n, after...)
-		steps = append(steps, s)
-		before = append(before, s.Key)
-	}
-	if c.Topology == dbplane.TopologyGalera {
-		before = lastKey(steps)
-	}
-	return append(steps, stopStep(c, p, before...))
+	nodes, isPrimary := powerNodes(c)
+	return enginekit.StopSteps(nodes, isPrimary, c.Topology == dbplane.TopologyGalera, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return stopStep(c, n, after...)
+	})
 }
 
-// lastKey returns the key of the last step, if any.
-func lastKey(steps []dbplane.PlanStep) []string {
-	if len(steps) == 0 {
-		return nil
-	}
-	return []string{steps[len(steps)-1].Key}
+// powerNodes returns the nodes of c and which of them is the primary (or
+// primary-zone member).
+func powerNodes(c *dbplane.Cluster) ([]dbplane.Node, func(dbplane.Node) bool) {
+	nodes := planNodes(c)
+	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	return nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
 }
 
 // PlanStart returns the steps that start a stopped cluster. A standalone or
@@ -52,22 +37,19 @@ func lastKey(steps []dbplane.PlanStep) []string {
 // incremental transfer); then the bootstrapped member is restarted as an
 // ordinary member, and every member is verified synced.
 func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
+	nodes, isPrimary := powerNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
 	if c.Topology == dbplane.TopologyGalera {
 		return galeraStartSteps(c, nodes, p)
 	}
-	steps := []dbplane.PlanStep{startStep(c, p)}
 	var verified []string
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		start := startStep(c, n, keyer(p)("start"))
-		v := verifyReplicaStep(c, n, keyer(n)("verify"), start.Key)
-		steps = append(steps, start, v)
-		verified = append(verified, v.Key)
-	}
+	steps := enginekit.StartSteps(nodes, isPrimary, func(dbplane.Node) int { return p.Ordinal },
+		func(n dbplane.Node, after ...string) dbplane.PlanStep { return startStep(c, n, after...) },
+		func(n dbplane.Node, after string) []dbplane.PlanStep {
+			v := verifyReplicaStep(c, n, keyer(n)("verify"), after)
+			verified = append(verified, v.Key)
+			return []dbplane.PlanStep{v}
+		})
 	return append(steps, verifyReplicationSteps(c, p, verified)...)
 }
 
@@ -93,8 +75,14 @@ func galeraStartSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 		steps = append(steps, s)
 		last = []string{s.Key}
 	}
-	return append(steps, newStep("my-verify", "Verify cluster", HandlerVerifyGalera, p, startTimeout,
-		fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", len(nodes)), last...))
+	return append(steps, verifyGaleraStep(p, len(nodes), last...))
+}
+
+// verifyGaleraStep checks that each of the members of a galera cluster is
+// synced.
+func verifyGaleraStep(p dbplane.Node, members int, after ...string) dbplane.PlanStep {
+	return newStep("my-verify", "Verify cluster", HandlerVerifyGalera, p, startTimeout,
+		fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", members), after...)
 }
 
 // PlanRestart returns the steps of a rolling restart, one node at a time,
@@ -105,48 +93,34 @@ func galeraStartSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 // one stops only once it is synced: the others keep the cluster's quorum
 // and serve meanwhile.
 func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
+	nodes, isPrimary := powerNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	var order []dbplane.Node
-	for _, n := range nodes {
-		if n.Ordinal != p.Ordinal {
-			order = append(order, n)
-		}
-	}
-	order = append(order, p)
-	var steps []dbplane.PlanStep
-	var last, verified []string
-	for _, n := range order {
+	order := enginekit.PrimariesLast(nodes, isPrimary)
+	galera := c.Topology == dbplane.TopologyGalera
+	steps := enginekit.OneAtATime(order, func(n dbplane.Node, after []string) []dbplane.PlanStep {
 		k := keyer(n)
-		stop := stopStep(c, n, last...)
-		steps = append(steps, stop)
-		if c.Topology == dbplane.TopologyGalera {
-			start := newStep(k("start"), fmt.Sprintf("Start member %d", n.Ordinal), HandlerStartMember, n, joinStepTime,
-				fmt.Sprintf("Start member %d on %s as an ordinary member and wait until it is synced", n.Ordinal, where(n)), stop.Key)
-			steps = append(steps, start)
-			last = []string{start.Key}
-			continue
+		stop := stopStep(c, n, after...)
+		switch {
+		case galera:
+			return []dbplane.PlanStep{stop, newStep(k("start"), fmt.Sprintf("Start member %d", n.Ordinal), HandlerStartMember, n, joinStepTime,
+				fmt.Sprintf("Start member %d on %s as an ordinary member and wait until it is synced", n.Ordinal, where(n)), stop.Key)}
+		case isPrimary(n):
+			return []dbplane.PlanStep{stop, startStep(c, n, stop.Key)}
 		}
 		start := startStep(c, n, stop.Key)
-		steps = append(steps, start)
-		last = []string{start.Key}
-		if n.Ordinal != p.Ordinal {
-			v := verifyReplicaStep(c, n, k("verify"), start.Key)
-			steps = append(steps, v)
-			last = []string{v.Key}
-		}
+		return []dbplane.PlanStep{stop, start, verifyReplicaStep(c, n, k("verify"), start.Key)}
+	})
+	if galera {
+		return append(steps, verifyGaleraStep(p, len(nodes), enginekit.LastKey(steps)...))
 	}
-	if c.Topology == dbplane.TopologyGalera {
-		return append(steps, newStep("my-verify", "Verify cluster", HandlerVerifyGalera, p, startTimeout,
-			fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", len(nodes)), last...))
-	}
-	for _, n := range order[:len(order)-1] {
-		v := verifyReplicaStep(c, n, keyer(n)("reverify"), last...)
-		v.Name += " after the primary"
-		steps = append(steps, v)
+	again := enginekit.VerifyAgain(enginekit.Replicas(nodes, isPrimary), func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return verifyReplicaStep(c, n, keyer(n)("reverify"), after...)
+	}, enginekit.LastKey(steps)...)
+	var verified []string
+	for _, v := range again {
 		verified = append(verified, v.Key)
 	}
-	return append(steps, verifyReplicationSteps(c, p, verified)...)
+	return append(append(steps, again...), verifyReplicationSteps(c, p, verified)...)
 }
 
 // verifyReplicationSteps check the primary serves every replica, when

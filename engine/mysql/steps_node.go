@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // readyTimeout bounds how long starting a node waits for it to answer
@@ -21,45 +22,19 @@ const readyTimeout = 90 * time.Second
 // when it joins; it needs them to start at all.
 func (e *Engine) initNode(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	done, err := allExist(ctx, a, n, n.initMarker(), n.dataFile("mysql"))
-	if err != nil {
-		return err
-	}
-	if done {
-		s.Logf("%s is already initialised", n.DataDir)
-		return nil
-	}
-	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
-		return err
-	}
 	// No --user: the tool runs as mysql already, and with it the tool tries
 	// (and, not being root, fails) to chown the PAM plugin's helper.
 	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
-	cmd.Timeout = 2 * time.Minute
-	if _, err := run(ctx, a, cmd); err != nil {
-		return fmt.Errorf("while initialising %s on host %d: %w", n.DataDir, n.HostID, err)
-	}
-	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
-		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
-	}
-	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
-	return nil
+	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("mysql"))
 }
+
+// dataDirMode is the mode of a node's data directory.
+const dataDirMode = 0o750
 
 // emptyDir removes whatever a dir holds, by removing and recreating it.
 func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	if err := a.RemoveInstance(ctx, n.instanceID(), []string{dir}); err != nil {
-		return fmt.Errorf("while emptying %s on host %d: %w", dir, n.HostID, err)
-	}
-	if err := a.EnsureDir(ctx, dir, osUser, 0o750); err != nil {
-		return fmt.Errorf("while creating %s on host %d: %w", dir, n.HostID, err)
-	}
-	return nil
+	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
 }
 
 // configure writes the node's my.cnf, 0600: for galera it names the
@@ -75,13 +50,8 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
+	if err := enginekit.Configure(ctx, s.Step, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
 		return err
-	}
-	f := dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}
-	if err := a.WriteFile(ctx, f); err != nil {
-		return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
 	}
 	s.Logf("wrote %s of node %d (%s): listen on %s, server_id %d, %s", n.confFile(), n.Ordinal, n.Role,
 		n.hostPort(), n.serverID(), roleSummary(n))
@@ -105,17 +75,7 @@ func roleSummary(n node) string {
 
 // size returns the memory and CPUs of the node: what placement promised,
 // else the flavor's.
-func (e *Engine) size(s *step) (dbplane.Resources, error) {
-	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
-	if !ok {
-		return dbplane.Resources{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
-	}
-	r := dbplane.Resources{CPUMillis: f.VCPUs * 1000, MemoryMB: int64(f.MemoryGB) * 1024}
-	if s.n.MemoryMB > 0 {
-		r.MemoryMB = s.n.MemoryMB
-	}
-	return r, nil
-}
+func (e *Engine) size(s *step) (dbplane.Resources, error) { return enginekit.Size(s.Step) }
 
 // instance is the node's mariadbd process for the agent: it reads the
 // node's my.cnf alone, and stops cleanly on SIGTERM. extra arguments
@@ -145,15 +105,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	if err := a.StartInstance(ctx, inst); err != nil {
-		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
-	}
-	if err := waitReady(ctx, a, n); err != nil {
-		s.logTail(ctx, a, n)
+	if _, err := enginekit.Start(ctx, s.Step, inst, s.waitReady); err != nil {
 		return err
 	}
 	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
@@ -161,31 +113,14 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 }
 
 // waitReady polls the node with SELECT 1 over its socket until it answers.
-func waitReady(ctx context.Context, a dbplane.HostAgent, n node) error {
-	cmd := sqlCmd(n, "SELECT 1;\n")
+func (s *step) waitReady(ctx context.Context, a dbplane.HostAgent) error {
+	cmd := sqlCmd(s.n, "SELECT 1;\n")
 	cmd.Timeout = 10 * time.Second
-	return poll(ctx, readyTimeout, func(ctx context.Context) (bool, string) {
-		res, err := a.Run(ctx, cmd)
-		switch {
-		case err != nil:
-			return false, err.Error()
-		case res.ExitCode != 0:
-			return false, tail(res.Stderr, maxStderr)
-		}
-		return true, ""
-	}, func(last string) error {
-		return fmt.Errorf("node %d on host %d did not answer on %s within %s: %s", n.Ordinal, n.HostID, n.socketPath(), readyTimeout, last)
-	})
+	return enginekit.WaitReady(ctx, s.Step, readyTimeout, "answer on "+s.n.socketPath(), enginekit.Succeeds(a, cmd))
 }
 
 // logTail copies the end of a node's server log to the step's log, to say
 // why it did not start.
 func (s *step) logTail(ctx context.Context, a dbplane.HostAgent, n node) {
-	cmd := asMySQL(n, "tail", "-n", "30", n.logFile())
-	cmd.Timeout = 10 * time.Second
-	res, err := a.Run(context.WithoutCancel(ctx), cmd)
-	if err != nil || res.ExitCode != 0 {
-		return
-	}
-	s.Logf("end of %s:\n%s", n.logFile(), tail(res.Stdout, 4000))
+	enginekit.LogTail(ctx, s.Step, a, dbplane.Instance{User: osUser, Dir: n.home(), Log: n.logFile()})
 }

@@ -108,13 +108,11 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []dbplane.File{
-		{Path: n.seedGTIDFile(), Owner: osUser, Mode: 0o600, Content: []byte(gtid + "\n")},
-		{Path: n.seedMarker(), Owner: osUser, Mode: 0o600, Content: []byte("seeded from cluster " + src.cluster.Name + "\n")},
-	} {
-		if err := a.WriteFile(ctx, f); err != nil {
-			return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
-		}
+	if err := enginekit.WriteFiles(ctx, a, n.Node,
+		dbplane.File{Path: n.seedGTIDFile(), Owner: osUser, Mode: 0o600, Content: []byte(gtid + "\n")},
+		dbplane.File{Path: n.seedMarker(), Owner: osUser, Mode: 0o600, Content: []byte("seeded from cluster " + src.cluster.Name + "\n")},
+	); err != nil {
+		return err
 	}
 	s.Logf("node %d holds a prepared copy of node %d of cluster %s at GTID position %q", n.Ordinal, src.Ordinal, src.cluster.Name, gtid)
 	return nil
@@ -159,16 +157,19 @@ func (s *step) waitListening(ctx context.Context, a dbplane.HostAgent, recv <-ch
 	n := s.n
 	deadline := time.Now().Add(listenTimeout)
 	for {
-		res, err := run(ctx, a, dbplane.Command{User: "root", Argv: []string{"ss", "-H", "-l", "-t", "-n"}, Timeout: 10 * time.Second})
+		out, err := enginekit.Listeners(ctx, a, n.Node)
 		if err != nil {
 			return err
 		}
-		if _, ok := enginekit.PortTaken(res.Stdout, n.Address, n.seedPort()); ok {
+		if _, ok := enginekit.PortTaken(out, n.Address, n.seedPort()); ok {
 			return nil
 		}
 		select {
 		case err := <-recv:
-			return fmt.Errorf("the receiver on node %d ended before the copy: %v", n.Ordinal, err)
+			if err == nil {
+				return fmt.Errorf("the receiver on node %d ended before the copy", n.Ordinal)
+			}
+			return fmt.Errorf("the receiver on node %d ended before the copy: %w", n.Ordinal, err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

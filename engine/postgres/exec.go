@@ -25,6 +25,11 @@ func fileExists(ctx context.Context, a dbplane.HostAgent, n node, path string) (
 	return enginekit.FileExists(ctx, a, osUser, n.Node, path)
 }
 
+// allExist reports whether every path exists on the host of n.
+func allExist(ctx context.Context, a dbplane.HostAgent, n node, paths ...string) (bool, error) {
+	return enginekit.AllExist(ctx, a, osUser, n.Node, paths...)
+}
+
 // psql runs an SQL script on the node as the postgres superuser, over the
 // node's Unix socket (peer authentication: no password exists for it). The
 // script goes on standard input, never in the arguments, so that nothing it

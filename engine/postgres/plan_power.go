@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanStop returns the steps that stop the cluster's nodes: the replicas
@@ -11,36 +12,25 @@ import (
 // from a primary that is gone, and the primary's last checkpoint is the
 // newest state. The service records the nodes stopped after them.
 func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	var steps []dbplane.PlanStep
-	var replicas []string
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		s := stopStep(fmt.Sprintf("pg-stop-%d", n.Ordinal), n)
-		steps = append(steps, s)
-		replicas = append(replicas, s.Key)
-	}
-	return append(steps, stopStep("pg-stop-primary", p, replicas...))
+	nodes, isPrimary := powerNodes(c)
+	return enginekit.StopSteps(nodes, isPrimary, false, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return stopStep(powerKey("stop", n, isPrimary), n, after...)
+	})
 }
 
 // PlanStart returns the steps that start a stopped cluster: the primary,
 // then each replica (in parallel), each verified streaming again. The
 // service records the nodes running after them.
 func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
+	nodes, isPrimary := powerNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	steps := []dbplane.PlanStep{startStep("pg-start-primary", p)}
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		start := startStep(fmt.Sprintf("pg-start-%d", n.Ordinal), n, "pg-start-primary")
-		steps = append(steps, start, verifyStep(fmt.Sprintf("pg-verify-%d", n.Ordinal), c, n, start.Key))
-	}
-	return steps
+	return enginekit.StartSteps(nodes, isPrimary, func(dbplane.Node) int { return p.Ordinal },
+		func(n dbplane.Node, after ...string) dbplane.PlanStep {
+			return startStep(powerKey("start", n, isPrimary), n, after...)
+		},
+		func(n dbplane.Node, after string) []dbplane.PlanStep {
+			return []dbplane.PlanStep{verifyStep(powerKey("verify", n, isPrimary), c, n, after)}
+		})
 }
 
 // PlanRestart returns the steps of a rolling restart: one replica at a
@@ -48,31 +38,35 @@ func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
 // every replica is verified streaming from it again. The primary is down
 // only for its own restart, and the replicas serve reads meanwhile.
 func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
+	nodes, isPrimary := powerNodes(c)
+	order := enginekit.PrimariesLast(nodes, isPrimary)
+	steps := enginekit.OneAtATime(order, func(n dbplane.Node, after []string) []dbplane.PlanStep {
+		stop := stopStep(powerKey("stop", n, isPrimary), n, after...)
+		start := startStep(powerKey("start", n, isPrimary), n, stop.Key)
+		if isPrimary(n) {
+			return []dbplane.PlanStep{stop, start}
+		}
+		return []dbplane.PlanStep{stop, start, verifyStep(powerKey("verify", n, isPrimary), c, n, start.Key)}
+	})
+	return append(steps, enginekit.VerifyAgain(enginekit.Replicas(nodes, isPrimary), func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return verifyStep(powerKey("reverify", n, isPrimary), c, n, after...)
+	}, enginekit.LastKey(steps)...)...)
+}
+
+// powerNodes returns the nodes of c and which of them is the primary.
+func powerNodes(c *dbplane.Cluster) ([]dbplane.Node, func(dbplane.Node) bool) {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	var steps []dbplane.PlanStep
-	var last []string // the step the next restart waits for
-	var replicas []dbplane.Node
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		replicas = append(replicas, n)
-		stop := stopStep(fmt.Sprintf("pg-stop-%d", n.Ordinal), n, last...)
-		start := startStep(fmt.Sprintf("pg-start-%d", n.Ordinal), n, stop.Key)
-		verify := verifyStep(fmt.Sprintf("pg-verify-%d", n.Ordinal), c, n, start.Key)
-		steps = append(steps, stop, start, verify)
-		last = []string{verify.Key}
+	return nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
+}
+
+// powerKey is the key of step name (stop, start, verify) of node n:
+// "pg-stop-primary", "pg-stop-1".
+func powerKey(name string, n dbplane.Node, isPrimary func(dbplane.Node) bool) string {
+	if isPrimary(n) {
+		return "pg-" + name + "-primary"
 	}
-	stop := stopStep("pg-stop-primary", p, last...)
-	start := startStep("pg-start-primary", p, stop.Key)
-	steps = append(steps, stop, start)
-	for _, n := range replicas {
-		s := verifyStep(fmt.Sprintf("pg-reverify-%d", n.Ordinal), c, n, start.Key)
-		s.Name = fmt.Sprintf("Verify streaming %d after the primary", n.Ordinal)
-		steps = append(steps, s)
-	}
-	return steps
+	return fmt.Sprintf("pg-%s-%d", name, n.Ordinal)
 }
 
 func stopStep(key string, n dbplane.Node, after ...string) dbplane.PlanStep {

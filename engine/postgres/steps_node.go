@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // readyTimeout bounds how long starting a node waits for it to accept
@@ -20,43 +21,18 @@ const readyTimeout = 90 * time.Second
 // is one that lost its content after the marker was written.
 func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
-	done, err := allExist(ctx, a, n, n.initMarker(), n.dataFile("PG_VERSION"))
-	if err != nil {
-		return err
-	}
-	if done {
-		s.Logf("%s is already initialised", n.DataDir)
-		return nil
-	}
-	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
-		return err
-	}
 	cmd := asPostgres(n, s.bin("initdb"), "-D", n.DataDir, "-U", osUser, "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=peer", "--auth-host=scram-sha-256", "--data-checksums", "--no-instructions")
-	cmd.Timeout = 2 * time.Minute
-	if _, err := run(ctx, a, cmd); err != nil {
-		return fmt.Errorf("while initialising %s on host %d: %w", n.DataDir, n.HostID, err)
-	}
-	if err := a.WriteFile(ctx, dbplane.File{Path: n.initMarker(), Owner: osUser, Mode: 0o600, Content: []byte(n.DataDir + "\n")}); err != nil {
-		return fmt.Errorf("while marking %s initialised: %w", n.DataDir, err)
-	}
-	s.Logf("initialised %s on host %d", n.DataDir, n.HostID)
-	return nil
+	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("PG_VERSION"))
 }
+
+// dataDirMode is the mode of a node's data directory: postgres refuses
+// one that others may read.
+const dataDirMode = 0o700
 
 // emptyDir removes whatever a dir holds, by removing and recreating it.
 func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	if err := a.RemoveInstance(ctx, n.instanceID(), []string{dir}); err != nil {
-		return fmt.Errorf("while emptying %s on host %d: %w", dir, n.HostID, err)
-	}
-	if err := a.EnsureDir(ctx, dir, osUser, 0o700); err != nil {
-		return fmt.Errorf("while creating %s on host %d: %w", dir, n.HostID, err)
-	}
-	return nil
+	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
 }
 
 // configure writes the node's postgresql.conf and pg_hba.conf. For a
@@ -75,17 +51,11 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
+	if err := enginekit.Configure(ctx, s.Step,
+		dbplane.File{Path: n.dataFile("postgresql.conf"), Owner: osUser, Mode: 0o600, Content: conf},
+		dbplane.File{Path: n.dataFile("pg_hba.conf"), Owner: osUser, Mode: 0o600, Content: hba},
+	); err != nil {
 		return err
-	}
-	for _, f := range []dbplane.File{
-		{Path: n.dataFile("postgresql.conf"), Owner: osUser, Mode: 0o600, Content: conf},
-		{Path: n.dataFile("pg_hba.conf"), Owner: osUser, Mode: 0o600, Content: hba},
-	} {
-		if err := a.WriteFile(ctx, f); err != nil {
-			return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
-		}
 	}
 	s.Logf("wrote postgresql.conf and pg_hba.conf of node %d (%s): listen on %s, synchronous_standby_names = %s",
 		n.Ordinal, n.Role, n.hostPort(), quoteLiteral(synchronousStandbyNames(n)))
@@ -103,15 +73,8 @@ type sizing struct {
 // promised it (the flavor's, for a node placed before nodes recorded it)
 // and the CPUs of the cluster's flavor.
 func (e *Engine) sizing(s *step) (sizing, error) {
-	f, ok := e.Catalogue().Flavor(s.Cluster.Spec.Flavor)
-	if !ok {
-		return sizing{}, dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no flavor %q", s.Cluster.Spec.Flavor))
-	}
-	size := sizing{memoryMB: int64(f.MemoryGB) * 1024, vcpus: f.VCPUs}
-	if s.n.MemoryMB > 0 {
-		size.memoryMB = s.n.MemoryMB
-	}
-	return size, nil
+	r, err := enginekit.Size(s.Step)
+	return sizing{memoryMB: r.MemoryMB, vcpus: r.CPUMillis / 1000}, err
 }
 
 // stopSignal stops postgres with a fast shutdown: sessions are ended and
@@ -126,10 +89,6 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	inst := dbplane.Instance{
 		ID:         n.instanceID(),
 		User:       osUser,
@@ -140,11 +99,8 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		StopSignal: stopSignal,
 		Resources:  &dbplane.Resources{CPUMillis: size.vcpus * 1000, MemoryMB: size.memoryMB},
 	}
-	if err := a.StartInstance(ctx, inst); err != nil {
-		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
-	}
-	if err := s.waitReady(ctx, a); err != nil {
-		s.logTail(ctx, a)
+	a, err := enginekit.Start(ctx, s.Step, inst, s.waitReady)
+	if err != nil {
 		return err
 	}
 	s.Logf("node %d accepts connections on %s; %s", n.Ordinal, n.hostPort(), s.limitsState(ctx, a, inst))
@@ -170,31 +126,7 @@ func (s *step) limitsState(ctx context.Context, a dbplane.HostAgent, inst dbplan
 // connections.
 func (s *step) waitReady(ctx context.Context, a dbplane.HostAgent) error {
 	n := s.n
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
 	cmd := asPostgres(n, s.bin("pg_isready"), "-q", "-h", n.socketDir(), "-p", strconv.Itoa(n.Port), "-t", "2")
 	cmd.Timeout = 10 * time.Second
-	for {
-		res, err := a.Run(ctx, cmd)
-		if err == nil && res.ExitCode == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %d on host %d did not accept connections within %s", n.Ordinal, n.HostID, readyTimeout)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// logTail copies the end of the node's server log to the step's log, to
-// say why it did not start.
-func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
-	cmd := asPostgres(s.n, "tail", "-n", "20", s.n.logFile())
-	cmd.Timeout = 10 * time.Second
-	res, err := a.Run(context.WithoutCancel(ctx), cmd)
-	if err != nil || res.ExitCode != 0 {
-		return
-	}
-	s.Logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
+	return enginekit.WaitReady(ctx, s.Step, readyTimeout, "accept connections", enginekit.Succeeds(a, cmd))
 }

@@ -179,17 +179,6 @@ WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = %[1]s);
 	return nil
 }
 
-// allExist reports whether every path exists on the host of n.
-func allExist(ctx context.Context, a dbplane.HostAgent, n node, paths ...string) (bool, error) {
-	for _, p := range paths {
-		ok, err := fileExists(ctx, a, n, p)
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
 // verifyStreaming waits until the primary reports the replica streaming,
 // with the synchronous state its replication mode gives it.
 func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // PlanStop returns the steps that stop the cluster's nodes: the replicas
@@ -12,22 +13,14 @@ import (
 // its data when it stops (an RDB snapshot, or the append-only file). The
 // service records the nodes stopped after them.
 func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
-	var steps []dbplane.PlanStep
-	var replicas []string
-	for _, n := range nodes {
-		if !isPrimary(c, n.Ordinal) {
-			s := stopStep(c, n)
-			steps = append(steps, s)
-			replicas = append(replicas, s.Key)
-		}
-	}
-	for _, n := range nodes {
-		if isPrimary(c, n.Ordinal) {
-			steps = append(steps, stopStep(c, n, replicas...))
-		}
-	}
-	return steps
+	return enginekit.StopSteps(planNodes(c), primaryIn(c), false, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return stopStep(c, n, after...)
+	})
+}
+
+// primaryIn returns whether a node is a primary of c.
+func primaryIn(c *dbplane.Cluster) func(dbplane.Node) bool {
+	return func(n dbplane.Node) bool { return isPrimary(c, n.Ordinal) }
 }
 
 // PlanStart returns the steps that start a stopped cluster: the primaries
@@ -36,22 +29,10 @@ func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
 // (whose nodes.conf kept slots and roles) that it is whole again.
 func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	var steps []dbplane.PlanStep
-	for _, n := range nodes {
-		if isPrimary(c, n.Ordinal) {
-			steps = append(steps, startStep(c, n))
-		}
-	}
+	steps := enginekit.StartSteps(nodes, primaryIn(c), func(n dbplane.Node) int { return shardPrimary(c, n.Ordinal) },
+		func(n dbplane.Node, after ...string) dbplane.PlanStep { return startStep(c, n, after...) }, nil)
 	var started []string
 	for _, s := range steps {
-		started = append(started, s.Key)
-	}
-	for _, n := range nodes {
-		if isPrimary(c, n.Ordinal) {
-			continue
-		}
-		s := startStep(c, n, stepKey(shardPrimary(c, n.Ordinal))("start"))
-		steps = append(steps, s)
 		started = append(started, s.Key)
 	}
 	switch c.Topology {
@@ -69,48 +50,27 @@ func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
 // again; in a Redis cluster, the cluster is ok. After a replication
 // cluster's primary restarts, every replica's link is checked again.
 func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
-	nodes := planNodes(c)
-	var order []dbplane.Node
-	for _, n := range nodes {
-		if !isPrimary(c, n.Ordinal) {
-			order = append(order, n)
-		}
-	}
-	for _, n := range nodes {
-		if isPrimary(c, n.Ordinal) {
-			order = append(order, n)
-		}
-	}
-	var steps []dbplane.PlanStep
-	var last []string
-	for _, n := range order {
+	order := enginekit.PrimariesLast(planNodes(c), primaryIn(c))
+	steps := enginekit.OneAtATime(order, func(n dbplane.Node, after []string) []dbplane.PlanStep {
 		k := stepKey(n.Ordinal)
-		stop := stopStep(c, n, last...)
+		stop := stopStep(c, n, after...)
 		start := startStep(c, n, stop.Key)
-		steps = append(steps, stop, start)
-		last = []string{start.Key}
 		switch {
 		case c.Topology == dbplane.TopologyRedisCluster:
 			v := verifyClusterStep(k("verify-cluster"), start.Key)
 			v.Name = fmt.Sprintf("Verify cluster after %s", roleName(c, n.Ordinal))
-			steps = append(steps, v)
-			last = []string{v.Key}
+			return []dbplane.PlanStep{stop, start, v}
 		case !isPrimary(c, n.Ordinal):
-			v := verifyReplicaStep(c, n, k("verify"), start.Key)
-			steps = append(steps, v)
-			last = []string{v.Key}
+			return []dbplane.PlanStep{stop, start, verifyReplicaStep(c, n, k("verify"), start.Key)}
 		}
+		return []dbplane.PlanStep{stop, start}
+	})
+	if c.Topology != dbplane.TopologyReplication {
+		return steps
 	}
-	if c.Topology == dbplane.TopologyReplication {
-		for _, n := range order {
-			if !isPrimary(c, n.Ordinal) {
-				v := verifyReplicaStep(c, n, stepKey(n.Ordinal)("reverify"), last...)
-				v.Name += " after the primary"
-				steps = append(steps, v)
-			}
-		}
-	}
-	return steps
+	return append(steps, enginekit.VerifyAgain(enginekit.Replicas(order, primaryIn(c)), func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return verifyReplicaStep(c, n, stepKey(n.Ordinal)("reverify"), after...)
+	}, enginekit.LastKey(steps)...)...)
 }
 
 func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {

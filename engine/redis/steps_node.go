@@ -6,41 +6,19 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // readyTimeout bounds how long starting a node waits for it to answer
 // before the step fails (and is retried).
 const readyTimeout = 60 * time.Second
 
-// Waits poll fast at first, because most end within milliseconds (a node
-// answering, a replica's link coming up), and then slower, so that a long
-// wait does not load the nodes: each interval is half again the last, up to
-// maxPollInterval, by which a wait of seconds (a cluster's gossip) ends late
-// by little.
-const (
-	minPollInterval = 10 * time.Millisecond
-	maxPollInterval = 250 * time.Millisecond
-)
-
 // poller paces the checks of one wait.
-type poller struct{ interval time.Duration }
+type poller struct{ enginekit.Poller }
 
 // wait sleeps until the next check is due and reports true, or reports
 // false once ctx ends.
-func (p *poller) wait(ctx context.Context) bool {
-	if p.interval == 0 {
-		p.interval = minPollInterval
-	}
-	t := time.NewTimer(p.interval)
-	defer t.Stop()
-	p.interval = min(p.interval*3/2, maxPollInterval)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func (p *poller) wait(ctx context.Context) bool { return p.Wait(ctx) }
 
 // configure writes the node's redis.conf.
 func (e *Engine) configure(ctx context.Context, s *step) error {
@@ -53,13 +31,8 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
+	if err := enginekit.Configure(ctx, s.Step, dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}); err != nil {
 		return err
-	}
-	f := dbplane.File{Path: n.confFile(), Owner: osUser, Mode: 0o600, Content: conf}
-	if err := a.WriteFile(ctx, f); err != nil {
-		return fmt.Errorf("while writing %s on host %d: %w", f.Path, n.HostID, err)
 	}
 	what := "primary"
 	switch {
@@ -104,10 +77,6 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
-	if err != nil {
-		return err
-	}
 	inst := dbplane.Instance{
 		ID:         n.instanceID(),
 		User:       osUser,
@@ -118,11 +87,7 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 		StopSignal: "SIGTERM",
 		Resources:  &dbplane.Resources{CPUMillis: vcpus * 1000, MemoryMB: mem},
 	}
-	if err := a.StartInstance(ctx, inst); err != nil {
-		return fmt.Errorf("while starting node %d on host %d: %w", n.Ordinal, n.HostID, err)
-	}
-	if err := s.waitReady(ctx); err != nil {
-		s.logTail(ctx, a)
+	if _, err := enginekit.Start(ctx, s.Step, inst, s.waitReady); err != nil {
 		return err
 	}
 	s.Logf("node %d answers on %s", n.Ordinal, n.hostPort())
@@ -130,20 +95,8 @@ func (e *Engine) start(ctx context.Context, s *step) error {
 }
 
 // waitReady polls the node with PING, as the admin user, until it answers.
-func (s *step) waitReady(ctx context.Context) error {
-	n := s.n
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	var p poller
-	for {
-		err := s.ping(ctx, n)
-		if err == nil {
-			return nil
-		}
-		if !p.wait(ctx) {
-			return fmt.Errorf("node %d on host %d did not answer within %s: %w", n.Ordinal, n.HostID, readyTimeout, err)
-		}
-	}
+func (s *step) waitReady(ctx context.Context, _ dbplane.HostAgent) error {
+	return enginekit.WaitReady(ctx, s.Step, readyTimeout, "answer", func(ctx context.Context) error { return s.ping(ctx, s.n) })
 }
 
 // ping sends PING to n over a new connection, so that each try dials
@@ -159,15 +112,4 @@ func (s *step) ping(ctx context.Context, n node) error {
 		err = fmt.Errorf("node %d answered PING with %q", n.Ordinal, pong)
 	}
 	return err
-}
-
-// logTail copies the end of the node's log to the step's log, to say why
-// it did not start.
-func (s *step) logTail(ctx context.Context, a dbplane.HostAgent) {
-	cmd := dbplane.Command{User: osUser, Argv: []string{"tail", "-n", "20", s.n.logFile()}, Dir: s.n.home(), Timeout: 10 * time.Second}
-	res, err := a.Run(context.WithoutCancel(ctx), cmd)
-	if err != nil || res.ExitCode != 0 {
-		return
-	}
-	s.Logf("end of %s:\n%s", s.n.logFile(), tail(res.Stdout, 4000))
 }
