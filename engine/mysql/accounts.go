@@ -1,9 +1,7 @@
 package mysql
 
 import (
-	"crypto/rand"
 	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -42,16 +40,6 @@ func nativeHash(password string) string {
 	h1 := sha1.Sum([]byte(password))
 	h2 := sha1.Sum(h1[:])
 	return "*" + strings.ToUpper(hex.EncodeToString(h2[:]))
-}
-
-// newSecret returns a random password for an account only machines use.
-// Its characters need no quoting in SQL or in my.cnf.
-func newSecret() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("while drawing a password: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // replicationUser is the account replica n replicates as.

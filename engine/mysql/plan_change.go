@@ -2,9 +2,6 @@ package mysql
 
 import (
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
@@ -19,17 +16,13 @@ import (
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	steps := []dbplane.PlanStep{newStep("my-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
-		fmt.Sprintf("ALTER USER every %s account on %s with the new password's hash (never the password itself)", AdminUser, nodeWord(c, p)))}
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		steps = append(steps, newStep(keyer(n)("password"), "Verify the password on "+nodeWord(c, n), HandlerVerifyPassword, n, startTimeout,
+	set := newStep("my-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
+		fmt.Sprintf("ALTER USER every %s account on %s with the new password's hash (never the password itself)", AdminUser, nodeWord(c, p)))
+	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
+		return newStep(keyer(n)("password"), "Verify the password on "+nodeWord(c, n), HandlerVerifyPassword, n, startTimeout,
 			fmt.Sprintf("Wait until every %s account on node %d has the new password's hash, carried by %s", AdminUser, n.Ordinal, carrier(c)),
-			"my-password"))
-	}
-	return steps
+			after)
+	})
 }
 
 func carrier(c *dbplane.Cluster) string {
@@ -58,26 +51,18 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	order := slices.DeleteFunc(slices.Clone(nodes), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
-	order = append(order, p)
-	var steps []dbplane.PlanStep
-	var last []string
-	for _, n := range order {
-		k := keyer(n)
-		conf := newStep(k("configure"), "Configure "+nodeWord(c, n), HandlerConfigure, n, shortTimeout,
-			fmt.Sprintf("Rewrite the my.cnf of node %d with the cluster's parameters", n.Ordinal), last...)
-		apply := withParameters(change, newStep(k("apply"), "Apply the parameters on "+nodeWord(c, n), HandlerApplyParameters, n, startTimeout,
-			fmt.Sprintf("SET GLOBAL %s on node %d if every one is dynamic, else restart it and wait until it serves", names(change), n.Ordinal), conf.Key))
-		steps = append(steps, conf, apply)
-		last = []string{apply.Key}
-	}
-	return steps
+	order := enginekit.PrimariesLast(nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
+	return enginekit.ApplyInTurn(order, change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(keyer(n)("configure"), "Configure "+nodeWord(c, n), HandlerConfigure, n, shortTimeout,
+			fmt.Sprintf("Rewrite the my.cnf of node %d with the cluster's parameters", n.Ordinal), after...)
+	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(keyer(n)("apply"), "Apply the parameters on "+nodeWord(c, n), HandlerApplyParameters, n, startTimeout,
+			fmt.Sprintf("SET GLOBAL %s on node %d if every one is dynamic, else restart it and wait until it serves", names(change), n.Ordinal), after...)
+	})
 }
 
 // withParameters adds a change to a step's parameters.
 var withParameters = enginekit.WithParameters
 
 // names lists the names of a change.
-func names(change map[string]string) string {
-	return strings.Join(slices.Sorted(maps.Keys(change)), ", ")
-}
+var names = enginekit.Names

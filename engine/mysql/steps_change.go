@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"regexp"
 	"slices"
@@ -19,10 +20,9 @@ import (
 // the task engine's redaction, so neither shows in a log. Running it again
 // sets the same hash.
 func (e *Engine) setPassword(ctx context.Context, s *step) error {
-	pw, err := e.Store.TaskPassword(ctx, s.TaskID)
-	taskengine.Redact(ctx, pw)
+	pw, err := s.NewPassword(ctx)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
+		return err
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
@@ -51,10 +51,9 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 // verifyPassword waits until every admin account of the node has the new
 // password's hash, which replication or galera carries from the primary.
 func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
-	pw, err := e.Store.TaskPassword(ctx, s.TaskID)
-	taskengine.Redact(ctx, pw)
+	pw, err := s.NewPassword(ctx)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
+		return err
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
@@ -153,28 +152,21 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.CheckEach(s.Params, func(k, v string) (string, error) {
 		readOnly, ok := vars[variableOf(k)]
 		switch {
-		case !ok && s.Params[k] != "":
-			fields = append(fields, dbplane.FieldError{Field: field,
-				Message: fmt.Sprintf("is not a system variable of MariaDB %s: set it when the cluster is created", e.version(s.Cluster))})
-		case !ok || readOnly || s.Params[k] == "":
+		case !ok && v != "":
+			return fmt.Sprintf("is not a system variable of MariaDB %s: set it when the cluster is created", e.version(s.Cluster)), nil
+		case !ok || readOnly || v == "":
 			s.Logf("%s: %s", k, map[bool]string{true: "needs a restart", false: "back to its default"}[!ok || readOnly])
 		default:
-			if _, err := s.sql(ctx, a, s.n, setGlobal(variableOf(k), s.Params[k])); err != nil {
-				fields = append(fields, dbplane.FieldError{Field: field, Message: "MariaDB refuses the value: " + err.Error()})
-				continue
+			if _, err := s.sql(ctx, a, s.n, setGlobal(variableOf(k), v)); err != nil {
+				return enginekit.Refuses("MariaDB", err), nil
 			}
-			s.Logf("%s = %s on node %d", k, s.Params[k], s.n.Ordinal)
+			s.Logf("%s = %s on node %d", k, v, s.n.Ordinal)
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return "", nil
+	})
 }
 
 // applyParameters applies a recorded change on the node, whose my.cnf the

@@ -2,7 +2,9 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +42,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	pw, err := newSecret()
+	pw, err := enginekit.NewSecret(ctx)
 	if err != nil {
 		return err
 	}
@@ -179,34 +181,22 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	})
 }
 
-// Waits poll fast at first, because most end within a few hundred
-// milliseconds (a server answering, a replica connecting), and then slower,
-// so that a long wait does not keep an agent busy: each interval is half
-// again the last, up to maxPollInterval, by which a wait of seconds ends
-// late by little.
-const (
-	minPollInterval = 20 * time.Millisecond
-	maxPollInterval = 250 * time.Millisecond
-)
-
-// poll calls check until it reports done or timeout passes, and then
-// returns fail with what check said last.
+// poll calls check, paced by the kit's poller, until it reports done or
+// timeout passes, and then returns fail with what check said last.
 func poll(ctx context.Context, timeout time.Duration, check func(context.Context) (bool, string), fail func(last string) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	last := "not checked yet"
-	for interval := minPollInterval; ; interval = min(interval*3/2, maxPollInterval) {
+	err := enginekit.Poll(ctx, timeout, func(ctx context.Context) error {
 		done, why := check(ctx)
-		if done {
-			return nil
-		}
 		if why != "" {
 			last = strings.TrimSpace(why)
 		}
-		select {
-		case <-ctx.Done():
-			return fail(last)
-		case <-time.After(interval):
+		if done {
+			return nil
 		}
+		return errors.New(last)
+	})
+	if err != nil {
+		return fail(last)
 	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
-	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Handlers of a standby cluster's steps.
@@ -125,11 +124,10 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	pw, err := newSecret()
+	pw, err := enginekit.NewSecret(ctx)
 	if err != nil {
 		return err
 	}
-	taskengine.Redact(ctx, pw)
 	sa, err := s.agent(ctx, src)
 	if err != nil {
 		return err

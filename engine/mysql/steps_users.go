@@ -3,11 +3,11 @@ package mysql
 import (
 	"context"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strings"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/taskengine"
 )
 
 // createUsers creates the admin accounts on the primary (for galera: the
@@ -17,13 +17,9 @@ import (
 // again sets the same admin accounts, drops those of networks no longer
 // allowed, and draws a new state transfer password everywhere.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
-	password, err := e.Store.ClusterPassword(ctx, s.Cluster.ID)
-	taskengine.Redact(ctx, password)
+	password, err := s.AdminPassword(ctx)
 	if err != nil {
-		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
-	}
-	if password == "" {
-		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
+		return err
 	}
 	hosts, err := adminHosts(s.Cluster)
 	if err != nil {
@@ -94,7 +90,7 @@ const sstPrivileges = "RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR"
 // sets it on the members that run, which read the file only when they
 // start. The password lives only in those files and in the servers.
 func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
-	pw, err := newSecret()
+	pw, err := enginekit.NewSecret(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,7 @@ package postgres
 import (
 	"cmp"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
@@ -20,17 +17,13 @@ import (
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	steps := []dbplane.PlanStep{newStep("pg-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
-		fmt.Sprintf("ALTER ROLE %s on the primary with the SCRAM-SHA-256 verifier of the new password (never the password itself)", AdminUser))}
-	for _, n := range nodes {
-		if n.Ordinal == p.Ordinal {
-			continue
-		}
-		steps = append(steps, newStep(fmt.Sprintf("pg-password-%d", n.Ordinal), fmt.Sprintf("Verify the password on replica %d", n.Ordinal),
+	set := newStep("pg-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
+		fmt.Sprintf("ALTER ROLE %s on the primary with the SCRAM-SHA-256 verifier of the new password (never the password itself)", AdminUser))
+	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
+		return newStep(fmt.Sprintf("pg-password-%d", n.Ordinal), fmt.Sprintf("Verify the password on replica %d", n.Ordinal),
 			HandlerVerifyPassword, n, startTimeout,
-			fmt.Sprintf("Wait until replica %d holds the new password's verifier, carried by streaming replication", n.Ordinal), "pg-password"))
-	}
-	return steps
+			fmt.Sprintf("Wait until replica %d holds the new password's verifier, carried by streaming replication", n.Ordinal), after)
+	})
 }
 
 // PlanParameterCheck returns the step that checks a change on the primary
@@ -51,24 +44,19 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	order := slices.DeleteFunc(slices.Clone(nodes), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
+	isP := func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
+	order := enginekit.PrimariesLast(nodes, isP)
 	if e.lowersStandbyBound(c, p, change) {
-		order = append([]dbplane.Node{p}, order...)
-	} else {
-		order = append(order, p)
+		order = append([]dbplane.Node{p}, enginekit.Replicas(nodes, isP)...)
 	}
-	var steps []dbplane.PlanStep
-	var last []string
-	for _, n := range order {
-		conf := newStep(fmt.Sprintf("pg-configure-%d", n.Ordinal), fmt.Sprintf("Configure node %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
-			fmt.Sprintf("Rewrite the postgresql.conf of node %d with the cluster's parameters", n.Ordinal), last...)
-		apply := withParameters(change, newStep(fmt.Sprintf("pg-apply-%d", n.Ordinal), fmt.Sprintf("Apply the parameters on node %d", n.Ordinal),
+	return enginekit.ApplyInTurn(order, change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(fmt.Sprintf("pg-configure-%d", n.Ordinal), fmt.Sprintf("Configure node %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
+			fmt.Sprintf("Rewrite the postgresql.conf of node %d with the cluster's parameters", n.Ordinal), after...)
+	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(fmt.Sprintf("pg-apply-%d", n.Ordinal), fmt.Sprintf("Apply the parameters on node %d", n.Ordinal),
 			HandlerApplyParameters, n, startTimeout,
-			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, names(change)), conf.Key))
-		steps = append(steps, conf, apply)
-		last = []string{apply.Key}
-	}
-	return steps
+			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, names(change)), after...)
+	})
 }
 
 // standbyBound are the parameters a hot standby needs at least as high as
@@ -116,6 +104,4 @@ func (e *Engine) lowersStandbyBound(c *dbplane.Cluster, p dbplane.Node, change m
 var withParameters = enginekit.WithParameters
 
 // names lists the names of a change.
-func names(change map[string]string) string {
-	return strings.Join(slices.Sorted(maps.Keys(change)), ", ")
-}
+var names = enginekit.Names

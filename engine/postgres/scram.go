@@ -49,12 +49,3 @@ func hmacSHA256(key []byte, msg string) []byte {
 	m.Write([]byte(msg))
 	return m.Sum(nil)
 }
-
-// newSecret returns a random password for a role only machines use.
-func newSecret() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("while drawing a password: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}

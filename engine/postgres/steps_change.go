@@ -6,28 +6,18 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/taskengine"
 )
-
-// newPassword reads the task's new password and registers it with the
-// task engine's redaction.
-func (s *step) newPassword(ctx context.Context) (string, error) {
-	pw, err := s.e.Store.TaskPassword(ctx, s.TaskID)
-	taskengine.Redact(ctx, pw)
-	if err != nil {
-		return "", fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
-	}
-	return pw, nil
-}
 
 // setPassword sets the SCRAM-SHA-256 verifier of the task's new password
 // on the admin role of the primary. The verifier, not the password,
@@ -35,7 +25,7 @@ func (s *step) newPassword(ctx context.Context) (string, error) {
 // the server's log. Running it again draws a new salt for the same
 // password.
 func (e *Engine) setPassword(ctx context.Context, s *step) error {
-	pw, err := s.newPassword(ctx)
+	pw, err := s.NewPassword(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,7 +49,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 // verifyPassword waits until the node's admin role holds a verifier of the
 // new password, which streaming replication carries from the primary.
 func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
-	pw, err := s.newPassword(ctx)
+	pw, err := s.NewPassword(ctx)
 	if err != nil {
 		return err
 	}
@@ -68,22 +58,18 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 		return err
 	}
 	query := fmt.Sprintf("SELECT rolpassword FROM pg_authid WHERE rolname = %s;\n", quoteLiteral(AdminUser))
-	deadline := time.Now().Add(streamTimeout)
-	for {
+	err = enginekit.Poll(ctx, streamTimeout, func(ctx context.Context) error {
 		out, err := s.psql(ctx, a, s.n, query)
-		switch {
-		case err == nil && scramMatches(out, pw):
-			s.Logf("replica %d holds the new password of %s", s.n.Ordinal, AdminUser)
-			return nil
-		case time.Now().After(deadline):
-			return fmt.Errorf("replica %d did not receive the new password within %s (%v)", s.n.Ordinal, streamTimeout, err)
+		if err == nil && !scramMatches(out, pw) {
+			err = errors.New("it holds another password")
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replica %d did not receive the new password within %s: %w", s.n.Ordinal, streamTimeout, err)
 	}
+	s.Logf("replica %d holds the new password of %s", s.n.Ordinal, AdminUser)
+	return nil
 }
 
 // scramMatches reports whether a SCRAM-SHA-256 verifier, as pg_authid
@@ -156,29 +142,22 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.CheckEach(s.Params, func(k, v string) (string, error) {
 		c, ok := known[k]
 		switch {
 		case !ok:
-			fields = append(fields, dbplane.FieldError{Field: field,
-				Message: fmt.Sprintf("is not a parameter of PostgreSQL %s", e.version(s.Cluster))})
-		case s.Params[k] == "":
+			return fmt.Sprintf("is not a parameter of PostgreSQL %s", e.version(s.Cluster)), nil
+		case v == "":
 			s.Logf("%s (%s): back to its default", k, c)
 		default:
-			script := fmt.Sprintf("ALTER SYSTEM SET %s = %s;\nALTER SYSTEM RESET %s;\n", k, quoteLiteral(s.Params[k]), k)
+			script := fmt.Sprintf("ALTER SYSTEM SET %s = %s;\nALTER SYSTEM RESET %s;\n", k, quoteLiteral(v), k)
 			if _, err := s.psql(ctx, a, s.n, script); err != nil {
-				fields = append(fields, dbplane.FieldError{Field: field, Message: "PostgreSQL refuses the value: " + err.Error()})
-				continue
+				return enginekit.Refuses("PostgreSQL", err), nil
 			}
-			s.Logf("%s = %s is valid (context %s)", k, s.Params[k], c)
+			s.Logf("%s = %s is valid (context %s)", k, v, c)
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return "", nil
+	})
 }
 
 // applyParameters applies a recorded change on the node, whose

@@ -2,14 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Roles dbplane creates in every cluster.
@@ -29,24 +30,18 @@ const streamTimeout = 90 * time.Second
 // replication password and rewrites every copy, so a run that stopped half
 // way leaves nothing inconsistent behind.
 func (e *Engine) createUsers(ctx context.Context, s *step) error {
-	password, err := e.Store.ClusterPassword(ctx, s.Cluster.ID)
-	taskengine.Redact(ctx, password)
+	password, err := s.AdminPassword(ctx)
 	if err != nil {
-		return fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
-	}
-	if password == "" {
-		return dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
+		return err
 	}
 	adminVerifier, err := scramVerifier(password)
 	if err != nil {
 		return err
 	}
-	replPassword, err := newSecret()
+	replPassword, err := enginekit.NewSecret(ctx)
 	if err != nil {
 		return err
 	}
-	// Machines alone use it, but a log line must not hand it out either.
-	taskengine.Redact(ctx, replPassword)
 	replVerifier, err := scramVerifier(replPassword)
 	if err != nil {
 		return err
@@ -193,27 +188,26 @@ func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {
 	}
 	want := wantSyncStates(s.Cluster.Spec.ReplicationMode)
 	query := fmt.Sprintf("SELECT state, sync_state FROM pg_stat_replication WHERE application_name = %s;\n", quoteLiteral(n.name()))
-	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	defer cancel()
 	last := "not connected"
-	for {
+	err = enginekit.Poll(ctx, streamTimeout, func(ctx context.Context) error {
 		out, err := s.psql(ctx, a, p, query)
-		if err == nil {
-			state, sync, _ := strings.Cut(out, "|")
-			if state == "streaming" && slices.Contains(want, sync) {
-				s.Logf("node %d streams from the primary (sync_state %s)", n.Ordinal, sync)
-				return nil
-			}
-			if out != "" {
-				last = "state " + state + ", sync_state " + sync
-			}
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %d does not stream as %s (%s) after %s", n.Ordinal, strings.Join(want, " or "), last, streamTimeout)
-		case <-time.After(100 * time.Millisecond):
+		state, sync, _ := strings.Cut(out, "|")
+		if state == "streaming" && slices.Contains(want, sync) {
+			s.Logf("node %d streams from the primary (sync_state %s)", n.Ordinal, sync)
+			return nil
 		}
+		if out != "" {
+			last = "state " + state + ", sync_state " + sync
+		}
+		return errors.New(last)
+	})
+	if err != nil {
+		return fmt.Errorf("node %d does not stream as %s (%s) after %s", n.Ordinal, strings.Join(want, " or "), last, streamTimeout)
 	}
+	return nil
 }
 
 // wantSyncStates are the sync_state values pg_stat_replication shows for a

@@ -19,7 +19,6 @@ package redis
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
@@ -113,18 +112,14 @@ func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
 	return s.Step.Agent(ctx, n.Node)
 }
 
-// adminPassword returns the cluster's admin password from the store.
+// adminPassword returns the cluster's admin password, read once.
 func (s *step) adminPassword(ctx context.Context) (string, error) {
 	if s.password != "" {
 		return s.password, nil
 	}
-	pw, err := s.e.Store.ClusterPassword(ctx, s.Cluster.ID)
-	taskengine.Redact(ctx, pw)
+	pw, err := s.AdminPassword(ctx)
 	if err != nil {
-		return "", fmt.Errorf("while reading the admin password of cluster %s: %w", s.Cluster.Name, err)
-	}
-	if pw == "" {
-		return "", dbplane.Permanent(fmt.Errorf("cluster %s has no admin password", s.Cluster.Name))
+		return "", err
 	}
 	s.password = pw
 	return pw, nil

@@ -2,9 +2,7 @@ package redis
 
 import (
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
@@ -43,17 +41,14 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 // dbplane does not set itself) is followed by the rolling restart of the
 // cluster.
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
-	var steps []dbplane.PlanStep
-	var last []string
-	for _, n := range restartOrder(c) {
-		k := stepKey(n.Ordinal)
-		conf := newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
-			fmt.Sprintf("Rewrite the redis.conf of node %d with the cluster's parameters", n.Ordinal), last...)
-		apply := withParameters(change, newStep(k("apply"), "Apply the parameters on "+roleName(c, n.Ordinal), HandlerApplyParameters,
-			n.Ordinal, shortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", names(change), n.Ordinal), conf.Key))
-		steps = append(steps, conf, apply)
-		last = []string{apply.Key}
-	}
+	steps := enginekit.ApplyInTurn(restartOrder(c), change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(stepKey(n.Ordinal)("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
+			fmt.Sprintf("Rewrite the redis.conf of node %d with the cluster's parameters", n.Ordinal), after...)
+	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
+		return newStep(stepKey(n.Ordinal)("apply"), "Apply the parameters on "+roleName(c, n.Ordinal), HandlerApplyParameters,
+			n.Ordinal, shortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", names(change), n.Ordinal), after...)
+	})
+	last := enginekit.LastKey(steps)
 	if !needsRestart(change) {
 		return steps
 	}
@@ -68,14 +63,7 @@ func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string
 
 // restartOrder is the order of a rolling change: replicas, then primaries.
 func restartOrder(c *dbplane.Cluster) []dbplane.Node {
-	nodes := planNodes(c)
-	order := slices.DeleteFunc(slices.Clone(nodes), func(n dbplane.Node) bool { return isPrimary(c, n.Ordinal) })
-	for _, n := range nodes {
-		if isPrimary(c, n.Ordinal) {
-			order = append(order, n)
-		}
-	}
-	return order
+	return enginekit.PrimariesLast(planNodes(c), primaryIn(c))
 }
 
 // immutableParameters are the Redis 7 parameters CONFIG SET refuses to
@@ -106,6 +94,4 @@ func dbplaneSets(k string) bool {
 var withParameters = enginekit.WithParameters
 
 // names lists the names of a change.
-func names(change map[string]string) string {
-	return strings.Join(slices.Sorted(maps.Keys(change)), ", ")
-}
+var names = enginekit.Names

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"slices"
 	"strings"
@@ -18,10 +19,9 @@ import (
 // node must accept the new password. A node that accepts only the new
 // password already (an earlier run) gets the same again.
 func (e *Engine) setPassword(ctx context.Context, s *step) error {
-	newPW, err := e.Store.TaskPassword(ctx, s.TaskID)
-	taskengine.Redact(ctx, newPW)
+	newPW, err := s.NewPassword(ctx)
 	if err != nil {
-		return fmt.Errorf("while reading the new admin password of task %d: %w", s.TaskID, err)
+		return err
 	}
 	oldPW, err := s.adminPassword(ctx)
 	if err != nil {
@@ -63,8 +63,12 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 		return err
 	}
 	defer check.Close()
-	if who, err := command(ctx, check, s.n, "ACL", "WHOAMI"); err != nil || who != AdminUser {
-		return fmt.Errorf("node %d does not accept the new password of %s (%q, %v)", s.n.Ordinal, AdminUser, who, err)
+	who, err := command(ctx, check, s.n, "ACL", "WHOAMI")
+	if err != nil {
+		return fmt.Errorf("node %d does not accept the new password of %s: %w", s.n.Ordinal, AdminUser, err)
+	}
+	if who != AdminUser {
+		return fmt.Errorf("node %d does not accept the new password of %s: it answers as %q", s.n.Ordinal, AdminUser, who)
 	}
 	s.Logf("node %d: %s has the new password, in memory and in %s", s.n.Ordinal, AdminUser, s.n.aclFile())
 	return nil
@@ -107,29 +111,22 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 		return err
 	}
 	defer c.Close()
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.CheckEach(s.Params, func(k, v string) (string, error) {
 		reply, err := c.Do(ctx, "CONFIG", "GET", k)
 		if err != nil {
-			return fmt.Errorf("while running CONFIG GET on node %d: %w", s.n.Ordinal, err)
+			return "", fmt.Errorf("while running CONFIG GET on node %d: %w", s.n.Ordinal, err)
 		}
 		if got, _ := reply.([]any); len(got) == 0 {
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "is not a Redis configuration parameter"})
-			continue
+			return "is not a Redis configuration parameter", nil
 		}
-		if v := s.Params[k]; v != "" && !immutableParameters[k] {
+		if v != "" && !immutableParameters[k] {
 			if _, err := c.Do(ctx, "CONFIG", "SET", k, v); err != nil && !isImmutable(err) {
-				fields = append(fields, dbplane.FieldError{Field: field, Message: "Redis refuses the value: " + err.Error()})
-				continue
+				return enginekit.Refuses("Redis", err), nil
 			}
 			s.Logf("%s %s on node %d", k, v, s.n.Ordinal)
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return "", nil
+	})
 }
 
 // isImmutable reports whether err is CONFIG SET refusing a parameter that

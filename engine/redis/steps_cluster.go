@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strconv"
 	"time"
@@ -166,14 +167,14 @@ func (s *step) meet(ctx context.Context, ms []member) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, meetTimeout)
 	defer cancel()
-	var p poller
+	var p enginekit.Poller
 	for {
 		err := allKnown(ctx, ms)
 		if err == nil {
 			s.Logf("sent %d meetings; all %d nodes know each other", met, len(ms))
 			return s.spreadSlots(ctx, ms)
 		}
-		if !p.wait(ctx) {
+		if !p.Wait(ctx) {
 			return fmt.Errorf("the nodes did not all meet within %s: %w", meetTimeout, err)
 		}
 	}
@@ -360,7 +361,7 @@ func (e *Engine) verifyCluster(ctx context.Context, s *step) error {
 	defer closeAll()
 	ctx, cancel := context.WithTimeout(ctx, clusterVerifyTimeout)
 	defer cancel()
-	var p poller
+	var p enginekit.Poller
 	for {
 		err := s.clusterWhole(ctx, ms)
 		if err == nil {
@@ -371,7 +372,7 @@ func (e *Engine) verifyCluster(ctx context.Context, s *step) error {
 		if dbplane.IsPermanent(err) {
 			return err
 		}
-		if !p.wait(ctx) {
+		if !p.Wait(ctx) {
 			return fmt.Errorf("the cluster is not whole after %s: %w", clusterVerifyTimeout, err)
 		}
 	}

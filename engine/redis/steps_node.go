@@ -13,13 +13,6 @@ import (
 // before the step fails (and is retried).
 const readyTimeout = 60 * time.Second
 
-// poller paces the checks of one wait.
-type poller struct{ enginekit.Poller }
-
-// wait sleeps until the next check is due and reports true, or reports
-// false once ctx ends.
-func (p *poller) wait(ctx context.Context) bool { return p.Wait(ctx) }
-
 // configure writes the node's redis.conf.
 func (e *Engine) configure(ctx context.Context, s *step) error {
 	n := s.n

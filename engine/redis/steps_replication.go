@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"strconv"
 	"strings"
 	"time"
@@ -32,14 +33,14 @@ func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	defer pc.Close()
 	ctx, cancel := context.WithTimeout(ctx, replicationTimeout)
 	defer cancel()
-	var pace poller
+	var pace enginekit.Poller
 	for {
 		err := replicaLinkUp(ctx, rc, pc, n, p)
 		if err == nil {
 			s.Logf("node %d replicates from node %d (%s): master_link_status up, listed online by the primary", n.Ordinal, p.Ordinal, p.hostPort())
 			return nil
 		}
-		if !pace.wait(ctx) {
+		if !pace.Wait(ctx) {
 			return fmt.Errorf("node %d does not replicate from node %d after %s: %w", n.Ordinal, p.Ordinal, replicationTimeout, err)
 		}
 	}

@@ -2,15 +2,13 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"strings"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/taskengine"
 )
 
 // Users dbplane creates in every cluster.
@@ -73,16 +71,6 @@ func passwordHash(password string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// newSecret returns a random password for a user only machines use. Its
-// alphabet (base64url) needs no quoting in redis.conf.
-func newSecret() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("while drawing a password: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
 // createUsers writes the ACL file and the replication credentials of every
 // node, with a fresh random replication password. Running it again draws a
 // new password and rewrites every copy; nodes already running get the new
@@ -93,12 +81,10 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	replPassword, err := newSecret()
+	replPassword, err := enginekit.NewSecret(ctx)
 	if err != nil {
 		return err
 	}
-	// Machines alone use it, but a log line must not hand it out either.
-	taskengine.Redact(ctx, replPassword)
 	users := aclUsers(password, replPassword)
 	nodes, err := allNodes(s.Cluster)
 	if err != nil {
