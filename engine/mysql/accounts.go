@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"net"
 	"net/netip"
 	"slices"
@@ -61,13 +62,11 @@ func adminHosts(c *dbplane.Cluster) ([]string, error) {
 			prefixes = append(prefixes, p)
 		}
 	}
-	for _, s := range c.Spec.Allowlist {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return nil, dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: "allowlist", Message: err.Error()}))
-		}
-		prefixes = append(prefixes, p)
+	listed, err := enginekit.Allowlist(c)
+	if err != nil {
+		return nil, err
 	}
+	prefixes = append(prefixes, listed...)
 	var hosts []string
 	for _, p := range prefixes {
 		h, err := accountHost(p)
@@ -114,22 +113,6 @@ func accountHost(p netip.Prefix) (string, error) {
 	}
 	return "", dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: "allowlist",
 		Message: fmt.Sprintf("%s: MariaDB accounts can name IPv4 networks and single IPv6 addresses, not IPv6 networks", p)}))
-}
-
-// parsePrefix parses an allowlist entry: a CIDR prefix or one address.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // adminScript creates or updates the admin account of every host in hosts

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"net/netip"
 	"regexp"
@@ -303,12 +304,12 @@ func allowlist(c *dbplane.Cluster) ([]string, error) {
 		}
 		return uniq(append(defaults, nodes...)), nil
 	}
-	out := make([]string, 0, len(c.Spec.Allowlist))
-	for _, s := range c.Spec.Allowlist {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return nil, dbplane.Permanent(dbplane.Invalid(dbplane.FieldError{Field: "allowlist", Message: err.Error()}))
-		}
+	listed, err := enginekit.Allowlist(c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(listed))
+	for _, p := range listed {
 		out = append(out, p.String())
 	}
 	return uniq(out), nil
@@ -333,22 +334,6 @@ func replicationSources(c *dbplane.Cluster) ([]string, error) {
 		}
 	}
 	return uniq(out), nil
-}
-
-// parsePrefix parses an allowlist entry: a CIDR prefix or one address.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // uniq drops repeated entries, keeping the first of each.
