@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"regexp"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/taskengine"
 )
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // streamTimeout bounds how long verifying replication waits.

@@ -3,11 +3,11 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // createUsers creates the admin accounts on the primary (for galera: the

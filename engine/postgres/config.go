@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"maps"
 	"net/netip"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // setting is one line of postgresql.conf.

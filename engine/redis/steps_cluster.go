@@ -3,12 +3,12 @@ package redis
 import (
 	"context"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Bounds of the waits of the cluster steps. A handshake and the gossip that

@@ -3,10 +3,11 @@ package redis
 import (
 	"context"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // replicationTimeout bounds how long verifying a replica waits for its
