@@ -9,6 +9,17 @@ import (
 	"github.com/dbplane/dbplane"
 )
 
+// Timeouts of the steps every engine plans.
+const (
+	// InstallTimeout bounds installing a node's packages.
+	InstallTimeout = 10 * time.Minute
+	// ShortTimeout bounds a step of seconds: a file, a command, a query.
+	ShortTimeout = time.Minute
+	// StartTimeout bounds starting a node or waiting until a change has
+	// reached it.
+	StartTimeout = 2 * time.Minute
+)
+
 // StepAttempts is how many attempts every step gets. Every step talks to
 // agents, so each gets enough attempts (with the task engine's backoff,
 // about two minutes) to ride out an agent restart.

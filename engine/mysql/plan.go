@@ -8,14 +8,14 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// Timeouts and attempts of the steps. Every step talks to agents, so each
+// Timeouts of the engine's own steps (the kit has those every engine
+// plans) and their attempts. Every step talks to agents, so each
 // gets enough attempts (with the task engine's backoff, about two minutes)
 // to ride out an agent restart.
 const (
-	installTimeout = 10 * time.Minute
-	shortTimeout   = time.Minute
-	startTimeout   = 2 * time.Minute
-	joinStepTime   = 10 * time.Minute
+	joinStepTime  = 10 * time.Minute
+	readyTimeout  = 90 * time.Second // a started node answering
+	streamTimeout = 90 * time.Second // a replica replicating
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes.
@@ -62,24 +62,24 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 		k := keyer(n)
 		what := nodeWord(c, n)
 		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, shortTimeout,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on the node's ports (%s)", on, c.Spec.VolumeGB, portsWord(c, n))),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, installTimeout,
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the MariaDB %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by mysql, on %s", n.DataDir, on), k("install"))),
 		)
 		prepared := k("prepare")
 		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, shortTimeout,
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
 				prepared))
 			prepared = k("tls")
 		}
 		steps = append(steps,
-			newStep(k("init"), "Init "+what, HandlerInit, n, startTimeout,
+			newStep(k("init"), "Init "+what, HandlerInit, n, enginekit.StartTimeout,
 				fmt.Sprintf("Run mariadb-install-db for node %d on %s (root by unix_socket only)", n.Ordinal, on), prepared),
-			newStep(k("configure"), "Configure "+what, HandlerConfigure, n, shortTimeout,
+			newStep(k("configure"), "Configure "+what, HandlerConfigure, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Write the my.cnf of node %d", n.Ordinal), k("init")),
 		)
 	}
@@ -90,9 +90,9 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) []dbplane.PlanStep {
 	kp := keyer(p)
 	steps := []dbplane.PlanStep{
-		withUndo(HandlerStop, newStep(kp("start"), "Start primary", HandlerStart, p, startTimeout,
+		withUndo(HandlerStop, newStep(kp("start"), "Start primary", HandlerStart, p, enginekit.StartTimeout,
 			fmt.Sprintf("Start the primary on %s and wait until it answers on its socket", where(p)), kp("configure"))),
-		newStep("my-users", "Create users", HandlerCreateUsers, p, shortTimeout,
+		newStep("my-users", "Create users", HandlerCreateUsers, p, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist", AdminUser), kp("start")),
 	}
 	var verified []string
@@ -102,12 +102,12 @@ func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 		}
 		k := keyer(n)
 		steps = append(steps,
-			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, startTimeout,
+			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
 				fmt.Sprintf("Start the replica on %s (read-only) and wait until it answers on its socket", where(n)), k("configure"))),
-			newStep(k("attach"), fmt.Sprintf("Attach replica %d", n.Ordinal), HandlerAttachReplica, n, shortTimeout,
+			newStep(k("attach"), fmt.Sprintf("Attach replica %d", n.Ordinal), HandlerAttachReplica, n, enginekit.ShortTimeout,
 				"Create the replica's replication account on the primary and point the replica at the primary (GTID, slave_pos)",
 				k("start"), "my-users"),
-			newStep(k("verify"), fmt.Sprintf("Verify replica %d", n.Ordinal), HandlerVerifyReplica, n, startTimeout,
+			newStep(k("verify"), fmt.Sprintf("Verify replica %d", n.Ordinal), HandlerVerifyReplica, n, enginekit.StartTimeout,
 				fmt.Sprintf("Wait until SHOW REPLICA STATUS on replica %d shows its I/O and SQL threads running (%s)", n.Ordinal, modeOf(c)), k("attach")),
 		)
 		verified = append(verified, k("verify"))
@@ -117,7 +117,7 @@ func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 		if modeOf(c) != dbplane.ReplicationAsync {
 			desc += ", with Rpl_semi_sync_master_status ON and every replica a semi-synchronous client (AFTER_SYNC)"
 		}
-		steps = append(steps, newStep("my-verify", "Verify replication", HandlerVerifyReplication, p, startTimeout, desc, verified...))
+		steps = append(steps, newStep("my-verify", "Verify replication", HandlerVerifyReplication, p, enginekit.StartTimeout, desc, verified...))
 	}
 	return steps
 }
@@ -136,12 +136,12 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	first := nodes[0]
 	k0 := keyer(first)
 	steps := []dbplane.PlanStep{
-		withUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, startTimeout,
+		withUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, enginekit.StartTimeout,
 			fmt.Sprintf("Start member %d on %s as a new galera cluster (--wsrep-new-cluster) and wait until it is synced", first.Ordinal, where(first)),
 			k0("configure"))),
 		// It writes the state transfer account into every member's conf.d,
 		// so it waits for every member's configuration, not only member 0's.
-		newStep("my-users", "Create users", HandlerCreateUsers, first, shortTimeout,
+		newStep("my-users", "Create users", HandlerCreateUsers, first, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist, and the state transfer account", AdminUser),
 			append([]string{k0("bootstrap")}, configured(nodes[1:])...)...),
 	}
@@ -156,7 +156,7 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	steps = append(steps,
 		newStep(k0("rejoin"), fmt.Sprintf("Rejoin member %d", first.Ordinal), HandlerRejoin, first, joinStepTime,
 			fmt.Sprintf("Restart member %d without --wsrep-new-cluster, so that a restart never bootstraps it again", first.Ordinal), joined...),
-		newStep("my-verify", "Verify cluster", HandlerVerifyGalera, first, startTimeout,
+		newStep("my-verify", "Verify cluster", HandlerVerifyGalera, first, enginekit.StartTimeout,
 			fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", len(nodes)), k0("rejoin")),
 	)
 	return steps
@@ -169,7 +169,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	steps := detachStep(c)
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n, startTimeout,
+			HandlerRemove, n, enginekit.StartTimeout,
 			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
 	}
 	return steps

@@ -16,10 +16,10 @@ import (
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	set := newStep("my-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
+	set := newStep("my-password", "Set the admin password", HandlerSetPassword, p, enginekit.ShortTimeout,
 		fmt.Sprintf("ALTER USER every %s account on %s with the new password's hash (never the password itself)", AdminUser, nodeWord(c, p)))
 	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
-		return newStep(keyer(n)("password"), "Verify the password on "+nodeWord(c, n), HandlerVerifyPassword, n, startTimeout,
+		return newStep(keyer(n)("password"), "Verify the password on "+nodeWord(c, n), HandlerVerifyPassword, n, enginekit.StartTimeout,
 			fmt.Sprintf("Wait until every %s account on node %d has the new password's hash, carried by %s", AdminUser, n.Ordinal, carrier(c)),
 			after)
 	})
@@ -39,7 +39,7 @@ func carrier(c *dbplane.Cluster) string {
 // task before the spec or any file changes.
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
-	return []dbplane.PlanStep{withParameters(change, newStep("my-params-check", "Check the parameters", HandlerCheckParameters, p, shortTimeout,
+	return []dbplane.PlanStep{withParameters(change, newStep("my-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
 		fmt.Sprintf("Check %s against the system variables of %s, and set the dynamic ones there", names(change), nodeWord(c, p))))}
 }
 
@@ -53,10 +53,10 @@ func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
 	order := enginekit.PrimariesLast(nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
 	return enginekit.ApplyInTurn(order, change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
-		return newStep(keyer(n)("configure"), "Configure "+nodeWord(c, n), HandlerConfigure, n, shortTimeout,
+		return newStep(keyer(n)("configure"), "Configure "+nodeWord(c, n), HandlerConfigure, n, enginekit.ShortTimeout,
 			fmt.Sprintf("Rewrite the my.cnf of node %d with the cluster's parameters", n.Ordinal), after...)
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
-		return newStep(keyer(n)("apply"), "Apply the parameters on "+nodeWord(c, n), HandlerApplyParameters, n, startTimeout,
+		return newStep(keyer(n)("apply"), "Apply the parameters on "+nodeWord(c, n), HandlerApplyParameters, n, enginekit.StartTimeout,
 			fmt.Sprintf("SET GLOBAL %s on node %d if every one is dynamic, else restart it and wait until it serves", names(change), n.Ordinal), after...)
 	})
 }

@@ -81,7 +81,7 @@ func galeraStartSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 // verifyGaleraStep checks that each of the members of a galera cluster is
 // synced.
 func verifyGaleraStep(p dbplane.Node, members int, after ...string) dbplane.PlanStep {
-	return newStep("my-verify", "Verify cluster", HandlerVerifyGalera, p, startTimeout,
+	return newStep("my-verify", "Verify cluster", HandlerVerifyGalera, p, enginekit.StartTimeout,
 		fmt.Sprintf("Wait until every member is synced with wsrep_cluster_size %d", members), after...)
 }
 
@@ -133,20 +133,20 @@ func verifyReplicationSteps(c *dbplane.Cluster, p dbplane.Node, verified []strin
 	if modeOf(c) != dbplane.ReplicationAsync {
 		desc += ", with Rpl_semi_sync_master_status ON and every replica a semi-synchronous client (AFTER_SYNC)"
 	}
-	return []dbplane.PlanStep{newStep("my-verify", "Verify replication", HandlerVerifyReplication, p, startTimeout, desc, verified...)}
+	return []dbplane.PlanStep{newStep("my-verify", "Verify replication", HandlerVerifyReplication, p, enginekit.StartTimeout, desc, verified...)}
 }
 
 func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(keyer(n)("stop"), "Stop "+nodeWord(c, n), HandlerStop, n, startTimeout,
+	return newStep(keyer(n)("stop"), "Stop "+nodeWord(c, n), HandlerStop, n, enginekit.StartTimeout,
 		fmt.Sprintf("Stop node %d on %s (a clean shutdown); its data stays", n.Ordinal, where(n)), after...)
 }
 
 func startStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(keyer(n)("start"), "Start "+nodeWord(c, n), HandlerStart, n, startTimeout,
+	return newStep(keyer(n)("start"), "Start "+nodeWord(c, n), HandlerStart, n, enginekit.StartTimeout,
 		fmt.Sprintf("Start node %d on %s and wait until it answers on its socket", n.Ordinal, where(n)), after...)
 }
 
 func verifyReplicaStep(c *dbplane.Cluster, n dbplane.Node, key string, after ...string) dbplane.PlanStep {
-	return newStep(key, fmt.Sprintf("Verify replica %d", n.Ordinal), HandlerVerifyReplica, n, startTimeout,
+	return newStep(key, fmt.Sprintf("Verify replica %d", n.Ordinal), HandlerVerifyReplica, n, enginekit.StartTimeout,
 		fmt.Sprintf("Wait until SHOW REPLICA STATUS on replica %d shows its I/O and SQL threads running (%s)", n.Ordinal, modeOf(c)), after...)
 }

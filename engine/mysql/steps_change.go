@@ -62,7 +62,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 		return err
 	}
 	query := fmt.Sprintf("SELECT Host, authentication_string FROM mysql.user WHERE User = %s;\n", quoteLiteral(AdminUser))
-	return poll(ctx, startTimeout, func(ctx context.Context) (bool, string) {
+	return poll(ctx, enginekit.StartTimeout, func(ctx context.Context) (bool, string) {
 		out, err := s.sql(ctx, a, s.n, query)
 		if err != nil {
 			return false, err.Error()
@@ -79,7 +79,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 		s.Logf("the %d %s accounts of node %d have the new password", len(rs), AdminUser, s.n.Ordinal)
 		return true, ""
 	}, func(last string) error {
-		return fmt.Errorf("node %d did not receive the new password within %s: %s", s.n.Ordinal, startTimeout, last)
+		return fmt.Errorf("node %d did not receive the new password within %s: %s", s.n.Ordinal, enginekit.StartTimeout, last)
 	})
 }
 

@@ -9,10 +9,6 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// readyTimeout bounds how long starting a node waits for it to answer
-// before the step fails (and is retried).
-const readyTimeout = 90 * time.Second
-
 // initNode creates the node's system tables with mariadb-install-db: root
 // authenticates only with unix_socket (no password exists for it), and no
 // test database. A directory the tool finished is left alone; one it left

@@ -13,9 +13,6 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// streamTimeout bounds how long verifying replication waits.
-const streamTimeout = 90 * time.Second
-
 // attachReplica makes replica n replicate from the primary with GTIDs. It
 // gives the replica an account of its own on the primary (REPLICATION SLAVE
 // only, from the replica's address) with a fresh random password, which

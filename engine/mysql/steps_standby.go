@@ -47,11 +47,11 @@ func standbySteps(c *dbplane.Cluster, p dbplane.Node, after []string) []dbplane.
 	}
 	kp := keyer(p)
 	return []dbplane.PlanStep{
-		newStep(kp("standby-attach"), "Attach standby to its source", HandlerAttachStandby, p, shortTimeout,
+		newStep(kp("standby-attach"), "Attach standby to its source", HandlerAttachStandby, p, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the standby's replication account on the primary of cluster %d (REPLICATION SLAVE, random password) and "+
 				"point node %d at it with GTIDs from the start (CHANGE MASTER TO … MASTER_USE_GTID = slave_pos; START SLAVE)", c.Spec.StandbyOf, p.Ordinal),
 			after...),
-		newStep(kp("standby-verify"), "Verify standby replication", HandlerVerifyStandby, p, startTimeout,
+		newStep(kp("standby-verify"), "Verify standby replication", HandlerVerifyStandby, p, enginekit.StartTimeout,
 			fmt.Sprintf("Wait until SHOW REPLICA STATUS on node %d shows its I/O and SQL threads running", p.Ordinal), kp("standby-attach")),
 	}
 }
@@ -63,7 +63,7 @@ func detachStep(c *dbplane.Cluster) []dbplane.PlanStep {
 		return nil
 	}
 	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
-	return []dbplane.PlanStep{newStep("my-standby-detach", "Drop the standby's account on its source", HandlerDetachStandby, p, shortTimeout,
+	return []dbplane.PlanStep{newStep("my-standby-detach", "Drop the standby's account on its source", HandlerDetachStandby, p, enginekit.ShortTimeout,
 		fmt.Sprintf("Drop the account %s on the primary of cluster %d, if that cluster still runs", standbyUser(c), c.Spec.StandbyOf))}
 }
 

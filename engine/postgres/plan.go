@@ -8,14 +8,14 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// Timeouts and attempts of the steps. Every step talks to agents, so each
+// Timeouts of the engine's own steps (the kit has those every engine
+// plans) and their attempts. Every step talks to agents, so each
 // gets enough attempts (with the task engine's backoff, about two minutes)
 // to ride out an agent restart.
 const (
-	installTimeout    = 10 * time.Minute
 	baseBackupTimeout = 10 * time.Minute
-	shortTimeout      = time.Minute
-	startTimeout      = 2 * time.Minute
+	readyTimeout      = 90 * time.Second // a started node accepting connections
+	streamTimeout     = 90 * time.Second // a replica streaming
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes:
@@ -33,15 +33,15 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 		on := where(n)
 		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
 		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, shortTimeout,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on port %d", on, c.Spec.VolumeGB, n.Port)),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, installTimeout,
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the PostgreSQL %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, shortTimeout,
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by postgres, on %s", n.DataDir, on), k("install"))),
 		)
 		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, shortTimeout,
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
 				k("prepare")))
 			prepared = append(prepared, k("tls"))
@@ -51,13 +51,13 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	}
 	p := primary
 	steps = append(steps,
-		newStep("pg-init", "Init primary", HandlerInit, p, startTimeout,
+		newStep("pg-init", "Init primary", HandlerInit, p, enginekit.StartTimeout,
 			fmt.Sprintf("Run initdb for the primary (node %d) on %s", p.Ordinal, where(p)), prepared...),
-		newStep("pg-configure-primary", "Configure primary", HandlerConfigure, p, shortTimeout,
+		newStep("pg-configure-primary", "Configure primary", HandlerConfigure, p, enginekit.ShortTimeout,
 			"Write postgresql.conf and pg_hba.conf of the primary", "pg-init"),
-		withUndo(HandlerStop, newStep("pg-start-primary", "Start primary", HandlerStart, p, startTimeout,
+		withUndo(HandlerStop, newStep("pg-start-primary", "Start primary", HandlerStart, p, enginekit.StartTimeout,
 			fmt.Sprintf("Start the primary on %s and wait until it accepts connections", where(p)), "pg-configure-primary")),
-		newStep("pg-users", "Create users", HandlerCreateUsers, p, shortTimeout,
+		newStep("pg-users", "Create users", HandlerCreateUsers, p, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the %s user with the cluster's password and the replication user", AdminUser), "pg-start-primary"),
 	)
 	for _, n := range nodes {
@@ -68,11 +68,11 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 		steps = append(steps,
 			newStep(k("basebackup"), fmt.Sprintf("Base backup replica %d", n.Ordinal), HandlerBaseBackup, n, baseBackupTimeout,
 				fmt.Sprintf("Copy the primary to %s on %s with pg_basebackup", n.DataDir, where(n)), "pg-users"),
-			newStep(k("configure"), fmt.Sprintf("Configure replica %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
+			newStep(k("configure"), fmt.Sprintf("Configure replica %d", n.Ordinal), HandlerConfigure, n, enginekit.ShortTimeout,
 				"Write postgresql.conf (streaming from the primary) and pg_hba.conf of the replica", k("basebackup")),
-			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, startTimeout,
+			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
 				fmt.Sprintf("Start the replica on %s and wait until it accepts connections", where(n)), k("configure"))),
-			newStep(k("verify"), fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, startTimeout,
+			newStep(k("verify"), fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, enginekit.StartTimeout,
 				fmt.Sprintf("Wait until pg_stat_replication on the primary shows replica %d streaming (%s)", n.Ordinal, modeOf(c)), k("start")),
 		)
 	}
@@ -85,7 +85,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("pg-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n, startTimeout,
+			HandlerRemove, n, enginekit.StartTimeout,
 			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
 	}
 	return steps

@@ -17,11 +17,11 @@ import (
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
 	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
-	set := newStep("pg-password", "Set the admin password", HandlerSetPassword, p, shortTimeout,
+	set := newStep("pg-password", "Set the admin password", HandlerSetPassword, p, enginekit.ShortTimeout,
 		fmt.Sprintf("ALTER ROLE %s on the primary with the SCRAM-SHA-256 verifier of the new password (never the password itself)", AdminUser))
 	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
 		return newStep(fmt.Sprintf("pg-password-%d", n.Ordinal), fmt.Sprintf("Verify the password on replica %d", n.Ordinal),
-			HandlerVerifyPassword, n, startTimeout,
+			HandlerVerifyPassword, n, enginekit.StartTimeout,
 			fmt.Sprintf("Wait until replica %d holds the new password's verifier, carried by streaming replication", n.Ordinal), after)
 	})
 }
@@ -32,7 +32,7 @@ func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 // reset at once, as dbplane's postgresql.conf holds the parameters).
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
-	return []dbplane.PlanStep{withParameters(change, newStep("pg-params-check", "Check the parameters", HandlerCheckParameters, p, shortTimeout,
+	return []dbplane.PlanStep{withParameters(change, newStep("pg-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
 		fmt.Sprintf("Check %s against pg_settings and PostgreSQL's own validation on the primary", names(change))))}
 }
 
@@ -50,11 +50,11 @@ func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string
 		order = append([]dbplane.Node{p}, enginekit.Replicas(nodes, isP)...)
 	}
 	return enginekit.ApplyInTurn(order, change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
-		return newStep(fmt.Sprintf("pg-configure-%d", n.Ordinal), fmt.Sprintf("Configure node %d", n.Ordinal), HandlerConfigure, n, shortTimeout,
+		return newStep(fmt.Sprintf("pg-configure-%d", n.Ordinal), fmt.Sprintf("Configure node %d", n.Ordinal), HandlerConfigure, n, enginekit.ShortTimeout,
 			fmt.Sprintf("Rewrite the postgresql.conf of node %d with the cluster's parameters", n.Ordinal), after...)
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(fmt.Sprintf("pg-apply-%d", n.Ordinal), fmt.Sprintf("Apply the parameters on node %d", n.Ordinal),
-			HandlerApplyParameters, n, startTimeout,
+			HandlerApplyParameters, n, enginekit.StartTimeout,
 			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, names(change)), after...)
 	})
 }

@@ -70,16 +70,16 @@ func powerKey(name string, n dbplane.Node, isPrimary func(dbplane.Node) bool) st
 }
 
 func stopStep(key string, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(key, fmt.Sprintf("Stop node %d", n.Ordinal), HandlerStop, n, startTimeout,
+	return newStep(key, fmt.Sprintf("Stop node %d", n.Ordinal), HandlerStop, n, enginekit.StartTimeout,
 		fmt.Sprintf("Stop node %d on %s (fast shutdown: sessions end, a checkpoint is written); its data stays", n.Ordinal, where(n)), after...)
 }
 
 func startStep(key string, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(key, fmt.Sprintf("Start node %d", n.Ordinal), HandlerStart, n, startTimeout,
+	return newStep(key, fmt.Sprintf("Start node %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
 		fmt.Sprintf("Start node %d on %s and wait until it accepts connections", n.Ordinal, where(n)), after...)
 }
 
 func verifyStep(key string, c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(key, fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, startTimeout,
+	return newStep(key, fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, enginekit.StartTimeout,
 		fmt.Sprintf("Wait until pg_stat_replication on the primary shows replica %d streaming (%s)", n.Ordinal, modeOf(c)), after...)
 }

@@ -10,10 +10,6 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// readyTimeout bounds how long starting a node waits for it to accept
-// connections before the step fails (and is retried).
-const readyTimeout = 90 * time.Second
-
 // initPrimary creates the primary's data directory with initdb: UTF-8,
 // data checksums, peer authentication on the socket and SCRAM over TCP. A
 // directory initdb finished is left alone; one it left half-written (the

@@ -21,9 +21,6 @@ const (
 	replicationUser = "replicator"
 )
 
-// streamTimeout bounds how long verifying a replica waits for it to stream.
-const streamTimeout = 90 * time.Second
-
 // createUsers creates the admin user with the cluster's password and the
 // replication user with a fresh random password, and writes the replication
 // password to the password file of every node. Running it again draws a new

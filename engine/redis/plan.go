@@ -8,14 +8,13 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// Timeouts and attempts of the steps. Every step talks to agents or nodes,
+// Timeouts of the engine's own steps (the kit has those every engine
+// plans) and their attempts. Every step talks to agents or nodes,
 // so each gets enough attempts (with the task engine's backoff, about two
 // minutes) to ride out an agent restart.
 const (
-	installTimeout = 10 * time.Minute
-	shortTimeout   = time.Minute
-	startTimeout   = 2 * time.Minute
 	clusterTimeout = 3 * time.Minute
+	readyTimeout   = 60 * time.Second // a started node answering
 )
 
 // PlanCreate returns the steps that build the cluster on its placed nodes:
@@ -34,25 +33,25 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 		on := where(n)
 		k := stepKey(n.Ordinal)
 		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n.Ordinal, shortTimeout,
+			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n.Ordinal, enginekit.ShortTimeout,
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on %s", on, c.Spec.VolumeGB, portsOf(c, n))),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n.Ordinal, installTimeout,
+			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n.Ordinal, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the Redis %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, shortTimeout,
+			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by redis, on %s", n.DataDir, on), k("install"))),
 		)
 		configAfter := k("prepare")
 		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n.Ordinal, shortTimeout,
+			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n.Ordinal, enginekit.ShortTimeout,
 				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
 				k("prepare")))
 			configAfter = k("tls")
 		}
-		steps = append(steps, newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
+		steps = append(steps, newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, enginekit.ShortTimeout,
 			configureDesc(c, n), configAfter))
 		prepared = append(prepared, k("prepare"))
 	}
-	steps = append(steps, newStep("redis-users", "Create users", HandlerCreateUsers, 0, shortTimeout,
+	steps = append(steps, newStep("redis-users", "Create users", HandlerCreateUsers, 0, enginekit.ShortTimeout,
 		fmt.Sprintf("Write the ACL users (default off, %s with the cluster's password, %s for replication) and the replication credentials of every node",
 			AdminUser, replicationUser), prepared...))
 	for _, n := range nodes {
@@ -63,7 +62,7 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 			// later.
 			after = append(after, stepKey(primaryOf(c))("start"))
 		}
-		starts = append(starts, withUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, startTimeout,
+		starts = append(starts, withUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, enginekit.StartTimeout,
 			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)))
 	}
 	steps = append(steps, starts...)
@@ -85,7 +84,7 @@ func verifyReplicaSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.Plan
 			continue
 		}
 		k := stepKey(n.Ordinal)
-		steps = append(steps, newStep(k("verify"), "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, startTimeout,
+		steps = append(steps, newStep(k("verify"), "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, enginekit.StartTimeout,
 			fmt.Sprintf("Wait until INFO replication on replica %d shows master_link_status:up and the primary lists it online", n.Ordinal),
 			k("start"), stepKey(p)("start")))
 	}
@@ -121,7 +120,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(stepKey(n.Ordinal)("remove"), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n.Ordinal, startTimeout,
+			HandlerRemove, n.Ordinal, enginekit.StartTimeout,
 			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
 	}
 	return steps

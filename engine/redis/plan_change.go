@@ -18,7 +18,7 @@ func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(stepKey(n.Ordinal)("password"), "Set the admin password on "+roleName(c, n.Ordinal),
-			HandlerSetPassword, n.Ordinal, shortTimeout,
+			HandlerSetPassword, n.Ordinal, enginekit.ShortTimeout,
 			fmt.Sprintf("Rewrite users.acl of node %d with the new password's SHA-256, ACL SETUSER %s on the running node, and check it accepts the new password",
 				n.Ordinal, AdminUser)))
 	}
@@ -30,7 +30,7 @@ func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 // and every new value of a mutable one is set there (CONFIG SET), which is
 // how Redis validates it.
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
-	return []dbplane.PlanStep{withParameters(change, newStep("redis-params-check", "Check the parameters", HandlerCheckParameters, 0, shortTimeout,
+	return []dbplane.PlanStep{withParameters(change, newStep("redis-params-check", "Check the parameters", HandlerCheckParameters, 0, enginekit.ShortTimeout,
 		fmt.Sprintf("Check %s with CONFIG GET on node 0, and CONFIG SET the mutable ones there", names(change))))}
 }
 
@@ -42,11 +42,11 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 // cluster.
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	steps := enginekit.ApplyInTurn(restartOrder(c), change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
-		return newStep(stepKey(n.Ordinal)("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, shortTimeout,
+		return newStep(stepKey(n.Ordinal)("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, enginekit.ShortTimeout,
 			fmt.Sprintf("Rewrite the redis.conf of node %d with the cluster's parameters", n.Ordinal), after...)
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(stepKey(n.Ordinal)("apply"), "Apply the parameters on "+roleName(c, n.Ordinal), HandlerApplyParameters,
-			n.Ordinal, shortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", names(change), n.Ordinal), after...)
+			n.Ordinal, enginekit.ShortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", names(change), n.Ordinal), after...)
 	})
 	last := enginekit.LastKey(steps)
 	if !needsRestart(change) {

@@ -74,17 +74,17 @@ func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
 }
 
 func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(stepKey(n.Ordinal)("stop"), "Stop "+roleName(c, n.Ordinal), HandlerStop, n.Ordinal, startTimeout,
+	return newStep(stepKey(n.Ordinal)("stop"), "Stop "+roleName(c, n.Ordinal), HandlerStop, n.Ordinal, enginekit.StartTimeout,
 		fmt.Sprintf("Stop redis-server on %s (it saves its data first); its data stays", where(n)), after...)
 }
 
 func startStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
-	return newStep(stepKey(n.Ordinal)("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, startTimeout,
+	return newStep(stepKey(n.Ordinal)("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, enginekit.StartTimeout,
 		fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)
 }
 
 func verifyReplicaStep(c *dbplane.Cluster, n dbplane.Node, key string, after ...string) dbplane.PlanStep {
-	return newStep(key, "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, startTimeout,
+	return newStep(key, "Verify "+roleName(c, n.Ordinal), HandlerVerifyReplica, n.Ordinal, enginekit.StartTimeout,
 		fmt.Sprintf("Wait until INFO replication on replica %d shows master_link_status:up and the primary lists it online", n.Ordinal), after...)
 }
 

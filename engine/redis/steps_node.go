@@ -3,15 +3,10 @@ package redis
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
-
-// readyTimeout bounds how long starting a node waits for it to answer
-// before the step fails (and is retried).
-const readyTimeout = 60 * time.Second
 
 // configure writes the node's redis.conf.
 func (e *Engine) configure(ctx context.Context, s *step) error {
