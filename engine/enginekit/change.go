@@ -66,3 +66,17 @@ func CheckEach(change map[string]string, check func(name, value string) (refusal
 func Refuses(product string, err error) string {
 	return fmt.Sprintf("%s refuses the value: %v", product, err)
 }
+
+// Screen checks the parameters of a spec against what dbplane refuses
+// before any engine sees them: refuse returns why a parameter may not be
+// set ("is set by dbplane"), or "". Every refusal fails for good, each
+// naming its parameter as the API does.
+func Screen(params map[string]string, refuse func(name, value string) string) error {
+	return CheckEach(params, func(k, v string) (string, error) { return refuse(k, v), nil })
+}
+
+// HasControl reports whether a value holds a control character, which
+// would add a line to a configuration file.
+func HasControl(v string) bool {
+	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}

@@ -112,3 +112,28 @@ func TestPasswords(t *testing.T) {
 		t.Errorf("NewSecret = %q, %q (%v, %v), want two different 32-character secrets", a, b, err1, err2)
 	}
 }
+
+func TestScreen(t *testing.T) {
+	params := map[string]string{"port": "1", "work_mem": "8MB", "x": "a\nb"}
+	err := enginekit.Screen(params, func(k, v string) string {
+		switch {
+		case k == "port":
+			return "is set by dbplane"
+		case enginekit.HasControl(v):
+			return "a value may not hold control characters"
+		}
+		return ""
+	})
+	var fields []string
+	for _, f := range dbplane.ErrorFields(err) {
+		fields = append(fields, f.Field)
+	}
+	if !dbplane.IsPermanent(err) || !slices.Equal(fields, []string{"parameters[port]", "parameters[x]"}) {
+		t.Errorf("err = %v (fields %v), want port and x refused", err, fields)
+	}
+	for v, want := range map[string]bool{"8MB": false, "a\tb": true, "\x7f": true, "é": false} {
+		if enginekit.HasControl(v) != want {
+			t.Errorf("HasControl(%q) = %v, want %v", v, !want, want)
+		}
+	}
+}

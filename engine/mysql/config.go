@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // setting is one line of a node's my.cnf.
@@ -241,23 +242,18 @@ var optionPrefixes = []string{"loose_", "skip_", "enable_", "disable_", "maximum
 // configuration file). The service calls it when a cluster is created;
 // configuring a node checks again.
 func CheckParameters(params map[string]string) error {
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.Screen(params, func(k, v string) string {
 		name := normalizedOption(k)
 		switch {
 		case ownedParameters[name] || strings.HasPrefix(name, "wsrep_"):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "is set by dbplane"})
+			return "is set by dbplane"
 		case slices.ContainsFunc(hostAccessSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "names a host file or directory"})
-		case strings.ContainsFunc(params[k], func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "a value may not hold control characters"})
+			return "names a host file or directory"
+		case enginekit.HasControl(v):
+			return "a value may not hold control characters"
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return ""
+	})
 }
 
 // normalizedOption returns the variable an option name sets: lower case,

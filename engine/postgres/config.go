@@ -223,22 +223,17 @@ var hostAccessSuffixes = []string{"_command", "_file", "_directory"}
 // name, from the server's library directory, but not by path. The service
 // calls it when a cluster is created; configuring a node checks again.
 func CheckParameters(params map[string]string) error {
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.Screen(params, func(k, v string) string {
 		switch {
 		case ownedParameters[k]:
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "is set by dbplane"})
+			return "is set by dbplane"
 		case slices.ContainsFunc(hostAccessSuffixes, func(s string) bool { return strings.HasSuffix(k, s) }):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "names a host program, file or directory"})
-		case strings.HasSuffix(k, "_libraries") && strings.ContainsAny(params[k], `/\`):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "libraries are named, not given by path"})
+			return "names a host program, file or directory"
+		case strings.HasSuffix(k, "_libraries") && strings.ContainsAny(v, `/\`):
+			return "libraries are named, not given by path"
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return ""
+	})
 }
 
 // renderHBA returns the pg_hba.conf of the cluster. The first line that

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Persistence modes of a spec.
@@ -172,22 +173,17 @@ var ownedPrefixes = []string{"cluster-", "tls-"}
 // service calls it when a cluster is created; configuring a node checks
 // again.
 func CheckParameters(params map[string]string) error {
-	var fields []dbplane.FieldError
-	for _, k := range slices.Sorted(maps.Keys(params)) {
-		field := "parameters[" + k + "]"
+	return enginekit.Screen(params, func(k, v string) string {
 		switch {
 		case !parameterName.MatchString(k):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "is not a Redis directive name"})
+			return "is not a Redis directive name"
 		case ownedParameters[k] || slices.ContainsFunc(ownedPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "is set by dbplane"})
-		case strings.ContainsFunc(params[k], func(r rune) bool { return r < 0x20 || r == 0x7f || strings.ContainsRune(`"'\`, r) }):
-			fields = append(fields, dbplane.FieldError{Field: field, Message: "may not contain quotes, backslashes or control characters"})
+			return "is set by dbplane"
+		case enginekit.HasControl(v) || strings.ContainsAny(v, `"'\`):
+			return "may not contain quotes, backslashes or control characters"
 		}
-	}
-	if len(fields) > 0 {
-		return dbplane.Permanent(dbplane.Invalid(fields...))
-	}
-	return nil
+		return ""
+	})
 }
 
 // CheckParameters lets the service check a new cluster's parameters through
