@@ -31,3 +31,14 @@ func InstanceID(prefix string, n dbplane.Node) string {
 
 // JoinHostPort joins an address and a port, bracketing IPv6 addresses.
 func JoinHostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// Node is a node of a cluster as its steps act on it: the node, with its
+// cluster. Each engine defines its node type from it (type node
+// enginekit.Node) and gives it the names and paths of its own.
+type Node struct {
+	dbplane.Node
+	Cluster *dbplane.Cluster
+}
+
+// On returns the node the step acts on, with its cluster.
+func (s *Step) On() Node { return Node{Node: s.Node, Cluster: s.Cluster} }

@@ -36,25 +36,25 @@ const binlogRetentionSeconds = 7 * 24 * 3600
 // says. mariadbd reads it alone (--defaults-file); the [mysqld] group is
 // also what mariadb-backup and the galera state transfer scripts read.
 func renderConf(n node, version string, memoryMB int64, vcpus int) ([]byte, error) {
-	if err := CheckParameters(n.cluster.Spec.Parameters); err != nil {
+	if err := CheckParameters(n.Cluster.Spec.Parameters); err != nil {
 		return nil, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (MariaDB %s, %s).\n",
-		n.Ordinal, n.cluster.Name, version, n.cluster.Topology)
+		n.Ordinal, n.Cluster.Name, version, n.Cluster.Topology)
 	b.WriteString("# dbplane rewrites this file: change the cluster's parameters instead.\n")
 	b.WriteString("[mysqld]\n")
 	for _, s := range nodeSettings(n, memoryMB, vcpus) {
 		fmt.Fprintf(&b, "%s = %s\n", s.name, confValue(s.value))
 	}
-	params := n.cluster.Spec.Parameters
+	params := n.Cluster.Spec.Parameters
 	if len(params) > 0 {
 		b.WriteString("\n# Parameters of the cluster's spec.\n")
 		for _, k := range slices.Sorted(maps.Keys(params)) {
 			fmt.Fprintf(&b, "%s = %s\n", k, confValue(params[k]))
 		}
 	}
-	if n.cluster.Topology == dbplane.TopologyGalera {
+	if n.Cluster.Topology == dbplane.TopologyGalera {
 		// socat, which carries state transfers, listens on (and
 		// connects from) the member's address only, like galera's
 		// other ports.
@@ -86,7 +86,7 @@ func nodeSettings(n node, memoryMB int64, vcpus int) []setting {
 		{"binlog_format", "ROW"},
 	}
 	s = append(s, tlsSettings(n)...)
-	if n.cluster.Topology == dbplane.TopologyGalera {
+	if n.Cluster.Topology == dbplane.TopologyGalera {
 		s = append(s, galeraSettings(n)...)
 	} else {
 		s = append(s, replicationSettings(n)...)
@@ -108,10 +108,10 @@ func replicationSettings(n node) []setting {
 		{"report_host", n.Address},
 		{"report_port", strconv.Itoa(n.Port)},
 	}
-	if n.cluster.Topology != dbplane.TopologyReplication {
+	if n.Cluster.Topology != dbplane.TopologyReplication {
 		return s
 	}
-	semiSync := modeOf(n.cluster) != dbplane.ReplicationAsync
+	semiSync := modeOf(n.Cluster) != dbplane.ReplicationAsync
 	switch {
 	case n.isPrimary() && semiSync:
 		s = append(s,
@@ -134,7 +134,7 @@ func replicationSettings(n node) []setting {
 // clusters share hosts.
 func galeraSettings(n node) []setting {
 	var addrs []string
-	for _, m := range members(n.cluster) {
+	for _, m := range members(n.Cluster) {
 		addrs = append(addrs, joinHostPort(m.Address, m.gcommPort()))
 	}
 	gcomm := joinHostPort(n.Address, n.gcommPort())
@@ -142,7 +142,7 @@ func galeraSettings(n node) []setting {
 		{"innodb_autoinc_lock_mode", "2"},
 		{"wsrep_on", "ON"},
 		{"wsrep_provider", galeraProvider},
-		{"wsrep_cluster_name", n.cluster.Name},
+		{"wsrep_cluster_name", n.Cluster.Name},
 		{"wsrep_cluster_address", "gcomm://" + strings.Join(addrs, ",")},
 		{"wsrep_node_name", n.name()},
 		{"wsrep_node_address", gcomm},
@@ -163,7 +163,7 @@ func galeraSettings(n node) []setting {
 		{"binlog_expire_logs_seconds", strconv.Itoa(binlogRetentionSeconds)},
 		{"relay_log_recovery", "ON"},
 		{"wsrep_gtid_mode", "ON"},
-		{"wsrep_gtid_domain_id", strconv.FormatUint(uint64(clusterDomain(n.cluster)), 10)},
+		{"wsrep_gtid_domain_id", strconv.FormatUint(uint64(clusterDomain(n.Cluster)), 10)},
 		{"gtid_domain_id", strconv.FormatUint(uint64(memberDomain(n)), 10)},
 		{"report_host", n.Address},
 		{"report_port", strconv.Itoa(n.Port)},

@@ -36,10 +36,7 @@ const (
 // node is a node of a cluster with the names and paths dbplane gives it on
 // its host. Everything a node owns on its host is either its data directory
 // or its home beside it, so removing the two removes the node.
-type node struct {
-	dbplane.Node
-	cluster *dbplane.Cluster
-}
+type node enginekit.Node
 
 // name is the node's name inside MariaDB (wsrep_node_name).
 func (n node) name() string { return "node" + strconv.Itoa(n.Ordinal) }
@@ -48,7 +45,7 @@ func (n node) name() string { return "node" + strconv.Itoa(n.Ordinal) }
 // would keep a node from replicating). A standby's are apart from its
 // source's, whose events it would otherwise skip as its own.
 func (n node) serverID() int {
-	if n.cluster != nil && n.cluster.Spec.StandbyOf != 0 {
+	if n.Cluster != nil && n.Cluster.Spec.StandbyOf != 0 {
 		return standbyServerIDBase + n.Ordinal + 1
 	}
 	return n.Ordinal + 1
@@ -97,10 +94,10 @@ func (n node) sstPort() int   { return n.Port + sstOffset }
 
 // ports are the TCP ports the node listens on.
 func (n node) ports() []int {
-	if n.cluster.Topology == dbplane.TopologyGalera {
+	if n.Cluster.Topology == dbplane.TopologyGalera {
 		return []int{n.Port, n.gcommPort(), n.istPort(), n.sstPort()}
 	}
-	if n.cluster.Spec.StandbyOf != 0 {
+	if n.Cluster.Spec.StandbyOf != 0 {
 		return []int{n.Port, n.seedPort()} // a standby's copy arrives there
 	}
 	return []int{n.Port}
@@ -117,12 +114,12 @@ func joinInts(ns []int) string {
 
 // isPrimary reports whether the node is its cluster's primary (for galera:
 // the member that bootstraps the cluster).
-func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).Ordinal }
+func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.Cluster).Ordinal }
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	n, err := enginekit.NodeOf(c, ordinal)
-	return node{Node: n, cluster: c}, err
+	return node{Node: n, Cluster: c}, err
 }
 
 // primaryOf returns the primary of c: the node placement marked primary,
@@ -134,7 +131,7 @@ func members(c *dbplane.Cluster) []node {
 	var out []node
 	for _, m := range sortedNodes(c) {
 		m.ClusterID = c.ID
-		out = append(out, node{Node: m, cluster: c})
+		out = append(out, node{Node: m, Cluster: c})
 	}
 	return out
 }

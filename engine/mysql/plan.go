@@ -210,7 +210,7 @@ func portsWord(c *dbplane.Cluster, n dbplane.Node) string {
 	default:
 		return "SQL port"
 	}
-	return joinInts(node{Node: n, cluster: c}.ports())
+	return joinInts(node{Node: n, Cluster: c}.ports())
 }
 
 // where names the host of a node for step descriptions.

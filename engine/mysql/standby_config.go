@@ -30,7 +30,7 @@ func clusterDomain(c *dbplane.Cluster) uint32 {
 // top bit, then the cluster id and the ordinal (galera has at most nine
 // members, so four bits hold it).
 func memberDomain(n node) uint32 {
-	return memberDomainBit | (uint32(n.cluster.ID)&(1<<27-1))<<4 | uint32(n.Ordinal)&0xf
+	return memberDomainBit | (uint32(n.Cluster.ID)&(1<<27-1))<<4 | uint32(n.Ordinal)&0xf
 }
 
 // standbySettings make every node of a standby cluster read-only to its
@@ -41,15 +41,15 @@ func memberDomain(n node) uint32 {
 // source's sequence numbers under gtid_strict_mode. s are the node's other
 // settings.
 func standbySettings(n node, s []setting) []setting {
-	if n.cluster.Spec.StandbyOf == 0 {
+	if n.Cluster.Spec.StandbyOf == 0 {
 		return nil
 	}
 	var out []setting
 	if !slices.ContainsFunc(s, func(x setting) bool { return x.name == "read_only" }) {
 		out = append(out, setting{"read_only", "ON"})
 	}
-	if n.cluster.Topology != dbplane.TopologyGalera {
-		out = append(out, setting{"gtid_domain_id", strconv.FormatUint(uint64(clusterDomain(n.cluster)), 10)})
+	if n.Cluster.Topology != dbplane.TopologyGalera {
+		out = append(out, setting{"gtid_domain_id", strconv.FormatUint(uint64(clusterDomain(n.Cluster)), 10)})
 	}
 	return out
 }

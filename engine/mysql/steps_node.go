@@ -57,11 +57,11 @@ func (e *Engine) configure(ctx context.Context, s *step) error {
 // roleSummary says in a few words what the configuration makes of n.
 func roleSummary(n node) string {
 	switch {
-	case n.cluster.Topology == dbplane.TopologyGalera:
+	case n.Cluster.Topology == dbplane.TopologyGalera:
 		return fmt.Sprintf("galera member (group communication on port %d, IST %d, SST %d)", n.gcommPort(), n.istPort(), n.sstPort())
-	case n.cluster.Topology != dbplane.TopologyReplication:
+	case n.Cluster.Topology != dbplane.TopologyReplication:
 		return "standalone with a GTID binary log"
-	case n.isPrimary() && modeOf(n.cluster) != dbplane.ReplicationAsync:
+	case n.isPrimary() && modeOf(n.Cluster) != dbplane.ReplicationAsync:
 		return "primary, semi-synchronous (AFTER_SYNC)"
 	case n.isPrimary():
 		return "primary, asynchronous"

@@ -110,11 +110,11 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	}
 	if err := enginekit.WriteFiles(ctx, a, n.Node,
 		dbplane.File{Path: n.seedGTIDFile(), Owner: osUser, Mode: 0o600, Content: []byte(gtid + "\n")},
-		dbplane.File{Path: n.seedMarker(), Owner: osUser, Mode: 0o600, Content: []byte("seeded from cluster " + src.cluster.Name + "\n")},
+		dbplane.File{Path: n.seedMarker(), Owner: osUser, Mode: 0o600, Content: []byte("seeded from cluster " + src.Cluster.Name + "\n")},
 	); err != nil {
 		return err
 	}
-	s.Logf("node %d holds a prepared copy of node %d of cluster %s at GTID position %q", n.Ordinal, src.Ordinal, src.cluster.Name, gtid)
+	s.Logf("node %d holds a prepared copy of node %d of cluster %s at GTID position %q", n.Ordinal, src.Ordinal, src.Cluster.Name, gtid)
 	return nil
 }
 
@@ -143,7 +143,7 @@ func (s *step) streamCopy(ctx context.Context, a, sa dbplane.HostAgent, src node
 	if err != nil {
 		cancel()
 		<-recv
-		return fmt.Errorf("while sending node %d of cluster %s: %w", src.Ordinal, src.cluster.Name, err)
+		return fmt.Errorf("while sending node %d of cluster %s: %w", src.Ordinal, src.Cluster.Name, err)
 	}
 	if err := <-recv; err != nil {
 		return fmt.Errorf("while receiving the copy on node %d: %w", n.Ordinal, err)

@@ -113,8 +113,8 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	if src.cluster.Spec.SSL && !s.Cluster.Spec.SSL {
-		return dbplane.Permanent(fmt.Errorf("the source cluster %s has SSL on: standby %s needs SSL on to verify it", src.cluster.Name, s.Cluster.Name))
+	if src.Cluster.Spec.SSL && !s.Cluster.Spec.SSL {
+		return dbplane.Permanent(fmt.Errorf("the source cluster %s has SSL on: standby %s needs SSL on to verify it", src.Cluster.Name, s.Cluster.Name))
 	}
 	from, err := nodeSource(n.Node)
 	if err != nil {
@@ -133,8 +133,8 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 		return err
 	}
 	user := standbyUser(s.Cluster)
-	if _, err := s.sql(ctx, sa, src, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(src.cluster))); err != nil {
-		return fmt.Errorf("while creating the standby's replication account on cluster %s: %w", src.cluster.Name, err)
+	if _, err := s.sql(ctx, sa, src, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(src.Cluster))); err != nil {
+		return fmt.Errorf("while creating the standby's replication account on cluster %s: %w", src.Cluster.Name, err)
 	}
 	a, err := s.agent(ctx, n)
 	if err != nil {
@@ -145,7 +145,7 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 		return fmt.Errorf("while reading the replication state of node %d: %w", n.Ordinal, err)
 	}
 	tls := ""
-	if src.cluster.Spec.SSL {
+	if src.Cluster.Spec.SSL {
 		tls = fmt.Sprintf(", MASTER_SSL = 1, MASTER_SSL_CA = %s, MASTER_SSL_VERIFY_SERVER_CERT = 1", quoteLiteral(n.caFile()))
 	}
 	script := fmt.Sprintf("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d, MASTER_USER = %s, MASTER_PASSWORD = %s, "+
@@ -160,10 +160,10 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 		script = fmt.Sprintf("SET GLOBAL gtid_slave_pos = %s;\n", quoteLiteral(pos)) + script
 	}
 	if _, err := s.sql(ctx, a, n, script, pw); err != nil {
-		return fmt.Errorf("while attaching node %d to cluster %s: %w", n.Ordinal, src.cluster.Name, err)
+		return fmt.Errorf("while attaching node %d to cluster %s: %w", n.Ordinal, src.Cluster.Name, err)
 	}
 	s.Logf("node %d replicates from %s (node %d of cluster %s) as %s@%s, from its GTID position", n.Ordinal, src.hostPort(),
-		src.Ordinal, src.cluster.Name, user, host)
+		src.Ordinal, src.Cluster.Name, user, host)
 	return nil
 }
 
@@ -191,10 +191,10 @@ func (e *Engine) detachStandby(ctx context.Context, s *step) error {
 		_, err = s.sql(ctx, a, src, fmt.Sprintf("DROP USER IF EXISTS %s;\n", account(user, host)))
 	}
 	if err != nil {
-		s.Logf("left the account %s@%s on cluster %s: %v", user, host, src.cluster.Name, err)
+		s.Logf("left the account %s@%s on cluster %s: %v", user, host, src.Cluster.Name, err)
 		return nil
 	}
-	s.Logf("dropped the account %s@%s on cluster %s", user, host, src.cluster.Name)
+	s.Logf("dropped the account %s@%s on cluster %s", user, host, src.Cluster.Name)
 	return nil
 }
 

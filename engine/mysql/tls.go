@@ -20,7 +20,7 @@ func (n node) caFile() string   { return path.Join(n.home(), "ca.pem") }
 // as secure). Galera's own traffic between members (group communication,
 // IST and SST) is not encrypted by them.
 func tlsSettings(n node) []setting {
-	if !n.cluster.Spec.SSL {
+	if !n.Cluster.Spec.SSL {
 		return nil
 	}
 	return []setting{
@@ -46,7 +46,7 @@ func requireClause(c *dbplane.Cluster) string {
 // its primary over TLS, verifying the primary's certificate and address
 // against the CA; none without SSL.
 func masterTLS(n node) string {
-	if !n.cluster.Spec.SSL {
+	if !n.Cluster.Spec.SSL {
 		return ""
 	}
 	return fmt.Sprintf(", MASTER_SSL = 1, MASTER_SSL_CA = %s, MASTER_SSL_VERIFY_SERVER_CERT = 1", quoteLiteral(n.caFile()))

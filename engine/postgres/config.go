@@ -21,13 +21,13 @@ type setting struct{ name, value string }
 // pg_basebackup's copies are replaced), so the file always says what the
 // cluster's spec says.
 func renderConf(n node, version string, size sizing) ([]byte, error) {
-	if err := CheckParameters(n.cluster.Spec.Parameters); err != nil {
+	if err := CheckParameters(n.Cluster.Spec.Parameters); err != nil {
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (PostgreSQL %s).\n", n.Ordinal, n.cluster.Name, version)
+	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (PostgreSQL %s).\n", n.Ordinal, n.Cluster.Name, version)
 	b.WriteString("# dbplane rewrites this file: change the cluster's parameters instead.\n\n")
-	params := n.cluster.Spec.Parameters
+	params := n.Cluster.Spec.Parameters
 	for _, s := range nodeSettings(n, size) {
 		if _, ok := params[s.name]; ok {
 			continue // the spec's value follows; one line per setting reads better
@@ -45,7 +45,7 @@ func renderConf(n node, version string, size sizing) ([]byte, error) {
 
 // nodeSettings are the settings dbplane decides for n.
 func nodeSettings(n node, size sizing) []setting {
-	c := n.cluster
+	c := n.Cluster
 	senders := strconv.Itoa(max(10, 2*len(c.Nodes)))
 	s := []setting{
 		{"listen_addresses", n.Address},
@@ -82,7 +82,7 @@ func nodeSettings(n node, size sizing) []setting {
 // SSL on. ssl_ca_file lets clients present certificates of the CA too;
 // pg_hba.conf still authenticates them by password.
 func tlsSettings(n node) []setting {
-	if !n.cluster.Spec.SSL {
+	if !n.Cluster.Spec.SSL {
 		return nil
 	}
 	return []setting{
@@ -136,7 +136,7 @@ func slotKeepMB(volumeGB int) int { return max(volumeGB*1024/10, 1024) }
 //	sync:   FIRST 1 ("node1", …)  — the first connected is sync, the others potential
 //	quorum: ANY k ("node1", …)    — k = ⌈others/2⌉ must confirm, all show quorum
 func synchronousStandbyNames(n node) string {
-	c := n.cluster
+	c := n.Cluster
 	names := make([]string, 0, len(c.Nodes))
 	for _, m := range others(c, n) {
 		names = append(names, `"`+m.name()+`"`)
@@ -166,7 +166,7 @@ func primaryConninfo(n, p node) string {
 		{"application_name", n.name()},
 		{"connect_timeout", "5"},
 	}
-	if n.cluster.Spec.SSL {
+	if n.Cluster.Spec.SSL {
 		// The replica checks the primary's certificate and address as
 		// any client does.
 		kv = append(kv, setting{"sslmode", "verify-full"}, setting{"sslrootcert", n.caFile()})

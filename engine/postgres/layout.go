@@ -21,10 +21,7 @@ const (
 // node is a node of a cluster with the names and paths dbplane gives it on
 // its host. Everything a node owns on its host is either its data directory
 // or its home beside it, so removing the two removes the node.
-type node struct {
-	dbplane.Node
-	cluster *dbplane.Cluster
-}
+type node enginekit.Node
 
 // name is the node's name inside PostgreSQL: its application_name when it
 // streams, and what synchronous_standby_names lists. It is short and free of
@@ -59,12 +56,12 @@ func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
 func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
 
 // isPrimary reports whether the node is its cluster's primary.
-func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.cluster).Ordinal }
+func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.Cluster).Ordinal }
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	n, err := enginekit.NodeOf(c, ordinal)
-	return node{Node: n, cluster: c}, err
+	return node{Node: n, Cluster: c}, err
 }
 
 // primaryOf returns the primary of c: the node placement marked primary,
@@ -77,7 +74,7 @@ func others(c *dbplane.Cluster, n node) []node {
 	for _, m := range sortedNodes(c) {
 		if m.Ordinal != n.Ordinal {
 			m.ClusterID = c.ID
-			out = append(out, node{Node: m, cluster: c})
+			out = append(out, node{Node: m, Cluster: c})
 		}
 	}
 	return out

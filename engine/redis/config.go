@@ -30,7 +30,7 @@ type setting struct{ name, value string }
 // credentials, which the "Create users" step writes. dbplane writes the whole
 // file, so it always says what the cluster's spec says.
 func renderConf(n node, memoryMB int64, vcpus int) ([]byte, error) {
-	if err := CheckParameters(n.cluster.Spec.Parameters); err != nil {
+	if err := CheckParameters(n.Cluster.Spec.Parameters); err != nil {
 		return nil, err
 	}
 	settings, err := nodeSettings(n, memoryMB, vcpus)
@@ -38,12 +38,12 @@ func renderConf(n node, memoryMB int64, vcpus int) ([]byte, error) {
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (Redis %s, %s).\n", n.Ordinal, n.cluster.Name, n.cluster.Version, n.Role)
+	fmt.Fprintf(&b, "# Written by dbplane for node %d of cluster %s (Redis %s, %s).\n", n.Ordinal, n.Cluster.Name, n.Cluster.Version, n.Role)
 	b.WriteString("# dbplane rewrites this file: change the cluster's parameters instead.\n\n")
 	for _, s := range settings {
 		fmt.Fprintf(&b, "%s %s\n", s.name, confValue(s.value))
 	}
-	params := n.cluster.Spec.Parameters
+	params := n.Cluster.Spec.Parameters
 	if len(params) > 0 {
 		b.WriteString("\n# Parameters of the cluster's spec.\n")
 		for _, k := range slices.Sorted(maps.Keys(params)) {
@@ -57,7 +57,7 @@ func renderConf(n node, memoryMB int64, vcpus int) ([]byte, error) {
 
 // nodeSettings are the settings dbplane decides for n.
 func nodeSettings(n node, memoryMB int64, vcpus int) ([]setting, error) {
-	c := n.cluster
+	c := n.Cluster
 	sized := dbplane.EngineSettings(dbplane.EngineRedis, memoryMB, vcpus)
 	s := append([]setting{{"bind", n.Address}}, listenSettings(n)...)
 	s = append(s, []setting{

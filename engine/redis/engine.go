@@ -95,7 +95,7 @@ func (e *Engine) runner() enginekit.Runner[*step] {
 }
 
 func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{Step: k, e: e, n: node{Node: k.Node, cluster: k.Cluster}}
+	return &step{Step: k, e: e, n: node(k.On())}
 }
 
 // checkVersion rejects a cluster of a version the catalog does not know:

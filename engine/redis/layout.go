@@ -31,10 +31,7 @@ const (
 // node is a node of a cluster with the names and paths dbplane gives it on
 // its host. Everything a node owns on its host is either its data directory
 // or its home beside it, so removing the two removes the node.
-type node struct {
-	dbplane.Node
-	cluster *dbplane.Cluster
-}
+type node enginekit.Node
 
 // instanceID names the node's process for the agent: unique on a host,
 // because a host carries at most one node of a cluster.
@@ -72,14 +69,14 @@ func (n node) ports() []int {
 }
 
 // shard is the node's shard: 0 outside a Redis cluster.
-func (n node) shard() int { return shardOf(n.cluster, n.Ordinal) }
+func (n node) shard() int { return shardOf(n.Cluster, n.Ordinal) }
 
 // isPrimary reports whether the node is a primary: the primary of a
 // replication cluster, or its shard's primary in a Redis cluster.
-func (n node) isPrimary() bool { return isPrimary(n.cluster, n.Ordinal) }
+func (n node) isPrimary() bool { return isPrimary(n.Cluster, n.Ordinal) }
 
 // isRedisCluster reports whether the node's cluster runs Redis Cluster.
-func (n node) isRedisCluster() bool { return n.cluster.Topology == dbplane.TopologyRedisCluster }
+func (n node) isRedisCluster() bool { return n.Cluster.Topology == dbplane.TopologyRedisCluster }
 
 // perShard is how many nodes a shard of a Redis cluster has: its primary
 // and its replicas; 0 for any other topology, whose nodes form one shard.
@@ -143,7 +140,7 @@ func roleName(c *dbplane.Cluster, ordinal int) string {
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	n, err := enginekit.NodeOf(c, ordinal)
-	return node{Node: n, cluster: c}, err
+	return node{Node: n, Cluster: c}, err
 }
 
 // allNodes returns the nodes of c by ordinal.

@@ -23,7 +23,7 @@ func (n node) caFile() string   { return path.Join(n.home(), "ca.crt") }
 // checks no name). Clients authenticate with their ACL password, not a
 // certificate (tls-auth-clients no).
 func listenSettings(n node) []setting {
-	if !n.cluster.Spec.SSL {
+	if !n.Cluster.Spec.SSL {
 		return []setting{{"port", strconv.Itoa(n.Port)}}
 	}
 	s := []setting{
