@@ -135,11 +135,6 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 // version returns the cluster's version, or the catalog default.
 func (e *Engine) version(c *dbplane.Cluster) string { return e.Deps.Version(dbplane.EngineMySQL, c) }
 
-// agent returns the agent of the host of n.
-func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.Step.Agent(ctx, n.Node)
-}
-
 // primary returns the cluster's primary (a galera cluster's bootstrap
 // member).
 func (s *step) primary() (node, error) { return nodeOf(s.Cluster, primaryOf(s.Cluster).Ordinal) }

@@ -26,7 +26,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 	}
 	hash := nativeHash(pw)
 	taskengine.Redact(ctx, hash)
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 	if err := CheckParameters(s.Params); err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 // dynamic, else a restart of the node, waiting until it serves again (a
 // galera member synced, a replica replicating).
 func (e *Engine) applyParameters(ctx context.Context, s *step) error {
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}

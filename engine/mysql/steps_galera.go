@@ -22,7 +22,7 @@ const bootstrapFlag = "--wsrep-new-cluster"
 // again never splits a cluster in two.
 func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (e *Engine) bootstrap(ctx context.Context, s *step) error {
 func (s *step) runningMembers(ctx context.Context, n node) ([]int, error) {
 	var out []int
 	for _, m := range others(s.Cluster, n) {
-		a, err := s.agent(ctx, m)
+		a, err := s.Agent(ctx, m.Node)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +104,7 @@ func (e *Engine) join(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (e *Engine) rejoin(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (e *Engine) verifyGalera(ctx context.Context, s *step) error {
 	return poll(ctx, streamTimeout, func(ctx context.Context) (bool, string) {
 		uuid := ""
 		for _, m := range ms {
-			a, err := s.agent(ctx, m)
+			a, err := s.Agent(ctx, m.Node)
 			if err != nil {
 				return false, err.Error()
 			}

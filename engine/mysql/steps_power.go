@@ -157,7 +157,7 @@ func (s *step) savedStateOf(ctx context.Context, a dbplane.HostAgent, m node) (s
 func (e *Engine) bootstrapRecovered(ctx context.Context, s *step) error {
 	agents := map[int]dbplane.HostAgent{}
 	for _, m := range members(s.Cluster) {
-		a, err := s.agent(ctx, m)
+		a, err := s.Agent(ctx, m.Node)
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (e *Engine) bootstrapFrom(ctx context.Context, s *step, a dbplane.HostAgent
 // or a full one when it missed too much.
 func (e *Engine) startMember(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}

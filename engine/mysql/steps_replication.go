@@ -43,7 +43,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	pa, err := s.agent(ctx, p)
+	pa, err := s.Agent(ctx, p.Node)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 	if _, err := s.sql(ctx, pa, p, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(s.Cluster))); err != nil {
 		return fmt.Errorf("while creating the replication account of node %d on the primary: %w", n.Ordinal, err)
 	}
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (e *Engine) attachReplica(ctx context.Context, s *step) error {
 // replica).
 func (e *Engine) verifyReplica(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func lastErrors(r map[string]string) string {
 // with every replica a semi-synchronous client.
 func (e *Engine) verifyReplication(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func withSeed(c *dbplane.Cluster, p dbplane.Node, steps []dbplane.PlanStep) []db
 // node that runs is never overwritten.
 func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	sa, err := s.agent(ctx, src)
+	sa, err := s.Agent(ctx, src.Node)
 	if err != nil {
 		return err
 	}

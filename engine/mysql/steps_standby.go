@@ -128,7 +128,7 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	sa, err := s.agent(ctx, src)
+	sa, err := s.Agent(ctx, src.Node)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (e *Engine) attachStandby(ctx context.Context, s *step) error {
 	if _, err := s.sql(ctx, sa, src, accountScript(user, host, nativeHash(pw), "REPLICATION SLAVE", requireClause(src.Cluster))); err != nil {
 		return fmt.Errorf("while creating the standby's replication account on cluster %s: %w", src.Cluster.Name, err)
 	}
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (e *Engine) detachStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, src)
+	a, err := s.Agent(ctx, src.Node)
 	if err == nil {
 		_, err = s.sql(ctx, a, src, fmt.Sprintf("DROP USER IF EXISTS %s;\n", account(user, host)))
 	}
@@ -202,7 +202,7 @@ func (e *Engine) detachStandby(ctx context.Context, s *step) error {
 // replication threads.
 func (e *Engine) verifyStandby(ctx context.Context, s *step) error {
 	n := s.n
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (e *Engine) ReplicationStatus(ctx context.Context, c *dbplane.Cluster) (dbp
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	s := e.newStep(&enginekit.Step{Deps: e.Deps, Cluster: c, Node: n.Node, Logf: func(string, ...any) {}})
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return dbplane.ReplicationStatus{}, err
 	}

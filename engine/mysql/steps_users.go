@@ -25,7 +25,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 	content := []byte("# Written by dbplane: the galera state transfer's account.\n[mysqld]\nwsrep_sst_auth = " + auth + "\n")
 	var running []node
 	for _, m := range members(s.Cluster) {
-		ma, err := s.agent(ctx, m)
+		ma, err := s.Agent(ctx, m.Node)
 		if err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *step) createSSTUser(ctx context.Context, a dbplane.HostAgent) error {
 	}
 	set := fmt.Sprintf("SET GLOBAL wsrep_sst_auth = %s;\n", quoteLiteral(auth))
 	for _, m := range append([]node{s.n}, running...) {
-		ma, err := s.agent(ctx, m)
+		ma, err := s.Agent(ctx, m.Node)
 		if err != nil {
 			return err
 		}

@@ -103,11 +103,6 @@ func (e *Engine) version(c *dbplane.Cluster) string {
 	return e.Deps.Version(dbplane.EnginePostgreSQL, c)
 }
 
-// agent returns the agent of the host of n.
-func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.Step.Agent(ctx, n.Node)
-}
-
 // bin returns the path of a PostgreSQL program of the cluster's version.
 func (s *step) bin(program string) string { return binary(s.e.version(s.Cluster), program) }
 

@@ -34,7 +34,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 		return err
 	}
 	taskengine.Redact(ctx, verifier)
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (e *Engine) verifyPassword(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 	if err := CheckParameters(s.Params); err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (e *Engine) checkParameters(ctx context.Context, s *step) error {
 // changed parameter takes effect only at server start (context
 // postmaster), waiting until a replica streams again.
 func (e *Engine) applyParameters(ctx context.Context, s *step) error {
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}

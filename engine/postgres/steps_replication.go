@@ -46,7 +46,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 	if err := s.writePassFiles(ctx, replPassword); err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *step) writePassFiles(ctx context.Context, password string) error {
 		if err != nil {
 			return err
 		}
-		a, err := s.agent(ctx, n)
+		a, err := s.Agent(ctx, n.Node)
 		if err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	if n.Ordinal == p.Ordinal {
 		return dbplane.Permanent(fmt.Errorf("node %d is the primary: it has no base backup", n.Ordinal))
 	}
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 // first: it would hold the slot and write into the directory this attempt
 // empties.
 func (s *step) createSlot(ctx context.Context, p, n node) error {
-	pa, err := s.agent(ctx, p)
+	pa, err := s.Agent(ctx, p.Node)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (e *Engine) verifyStreaming(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.agent(ctx, p)
+	a, err := s.Agent(ctx, p.Node)
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,6 @@ func (e *Engine) checkVersion(c *dbplane.Cluster) error {
 	return nil
 }
 
-// agent returns the agent of the host of n.
-func (s *step) agent(ctx context.Context, n node) (dbplane.HostAgent, error) {
-	return s.Step.Agent(ctx, n.Node)
-}
-
 // adminPassword returns the cluster's admin password, read once.
 func (s *step) adminPassword(ctx context.Context) (string, error) {
 	if s.password != "" {

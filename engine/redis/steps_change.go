@@ -47,7 +47,7 @@ func (e *Engine) setPassword(ctx context.Context, s *step) error {
 	}
 	hash := passwordHash(newPW)
 	taskengine.Redact(ctx, hash)
-	a, err := s.agent(ctx, s.n)
+	a, err := s.Agent(ctx, s.n.Node)
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 // writeUsers writes the ACL file and credentials of n and, if n runs, sets
 // its users in place. It reports whether n runs.
 func (s *step) writeUsers(ctx context.Context, n node, users []aclUser, replPassword string) (bool, error) {
-	a, err := s.agent(ctx, n)
+	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return false, err
 	}
