@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/taskengine"
@@ -103,4 +104,31 @@ func NodeOf(c *dbplane.Cluster, ordinal int) (dbplane.Node, error) {
 func StepParams(ordinal int) json.RawMessage {
 	params, _ := json.Marshal(Params{Ordinal: ordinal}) // cannot fail: an int
 	return params
+}
+
+// Steps are an engine's step handlers: its own, by name, and how a run of
+// one becomes the engine's step S. The kit adds the host steps.
+type Steps[S HostStep] struct {
+	Runner[S]
+	Own map[string]func(context.Context, S) error
+}
+
+// Handlers returns every handler of the engine by name: its own and the
+// host steps.
+func (st Steps[S]) Handlers() map[string]func(context.Context, S) error {
+	return HostHandlers(st.Engine, maps.Clone(st.Own))
+}
+
+// Register registers every handler on te.
+func (st Steps[S]) Register(te *taskengine.Engine) { Register(te, st.Runner, st.Handlers()) }
+
+// RunStep runs the handler named name for a subtask of task taskID with
+// the given parameters, as the task engine would, so that tests drive
+// steps without a store of tasks.
+func (st Steps[S]) RunStep(ctx context.Context, name string, taskID int64, params json.RawMessage, logf func(string, ...any)) error {
+	fn, ok := st.Handlers()[name]
+	if !ok {
+		return fmt.Errorf("no handler named %q", name)
+	}
+	return st.Run(ctx, name, fn, taskID, params, logf)
 }

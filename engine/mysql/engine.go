@@ -71,52 +71,39 @@ const (
 	HandlerApplyParameters = "mysql.apply_parameters"
 )
 
-// step is one run of a handler: the kit's step, with the node's paths.
-type step struct {
-	*enginekit.Step
-	e *Engine
-	n node
-}
-
-type stepFunc = func(ctx context.Context, s *step) error
-
-// handlers maps handler names to their functions: the kit's host steps
-// and the engine's own.
-func (e *Engine) handlers() map[string]stepFunc {
-	return enginekit.HostHandlers(engineName, map[string]stepFunc{
-		HandlerInit:               e.initNode,
-		HandlerConfigure:          e.configure,
-		HandlerStart:              e.start,
-		HandlerCreateUsers:        e.createUsers,
-		HandlerAttachReplica:      e.attachReplica,
-		HandlerVerifyReplica:      e.verifyReplica,
-		HandlerVerifyReplication:  e.verifyReplication,
-		HandlerBootstrap:          e.bootstrap,
-		HandlerJoin:               e.join,
-		HandlerRejoin:             e.rejoin,
-		HandlerVerifyGalera:       e.verifyGalera,
-		HandlerBootstrapRecovered: e.bootstrapRecovered,
-		HandlerStartMember:        e.startMember,
-		HandlerSetPassword:        e.setPassword,
-		HandlerVerifyPassword:     e.verifyPassword,
-		HandlerCheckParameters:    e.checkParameters,
-		HandlerApplyParameters:    e.applyParameters,
-		HandlerAttachStandby:      e.attachStandby,
-		HandlerVerifyStandby:      e.verifyStandby,
-		HandlerDetachStandby:      e.detachStandby,
-		HandlerSeedStandby:        e.seedStandby,
-	})
-}
-
 // Register registers the step handlers on a task engine.
-func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
+func (e *Engine) Register(te *taskengine.Engine) { e.steps().Register(te) }
 
-func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: checkName, NewStep: e.newStep}
-}
-
-func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{Step: k, e: e, n: node(k.On())}
+// steps are the engine's step handlers: the kit's host steps and the
+// engine's own.
+func (e *Engine) steps() enginekit.Steps[*step] {
+	return enginekit.Steps[*step]{
+		Runner: enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: checkName,
+			NewStep: func(k *enginekit.Step) *step { return &step{Step: k, e: e, n: node(k.On())} }},
+		Own: map[string]func(context.Context, *step) error{
+			HandlerInit:               e.initNode,
+			HandlerConfigure:          e.configure,
+			HandlerStart:              e.start,
+			HandlerCreateUsers:        e.createUsers,
+			HandlerAttachReplica:      e.attachReplica,
+			HandlerVerifyReplica:      e.verifyReplica,
+			HandlerVerifyReplication:  e.verifyReplication,
+			HandlerBootstrap:          e.bootstrap,
+			HandlerJoin:               e.join,
+			HandlerRejoin:             e.rejoin,
+			HandlerVerifyGalera:       e.verifyGalera,
+			HandlerBootstrapRecovered: e.bootstrapRecovered,
+			HandlerStartMember:        e.startMember,
+			HandlerSetPassword:        e.setPassword,
+			HandlerVerifyPassword:     e.verifyPassword,
+			HandlerCheckParameters:    e.checkParameters,
+			HandlerApplyParameters:    e.applyParameters,
+			HandlerAttachStandby:      e.attachStandby,
+			HandlerVerifyStandby:      e.verifyStandby,
+			HandlerDetachStandby:      e.detachStandby,
+			HandlerSeedStandby:        e.seedStandby,
+		},
+	}
 }
 
 // checkName rejects a cluster whose name cannot go into configuration
@@ -134,6 +121,13 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 
 // version returns the cluster's version, or the catalog default.
 func (e *Engine) version(c *dbplane.Cluster) string { return e.Deps.Version(dbplane.EngineMySQL, c) }
+
+// step is one run of a handler: the kit's step, with the node's paths.
+type step struct {
+	*enginekit.Step
+	e *Engine
+	n node
+}
 
 // primary returns the cluster's primary (a galera cluster's bootstrap
 // member).

@@ -273,7 +273,7 @@ func (e *Engine) ReplicationStatus(ctx context.Context, c *dbplane.Cluster) (dbp
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	s := e.newStep(&enginekit.Step{Deps: e.Deps, Cluster: c, Node: n.Node, Logf: func(string, ...any) {}})
+	s := e.steps().NewStep(&enginekit.Step{Deps: e.Deps, Cluster: c, Node: n.Node, Logf: func(string, ...any) {}})
 	a, err := s.Agent(ctx, n.Node)
 	if err != nil {
 		return dbplane.ReplicationStatus{}, err

@@ -50,41 +50,28 @@ const (
 	HandlerApplyParameters = "postgresql.apply_parameters"
 )
 
-// step is one run of a handler: the kit's step, with the node's paths.
-type step struct {
-	*enginekit.Step
-	e *Engine
-	n node
-}
-
-type stepFunc = func(ctx context.Context, s *step) error
-
-// handlers maps handler names to their functions: the kit's host steps
-// and the engine's own.
-func (e *Engine) handlers() map[string]stepFunc {
-	return enginekit.HostHandlers(engineName, map[string]stepFunc{
-		HandlerInit:            e.initPrimary,
-		HandlerConfigure:       e.configure,
-		HandlerStart:           e.start,
-		HandlerCreateUsers:     e.createUsers,
-		HandlerBaseBackup:      e.baseBackup,
-		HandlerVerify:          e.verifyStreaming,
-		HandlerSetPassword:     e.setPassword,
-		HandlerVerifyPassword:  e.verifyPassword,
-		HandlerCheckParameters: e.checkParameters,
-		HandlerApplyParameters: e.applyParameters,
-	})
-}
-
 // Register registers the step handlers on a task engine.
-func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
+func (e *Engine) Register(te *taskengine.Engine) { e.steps().Register(te) }
 
-func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.check, NewStep: e.newStep}
-}
-
-func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{Step: k, e: e, n: node(k.On())}
+// steps are the engine's step handlers: the kit's host steps and the
+// engine's own.
+func (e *Engine) steps() enginekit.Steps[*step] {
+	return enginekit.Steps[*step]{
+		Runner: enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.check,
+			NewStep: func(k *enginekit.Step) *step { return &step{Step: k, e: e, n: node(k.On())} }},
+		Own: map[string]func(context.Context, *step) error{
+			HandlerInit:            e.initPrimary,
+			HandlerConfigure:       e.configure,
+			HandlerStart:           e.start,
+			HandlerCreateUsers:     e.createUsers,
+			HandlerBaseBackup:      e.baseBackup,
+			HandlerVerify:          e.verifyStreaming,
+			HandlerSetPassword:     e.setPassword,
+			HandlerVerifyPassword:  e.verifyPassword,
+			HandlerCheckParameters: e.checkParameters,
+			HandlerApplyParameters: e.applyParameters,
+		},
+	}
 }
 
 // check rejects a cluster whose version cannot become a path.
@@ -101,6 +88,13 @@ var versionPattern = regexp.MustCompile(`^[0-9]{1,3}$`)
 // version returns the cluster's major version, or the catalog default.
 func (e *Engine) version(c *dbplane.Cluster) string {
 	return e.Deps.Version(dbplane.EnginePostgreSQL, c)
+}
+
+// step is one run of a handler: the kit's step, with the node's paths.
+type step struct {
+	*enginekit.Step
+	e *Engine
+	n node
 }
 
 // bin returns the path of a PostgreSQL program of the cluster's version.

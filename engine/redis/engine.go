@@ -60,42 +60,27 @@ const (
 	HandlerApplyParameters = "redis.apply_parameters"
 )
 
-// step is one run of a handler: the kit's step, with the node's paths.
-type step struct {
-	*enginekit.Step
-	e *Engine
-	n node
-
-	password string // the admin password, once read
-}
-
-type stepFunc = func(ctx context.Context, s *step) error
-
-// handlers maps handler names to their functions: the kit's host steps
-// and the engine's own.
-func (e *Engine) handlers() map[string]stepFunc {
-	return enginekit.HostHandlers(engineName, map[string]stepFunc{
-		HandlerCreateUsers:     e.createUsers,
-		HandlerConfigure:       e.configure,
-		HandlerStart:           e.start,
-		HandlerVerifyReplica:   e.verifyReplication,
-		HandlerCreateCluster:   e.createCluster,
-		HandlerVerifyCluster:   e.verifyCluster,
-		HandlerSetPassword:     e.setPassword,
-		HandlerCheckParameters: e.checkParameters,
-		HandlerApplyParameters: e.applyParameters,
-	})
-}
-
 // Register registers the step handlers on a task engine.
-func (e *Engine) Register(te *taskengine.Engine) { enginekit.Register(te, e.runner(), e.handlers()) }
+func (e *Engine) Register(te *taskengine.Engine) { e.steps().Register(te) }
 
-func (e *Engine) runner() enginekit.Runner[*step] {
-	return enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.checkVersion, NewStep: e.newStep}
-}
-
-func (e *Engine) newStep(k *enginekit.Step) *step {
-	return &step{Step: k, e: e, n: node(k.On())}
+// steps are the engine's step handlers: the kit's host steps and the
+// engine's own.
+func (e *Engine) steps() enginekit.Steps[*step] {
+	return enginekit.Steps[*step]{
+		Runner: enginekit.Runner[*step]{Deps: e.Deps, Engine: engineName, Check: e.checkVersion,
+			NewStep: func(k *enginekit.Step) *step { return &step{Step: k, e: e, n: node(k.On())} }},
+		Own: map[string]func(context.Context, *step) error{
+			HandlerCreateUsers:     e.createUsers,
+			HandlerConfigure:       e.configure,
+			HandlerStart:           e.start,
+			HandlerVerifyReplica:   e.verifyReplication,
+			HandlerCreateCluster:   e.createCluster,
+			HandlerVerifyCluster:   e.verifyCluster,
+			HandlerSetPassword:     e.setPassword,
+			HandlerCheckParameters: e.checkParameters,
+			HandlerApplyParameters: e.applyParameters,
+		},
+	}
 }
 
 // checkVersion rejects a cluster of a version the catalog does not know:
@@ -105,6 +90,15 @@ func (e *Engine) checkVersion(c *dbplane.Cluster) error {
 		return dbplane.Permanent(dbplane.Errorf(dbplane.KindInvalid, "the catalog has no Redis %q", c.Version))
 	}
 	return nil
+}
+
+// step is one run of a handler: the kit's step, with the node's paths.
+type step struct {
+	*enginekit.Step
+	e *Engine
+	n node
+
+	password string // the admin password, once read
 }
 
 // adminPassword returns the cluster's admin password, read once.

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Conn is a connection to a node, for fakes of Redis.
@@ -20,21 +22,11 @@ func (e *Engine) SetConnect(connect func(ctx context.Context, addr, user, passwo
 // given parameters, as the task engine would, so that tests drive steps
 // without a store of tasks.
 func (e *Engine) RunStep(ctx context.Context, name string, taskID int64, params json.RawMessage, logf func(string, ...any)) error {
-	fn, ok := e.handlers()[name]
-	if !ok {
-		return fmt.Errorf("no handler named %q", name)
-	}
-	return e.runner().Run(ctx, name, fn, taskID, params, logf)
+	return e.steps().RunStep(ctx, name, taskID, params, logf)
 }
 
 // HandlerNames lists the handlers Register registers.
-func (e *Engine) HandlerNames() []string {
-	var names []string
-	for name := range e.handlers() {
-		names = append(names, name)
-	}
-	return names
-}
+func (e *Engine) HandlerNames() []string { return slices.Collect(maps.Keys(e.steps().Handlers())) }
 
 // SlotRanges returns the slot range of each of shards shards, both ends
 // included.
