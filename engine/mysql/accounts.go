@@ -54,7 +54,7 @@ func adminHosts(c *dbplane.Cluster) ([]string, error) {
 	var prefixes []netip.Prefix
 	if len(c.Spec.Allowlist) == 0 {
 		prefixes = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		for _, n := range sortedNodes(c) {
+		for _, n := range enginekit.SortedNodes(c) {
 			p, err := nodeSource(n)
 			if err != nil {
 				return nil, err

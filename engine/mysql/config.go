@@ -135,9 +135,9 @@ func replicationSettings(n node) []setting {
 func galeraSettings(n node) []setting {
 	var addrs []string
 	for _, m := range members(n.Cluster) {
-		addrs = append(addrs, joinHostPort(m.Address, m.gcommPort()))
+		addrs = append(addrs, enginekit.JoinHostPort(m.Address, m.gcommPort()))
 	}
-	gcomm := joinHostPort(n.Address, n.gcommPort())
+	gcomm := enginekit.JoinHostPort(n.Address, n.gcommPort())
 	return []setting{
 		{"innodb_autoinc_lock_mode", "2"},
 		{"wsrep_on", "ON"},
@@ -147,9 +147,9 @@ func galeraSettings(n node) []setting {
 		{"wsrep_node_name", n.name()},
 		{"wsrep_node_address", gcomm},
 		{"wsrep_provider_options", fmt.Sprintf("gmcast.listen_addr=tcp://%s;ist.recv_addr=%s",
-			gcomm, joinHostPort(n.Address, n.istPort()))},
+			gcomm, enginekit.JoinHostPort(n.Address, n.istPort()))},
 		{"wsrep_sst_method", "mariabackup"},
-		{"wsrep_sst_receive_address", joinHostPort(n.Address, n.sstPort())},
+		{"wsrep_sst_receive_address", enginekit.JoinHostPort(n.Address, n.sstPort())},
 		// A binary log with GTIDs that agree across the members, so
 		// that a standby cluster can replicate from any member (MariaDB's
 		// "Using MariaDB GTIDs with MariaDB Galera Cluster"): every

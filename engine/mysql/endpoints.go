@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // zoneLookupTimeout bounds the store lookups of a galera cluster's
@@ -33,12 +34,12 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if c.Topology == dbplane.TopologyGalera {
 		order = e.byZone(c)
 	} else {
-		p := primaryOf(c)
-		order = append([]dbplane.Node{p}, slices.DeleteFunc(sortedNodes(c), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })...)
+		p := enginekit.PrimaryOf(c)
+		order = append([]dbplane.Node{p}, slices.DeleteFunc(enginekit.SortedNodes(c), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })...)
 	}
-	ep := &dbplane.Endpoints{Primary: joinHostPort(order[0].Address, order[0].Port)}
+	ep := &dbplane.Endpoints{Primary: enginekit.JoinHostPort(order[0].Address, order[0].Port)}
 	for _, n := range order[1:] {
-		ep.Replicas = append(ep.Replicas, joinHostPort(n.Address, n.Port))
+		ep.Replicas = append(ep.Replicas, enginekit.JoinHostPort(n.Address, n.Port))
 	}
 	u := url.URL{Scheme: "mysql", User: url.User(AdminUser), Host: ep.Primary, Path: "/"}
 	if c.Spec.SSL {
@@ -56,7 +57,7 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 // from their hosts; when the store cannot tell, the members stay in
 // ordinal order.
 func (e *Engine) byZone(c *dbplane.Cluster) []dbplane.Node {
-	nodes := sortedNodes(c)
+	nodes := enginekit.SortedNodes(c)
 	pz := c.Spec.PrimaryZone
 	if pz == "" || e.Store == nil {
 		return nodes

@@ -131,4 +131,6 @@ type step struct {
 
 // primary returns the cluster's primary (a galera cluster's bootstrap
 // member).
-func (s *step) primary() (node, error) { return nodeOf(s.Cluster, primaryOf(s.Cluster).Ordinal) }
+func (s *step) primary() (node, error) {
+	return nodeOf(s.Cluster, enginekit.PrimaryOf(s.Cluster).Ordinal)
+}

@@ -13,9 +13,6 @@ import (
 // maxStderr bounds how much of a failed command's output an error carries.
 const maxStderr = enginekit.MaxStderr
 
-// run runs a command and fails when it exits non-zero.
-var run = enginekit.Run
-
 // asMySQL returns a command run as the mysql OS user from the node's home,
 // so that programs never start in a directory they cannot read.
 func asMySQL(n node, argv ...string) dbplane.Command {
@@ -58,7 +55,7 @@ func (s *step) sql(ctx context.Context, a dbplane.HostAgent, n node, script stri
 	}
 	if res.ExitCode != 0 {
 		return "", fmt.Errorf("while running SQL on node %d: mariadb exited with code %d: %s",
-			n.Ordinal, res.ExitCode, redact(tail(res.Stderr, maxStderr), secrets...))
+			n.Ordinal, res.ExitCode, redact(enginekit.Tail(res.Stderr, maxStderr), secrets...))
 	}
 	return res.Stdout, nil
 }
@@ -101,9 +98,6 @@ func unescapeBatch(s string) string {
 	}
 	return strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n", `\0`, "\x00").Replace(s)
 }
-
-// tail returns the last n bytes of s, trimmed.
-var tail = enginekit.Tail
 
 // redact replaces every secret in s.
 func redact(s string, secrets ...string) string {

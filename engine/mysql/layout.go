@@ -85,7 +85,7 @@ func (n node) initMarker() string { return path.Join(n.home(), "install-db.done"
 func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
 
 // hostPort is the address clients reach the node at.
-func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
+func (n node) hostPort() string { return enginekit.JoinHostPort(n.Address, n.Port) }
 
 // Galera ports, from the SQL port.
 func (n node) gcommPort() int { return n.Port + gcommOffset }
@@ -114,7 +114,7 @@ func joinInts(ns []int) string {
 
 // isPrimary reports whether the node is its cluster's primary (for galera:
 // the member that bootstraps the cluster).
-func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.Cluster).Ordinal }
+func (n node) isPrimary() bool { return n.Node.Ordinal == enginekit.PrimaryOf(n.Cluster).Ordinal }
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
@@ -122,14 +122,10 @@ func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	return node{Node: n, Cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary,
-// or node 0. It returns a zero node for a cluster without nodes.
-var primaryOf = enginekit.PrimaryOf
-
 // members returns every node of c by ordinal.
 func members(c *dbplane.Cluster) []node {
 	var out []node
-	for _, m := range sortedNodes(c) {
+	for _, m := range enginekit.SortedNodes(c) {
 		m.ClusterID = c.ID
 		out = append(out, node{Node: m, Cluster: c})
 	}
@@ -140,12 +136,6 @@ func members(c *dbplane.Cluster) []node {
 func others(c *dbplane.Cluster, n node) []node {
 	return slices.DeleteFunc(members(c), func(m node) bool { return m.Ordinal == n.Ordinal })
 }
-
-// sortedNodes returns the nodes of c ordered by ordinal.
-var sortedNodes = enginekit.SortedNodes
-
-// joinHostPort joins an address and a port, bracketing IPv6 addresses.
-var joinHostPort = enginekit.JoinHostPort
 
 // Paths of the MariaDB programs and the galera provider, as the Debian
 // packages install them.

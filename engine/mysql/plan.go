@@ -39,7 +39,7 @@ const (
 // them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	primary := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	primary := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	steps := hostSteps(c, nodes)
 	switch c.Topology {
 	case dbplane.TopologyGalera:
@@ -58,7 +58,7 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	for _, n := range nodes {
-		on := where(n)
+		on := enginekit.Where(n)
 		k := keyer(n)
 		what := nodeWord(c, n)
 		steps = append(steps,
@@ -66,7 +66,7 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on the node's ports (%s)", on, c.Spec.VolumeGB, portsWord(c, n))),
 			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the MariaDB %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
+			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by mysql, on %s", n.DataDir, on), k("install"))),
 		)
 		prepared := k("prepare")
@@ -90,8 +90,8 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) []dbplane.PlanStep {
 	kp := keyer(p)
 	steps := []dbplane.PlanStep{
-		withUndo(HandlerStop, newStep(kp("start"), "Start primary", HandlerStart, p, enginekit.StartTimeout,
-			fmt.Sprintf("Start the primary on %s and wait until it answers on its socket", where(p)), kp("configure"))),
+		enginekit.WithUndo(HandlerStop, newStep(kp("start"), "Start primary", HandlerStart, p, enginekit.StartTimeout,
+			fmt.Sprintf("Start the primary on %s and wait until it answers on its socket", enginekit.Where(p)), kp("configure"))),
 		newStep("my-users", "Create users", HandlerCreateUsers, p, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the %s accounts with the cluster's password, for the allowlist", AdminUser), kp("start")),
 	}
@@ -102,8 +102,8 @@ func replicationSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 		}
 		k := keyer(n)
 		steps = append(steps,
-			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
-				fmt.Sprintf("Start the replica on %s (read-only) and wait until it answers on its socket", where(n)), k("configure"))),
+			enginekit.WithUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
+				fmt.Sprintf("Start the replica on %s (read-only) and wait until it answers on its socket", enginekit.Where(n)), k("configure"))),
 			newStep(k("attach"), fmt.Sprintf("Attach replica %d", n.Ordinal), HandlerAttachReplica, n, enginekit.ShortTimeout,
 				"Create the replica's replication account on the primary and point the replica at the primary (GTID, slave_pos)",
 				k("start"), "my-users"),
@@ -136,8 +136,8 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	first := nodes[0]
 	k0 := keyer(first)
 	steps := []dbplane.PlanStep{
-		withUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, enginekit.StartTimeout,
-			fmt.Sprintf("Start member %d on %s as a new galera cluster (--wsrep-new-cluster) and wait until it is synced", first.Ordinal, where(first)),
+		enginekit.WithUndo(HandlerStop, newStep(k0("bootstrap"), fmt.Sprintf("Bootstrap member %d", first.Ordinal), HandlerBootstrap, first, enginekit.StartTimeout,
+			fmt.Sprintf("Start member %d on %s as a new galera cluster (--wsrep-new-cluster) and wait until it is synced", first.Ordinal, enginekit.Where(first)),
 			k0("configure"))),
 		// It writes the state transfer account into every member's conf.d,
 		// so it waits for every member's configuration, not only member 0's.
@@ -148,8 +148,8 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	var joined []string
 	for _, n := range nodes[1:] {
 		k := keyer(n)
-		steps = append(steps, withUndo(HandlerStop, newStep(k("join"), fmt.Sprintf("Join member %d", n.Ordinal), HandlerJoin, n, joinStepTime,
-			fmt.Sprintf("Start member %d on %s; it copies the database from a donor with mariadb-backup and waits until it is synced", n.Ordinal, where(n)),
+		steps = append(steps, enginekit.WithUndo(HandlerStop, newStep(k("join"), fmt.Sprintf("Join member %d", n.Ordinal), HandlerJoin, n, joinStepTime,
+			fmt.Sprintf("Start member %d on %s; it copies the database from a donor with mariadb-backup and waits until it is synced", n.Ordinal, enginekit.Where(n)),
 			"my-users", k("configure"))))
 		joined = append(joined, k("join"))
 	}
@@ -170,7 +170,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
 			HandlerRemove, n, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
 	}
 	return steps
 }
@@ -195,7 +195,7 @@ func nodeWord(c *dbplane.Cluster, n dbplane.Node) string {
 	switch {
 	case c.Topology == dbplane.TopologyGalera:
 		return fmt.Sprintf("member %d", n.Ordinal)
-	case n.Ordinal == primaryOf(&dbplane.Cluster{Nodes: planNodes(c)}).Ordinal:
+	case n.Ordinal == enginekit.PrimaryOf(&dbplane.Cluster{Nodes: planNodes(c)}).Ordinal:
 		return "primary"
 	}
 	return fmt.Sprintf("replica %d", n.Ordinal)
@@ -213,13 +213,7 @@ func portsWord(c *dbplane.Cluster, n dbplane.Node) string {
 	return joinInts(node{Node: n, Cluster: c}.ports())
 }
 
-// where names the host of a node for step descriptions.
-var where = enginekit.Where
-
 // newStep returns a step acting on node n.
 func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
 	return enginekit.NewStep(key, name, handler, n.Ordinal, timeout, desc, after...)
 }
-
-// withUndo gives a step the handler that undoes it on rollback.
-var withUndo = enginekit.WithUndo

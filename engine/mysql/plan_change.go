@@ -15,7 +15,7 @@ import (
 // after them.
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	set := newStep("my-password", "Set the admin password", HandlerSetPassword, p, enginekit.ShortTimeout,
 		fmt.Sprintf("ALTER USER every %s account on %s with the new password's hash (never the password itself)", AdminUser, nodeWord(c, p)))
 	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
@@ -38,9 +38,9 @@ func carrier(c *dbplane.Cluster) string {
 // there at once (SET GLOBAL), so that a value MariaDB refuses fails the
 // task before the spec or any file changes.
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
-	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
-	return []dbplane.PlanStep{withParameters(change, newStep("my-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
-		fmt.Sprintf("Check %s against the system variables of %s, and set the dynamic ones there", names(change), nodeWord(c, p))))}
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
+	return []dbplane.PlanStep{enginekit.WithParameters(change, newStep("my-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
+		fmt.Sprintf("Check %s against the system variables of %s, and set the dynamic ones there", enginekit.Names(change), nodeWord(c, p))))}
 }
 
 // PlanParameterApply returns the steps that apply a recorded change node
@@ -50,19 +50,13 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 // syncs, a replica replicates again) before the next node's turn.
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	order := enginekit.PrimariesLast(nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })
 	return enginekit.ApplyInTurn(order, change, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(keyer(n)("configure"), "Configure "+nodeWord(c, n), HandlerConfigure, n, enginekit.ShortTimeout,
 			fmt.Sprintf("Rewrite the my.cnf of node %d with the cluster's parameters", n.Ordinal), after...)
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(keyer(n)("apply"), "Apply the parameters on "+nodeWord(c, n), HandlerApplyParameters, n, enginekit.StartTimeout,
-			fmt.Sprintf("SET GLOBAL %s on node %d if every one is dynamic, else restart it and wait until it serves", names(change), n.Ordinal), after...)
+			fmt.Sprintf("SET GLOBAL %s on node %d if every one is dynamic, else restart it and wait until it serves", enginekit.Names(change), n.Ordinal), after...)
 	})
 }
-
-// withParameters adds a change to a step's parameters.
-var withParameters = enginekit.WithParameters
-
-// names lists the names of a change.
-var names = enginekit.Names

@@ -24,7 +24,7 @@ func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
 // primary-zone member).
 func powerNodes(c *dbplane.Cluster) ([]dbplane.Node, func(dbplane.Node) bool) {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	return nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
 }
 
@@ -38,7 +38,7 @@ func powerNodes(c *dbplane.Cluster) ([]dbplane.Node, func(dbplane.Node) bool) {
 // ordinary member, and every member is verified synced.
 func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes, isPrimary := powerNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	if c.Topology == dbplane.TopologyGalera {
 		return galeraStartSteps(c, nodes, p)
 	}
@@ -63,7 +63,7 @@ func galeraStartSteps(c *dbplane.Cluster, nodes []dbplane.Node, p dbplane.Node) 
 	var joined []string
 	for _, n := range nodes {
 		s := newStep(keyer(n)("join"), fmt.Sprintf("Join member %d", n.Ordinal), HandlerStartMember, n, joinStepTime,
-			fmt.Sprintf("Start member %d on %s unless it runs, and wait until it is synced", n.Ordinal, where(n)), "my-bootstrap")
+			fmt.Sprintf("Start member %d on %s unless it runs, and wait until it is synced", n.Ordinal, enginekit.Where(n)), "my-bootstrap")
 		steps = append(steps, s)
 		joined = append(joined, s.Key)
 	}
@@ -94,7 +94,7 @@ func verifyGaleraStep(p dbplane.Node, members int, after ...string) dbplane.Plan
 // and serve meanwhile.
 func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes, isPrimary := powerNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	order := enginekit.PrimariesLast(nodes, isPrimary)
 	galera := c.Topology == dbplane.TopologyGalera
 	steps := enginekit.OneAtATime(order, func(n dbplane.Node, after []string) []dbplane.PlanStep {
@@ -103,7 +103,7 @@ func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
 		switch {
 		case galera:
 			return []dbplane.PlanStep{stop, newStep(k("start"), fmt.Sprintf("Start member %d", n.Ordinal), HandlerStartMember, n, joinStepTime,
-				fmt.Sprintf("Start member %d on %s as an ordinary member and wait until it is synced", n.Ordinal, where(n)), stop.Key)}
+				fmt.Sprintf("Start member %d on %s as an ordinary member and wait until it is synced", n.Ordinal, enginekit.Where(n)), stop.Key)}
 		case isPrimary(n):
 			return []dbplane.PlanStep{stop, startStep(c, n, stop.Key)}
 		}
@@ -138,12 +138,12 @@ func verifyReplicationSteps(c *dbplane.Cluster, p dbplane.Node, verified []strin
 
 func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(keyer(n)("stop"), "Stop "+nodeWord(c, n), HandlerStop, n, enginekit.StartTimeout,
-		fmt.Sprintf("Stop node %d on %s (a clean shutdown); its data stays", n.Ordinal, where(n)), after...)
+		fmt.Sprintf("Stop node %d on %s (a clean shutdown); its data stays", n.Ordinal, enginekit.Where(n)), after...)
 }
 
 func startStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(keyer(n)("start"), "Start "+nodeWord(c, n), HandlerStart, n, enginekit.StartTimeout,
-		fmt.Sprintf("Start node %d on %s and wait until it answers on its socket", n.Ordinal, where(n)), after...)
+		fmt.Sprintf("Start node %d on %s and wait until it answers on its socket", n.Ordinal, enginekit.Where(n)), after...)
 }
 
 func verifyReplicaStep(c *dbplane.Cluster, n dbplane.Node, key string, after ...string) dbplane.PlanStep {

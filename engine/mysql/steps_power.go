@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // recoverTimeout bounds mariadbd --wsrep-recover, which replays InnoDB's
@@ -54,7 +55,7 @@ func parseGrastate(ordinal int, text string) (savedState, error) {
 		}
 	}
 	if st.uuid == "" || !sawSeqno {
-		return st, fmt.Errorf("grastate.dat of member %d has no uuid or seqno: %q", ordinal, tail(text, 300))
+		return st, fmt.Errorf("grastate.dat of member %d has no uuid or seqno: %q", ordinal, enginekit.Tail(text, 300))
 	}
 	return st, nil
 }
@@ -128,7 +129,7 @@ func chooseBootstrap(states []savedState, preferred int) (savedState, error) {
 func (s *step) savedStateOf(ctx context.Context, a dbplane.HostAgent, m node) (savedState, error) {
 	cmd := asMySQL(m, "cat", m.dataFile("grastate.dat"))
 	cmd.Timeout = 10 * time.Second
-	res, err := run(ctx, a, cmd)
+	res, err := enginekit.Run(ctx, a, cmd)
 	if err != nil {
 		return savedState{}, fmt.Errorf("while reading grastate.dat of member %d on host %d: %w", m.Ordinal, m.HostID, err)
 	}
@@ -144,7 +145,7 @@ func (s *step) savedStateOf(ctx context.Context, a dbplane.HostAgent, m node) (s
 	}
 	uuid, seqno, ok := parseRecovered(out.Stdout + "\n" + out.Stderr)
 	if !ok {
-		return st, fmt.Errorf("mariadbd --wsrep-recover did not log the position of member %d (exit %d): %s", m.Ordinal, out.ExitCode, tail(out.Stderr, maxStderr))
+		return st, fmt.Errorf("mariadbd --wsrep-recover did not log the position of member %d (exit %d): %s", m.Ordinal, out.ExitCode, enginekit.Tail(out.Stderr, maxStderr))
 	}
 	st.uuid, st.seqno, st.recovered = uuid, seqno, true
 	return st, nil
@@ -179,7 +180,7 @@ func (e *Engine) bootstrapRecovered(ctx context.Context, s *step) error {
 			map[bool]string{true: " (recovered with --wsrep-recover)"}[st.recovered])
 		states = append(states, st)
 	}
-	chosen, err := chooseBootstrap(states, primaryOf(s.Cluster).Ordinal)
+	chosen, err := chooseBootstrap(states, enginekit.PrimaryOf(s.Cluster).Ordinal)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (e *Engine) bootstrapFrom(ctx context.Context, s *step, a dbplane.HostAgent
 	if !st.safe {
 		cmd := asMySQL(n, "sed", "-i", "s/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/", n.dataFile("grastate.dat"))
 		cmd.Timeout = 10 * time.Second
-		if _, err := run(ctx, a, cmd); err != nil {
+		if _, err := enginekit.Run(ctx, a, cmd); err != nil {
 			return fmt.Errorf("while marking member %d safe to bootstrap: %w", n.Ordinal, err)
 		}
 	}

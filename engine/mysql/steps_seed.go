@@ -100,7 +100,7 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	if err := s.streamCopy(ctx, a, sa, src); err != nil {
 		return err
 	}
-	if _, err := run(ctx, a, dbplane.Command{User: osUser, Dir: n.home(), Timeout: seedTimeout,
+	if _, err := enginekit.Run(ctx, a, dbplane.Command{User: osUser, Dir: n.home(), Timeout: seedTimeout,
 		Argv: []string{"mariadb-backup", "--prepare", "--target-dir=" + n.DataDir}}); err != nil {
 		return fmt.Errorf("while preparing the copy on node %d: %w", n.Ordinal, err)
 	}
@@ -129,7 +129,7 @@ func (s *step) streamCopy(ctx context.Context, a, sa dbplane.HostAgent, src node
 	listen := fmt.Sprintf("TCP-LISTEN:%d,bind=%s,reuseaddr", n.seedPort(), socatAddr(n.Address))
 	recv := make(chan error, 1)
 	go func() {
-		_, err := run(ctx, a, dbplane.Command{User: osUser, Dir: n.home(), Timeout: seedTimeout,
+		_, err := enginekit.Run(ctx, a, dbplane.Command{User: osUser, Dir: n.home(), Timeout: seedTimeout,
 			Argv: []string{"bash", "-c", `set -o pipefail; socat -u "$1" STDOUT | mbstream -x -C "$2"`, "seed", listen, n.DataDir}})
 		recv <- err
 	}()
@@ -137,7 +137,7 @@ func (s *step) streamCopy(ctx context.Context, a, sa dbplane.HostAgent, src node
 		return err
 	}
 	target := "/dev/tcp/" + n.Address + "/" + strconv.Itoa(n.seedPort())
-	_, err := run(ctx, sa, dbplane.Command{User: "root", Dir: src.home(), Timeout: seedTimeout,
+	_, err := enginekit.Run(ctx, sa, dbplane.Command{User: "root", Dir: src.home(), Timeout: seedTimeout,
 		Argv: []string{"bash", "-c", `exec mariadb-backup --defaults-file="$1" --backup --stream=xbstream --user=root --socket="$2" > "$3"`,
 			"seed", src.confFile(), src.socketPath(), target}})
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *step) waitListening(ctx context.Context, a dbplane.HostAgent, recv <-ch
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listens on %s after %s", joinHostPort(n.Address, n.seedPort()), listenTimeout)
+			return fmt.Errorf("nothing listens on %s after %s", enginekit.JoinHostPort(n.Address, n.seedPort()), listenTimeout)
 		}
 	}
 }
@@ -185,7 +185,7 @@ func (s *step) waitListening(ctx context.Context, a dbplane.HostAgent, recv <-ch
 // xtrabackup_binlog_info in MariaDB 10.11, mariadb_backup_binlog_info in
 // later versions.
 func copiedGTID(ctx context.Context, a dbplane.HostAgent, n node) (string, error) {
-	res, err := run(ctx, a, dbplane.Command{User: osUser, Timeout: 10 * time.Second,
+	res, err := enginekit.Run(ctx, a, dbplane.Command{User: osUser, Timeout: 10 * time.Second,
 		Argv: []string{"bash", "-c", `cat "$1/mariadb_backup_binlog_info" 2>/dev/null || cat "$1/xtrabackup_binlog_info"`, "gtid", n.DataDir}})
 	if err != nil {
 		return "", fmt.Errorf("while reading the copy's binary log position on node %d: %w", n.Ordinal, err)
@@ -205,7 +205,7 @@ func (s *step) seedPosition(ctx context.Context, a dbplane.HostAgent) (string, e
 	if err != nil || !ok {
 		return "", err
 	}
-	res, err := run(ctx, a, dbplane.Command{User: osUser, Argv: []string{"cat", n.seedGTIDFile()}, Timeout: 10 * time.Second})
+	res, err := enginekit.Run(ctx, a, dbplane.Command{User: osUser, Argv: []string{"cat", n.seedGTIDFile()}, Timeout: 10 * time.Second})
 	if err != nil {
 		return "", fmt.Errorf("while reading the seeded GTID position of node %d: %w", n.Ordinal, err)
 	}

@@ -62,7 +62,7 @@ func detachStep(c *dbplane.Cluster) []dbplane.PlanStep {
 	if c.Spec.StandbyOf == 0 {
 		return nil
 	}
-	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
 	return []dbplane.PlanStep{newStep("my-standby-detach", "Drop the standby's account on its source", HandlerDetachStandby, p, enginekit.ShortTimeout,
 		fmt.Sprintf("Drop the account %s on the primary of cluster %d, if that cluster still runs", standbyUser(c), c.Spec.StandbyOf))}
 }
@@ -94,7 +94,7 @@ func (s *step) source(ctx context.Context) (node, error) {
 	} else if err != nil {
 		return node{}, fmt.Errorf("while reading the source cluster %d: %w", s.Cluster.Spec.StandbyOf, err)
 	}
-	return nodeOf(src, primaryOf(src).Ordinal)
+	return nodeOf(src, enginekit.PrimaryOf(src).Ordinal)
 }
 
 // attachStandby makes the standby's primary replicate from its source's
@@ -267,7 +267,7 @@ func (e *Engine) ReplicationStatus(ctx context.Context, c *dbplane.Cluster) (dbp
 	if c.Spec.StandbyOf == 0 {
 		return dbplane.ReplicationStatus{}, dbplane.Errorf(dbplane.KindInvalid, "cluster %s is not a standby", c.Name)
 	}
-	n, err := nodeOf(c, primaryOf(c).Ordinal)
+	n, err := nodeOf(c, enginekit.PrimaryOf(c).Ordinal)
 	if err != nil {
 		return dbplane.ReplicationStatus{}, err
 	}

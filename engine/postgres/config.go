@@ -70,7 +70,7 @@ func nodeSettings(n node, size sizing) []setting {
 	}...)
 	s = append(s, tlsSettings(n)...)
 	if !n.isPrimary() {
-		p, _ := nodeOf(c, primaryOf(c).Ordinal)
+		p, _ := nodeOf(c, enginekit.PrimaryOf(c).Ordinal)
 		s = append(s,
 			setting{"primary_conninfo", primaryConninfo(n, p)},
 			setting{"primary_slot_name", n.slot()})
@@ -316,7 +316,7 @@ func allowlist(c *dbplane.Cluster) ([]string, error) {
 // loopback network.
 func replicationSources(c *dbplane.Cluster) ([]string, error) {
 	var out []string
-	for _, n := range sortedNodes(c) {
+	for _, n := range enginekit.SortedNodes(c) {
 		a, err := netip.ParseAddr(n.Address)
 		if err != nil {
 			return nil, dbplane.Permanent(fmt.Errorf("node %d has address %q, not an IP address: %w", n.Ordinal, n.Address, err))

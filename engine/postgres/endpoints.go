@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Endpoints returns where clients connect: the primary, the replicas by
@@ -22,10 +23,10 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if len(c.Nodes) == 0 {
 		return nil
 	}
-	p := primaryOf(c)
+	p := enginekit.PrimaryOf(c)
 	ep := &dbplane.Endpoints{Primary: joinHostPort(p.Address, p.Port)}
 	hosts := []string{ep.Primary}
-	for _, n := range sortedNodes(c) {
+	for _, n := range enginekit.SortedNodes(c) {
 		if n.Ordinal != p.Ordinal {
 			hp := joinHostPort(n.Address, n.Port)
 			ep.Replicas = append(ep.Replicas, hp)

@@ -101,7 +101,9 @@ type step struct {
 func (s *step) bin(program string) string { return binary(s.e.version(s.Cluster), program) }
 
 // primary returns the cluster's primary.
-func (s *step) primary() (node, error) { return nodeOf(s.Cluster, primaryOf(s.Cluster).Ordinal) }
+func (s *step) primary() (node, error) {
+	return nodeOf(s.Cluster, enginekit.PrimaryOf(s.Cluster).Ordinal)
+}
 
 // on returns the step of the same task acting on node m.
 func (s *step) on(m node) *step {

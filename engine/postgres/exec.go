@@ -10,9 +10,6 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// run runs a command and fails when it exits non-zero.
-var run = enginekit.Run
-
 // asPostgres returns a command run as the postgres OS user from the node's
 // home, so that programs never start in a directory they cannot read.
 func asPostgres(n node, argv ...string) dbplane.Command {
@@ -41,7 +38,7 @@ func (s *step) psql(ctx context.Context, a dbplane.HostAgent, n node, script str
 	cmd.Env = []string{"PGCONNECT_TIMEOUT=10"}
 	cmd.Stdin = []byte(sessionSettings + script)
 	cmd.Timeout = time.Minute
-	res, err := run(ctx, a, cmd)
+	res, err := enginekit.Run(ctx, a, cmd)
 	if err != nil {
 		return "", fmt.Errorf("while running SQL on node %d: %w", n.Ordinal, err)
 	}
@@ -58,9 +55,6 @@ SET log_statement = 'none';
 SET log_min_error_statement = panic;
 SET log_min_duration_statement = -1;
 `
-
-// tail returns the last n bytes of s, trimmed.
-var tail = enginekit.Tail
 
 // quoteLiteral quotes s as an SQL string literal.
 func quoteLiteral(s string) string {

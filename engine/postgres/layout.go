@@ -56,7 +56,7 @@ func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
 func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
 
 // isPrimary reports whether the node is its cluster's primary.
-func (n node) isPrimary() bool { return n.Node.Ordinal == primaryOf(n.Cluster).Ordinal }
+func (n node) isPrimary() bool { return n.Node.Ordinal == enginekit.PrimaryOf(n.Cluster).Ordinal }
 
 // nodeOf returns the node of c with the given ordinal.
 func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
@@ -64,14 +64,10 @@ func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 	return node{Node: n, Cluster: c}, err
 }
 
-// primaryOf returns the primary of c: the node placement marked primary,
-// or node 0. It returns a zero node for a cluster without nodes.
-var primaryOf = enginekit.PrimaryOf
-
 // others returns the nodes of c except n, by ordinal.
 func others(c *dbplane.Cluster, n node) []node {
 	var out []node
-	for _, m := range sortedNodes(c) {
+	for _, m := range enginekit.SortedNodes(c) {
 		if m.Ordinal != n.Ordinal {
 			m.ClusterID = c.ID
 			out = append(out, node{Node: m, Cluster: c})

@@ -26,18 +26,18 @@ const (
 // running after all of them.
 func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	primary := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	primary := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	var steps []dbplane.PlanStep
 	var prepared []string
 	for _, n := range nodes {
-		on := where(n)
+		on := enginekit.Where(n)
 		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
 		steps = append(steps,
 			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on port %d", on, c.Spec.VolumeGB, n.Port)),
 			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the PostgreSQL %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
+			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by postgres, on %s", n.DataDir, on), k("install"))),
 		)
 		if c.Spec.SSL {
@@ -52,11 +52,11 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	p := primary
 	steps = append(steps,
 		newStep("pg-init", "Init primary", HandlerInit, p, enginekit.StartTimeout,
-			fmt.Sprintf("Run initdb for the primary (node %d) on %s", p.Ordinal, where(p)), prepared...),
+			fmt.Sprintf("Run initdb for the primary (node %d) on %s", p.Ordinal, enginekit.Where(p)), prepared...),
 		newStep("pg-configure-primary", "Configure primary", HandlerConfigure, p, enginekit.ShortTimeout,
 			"Write postgresql.conf and pg_hba.conf of the primary", "pg-init"),
-		withUndo(HandlerStop, newStep("pg-start-primary", "Start primary", HandlerStart, p, enginekit.StartTimeout,
-			fmt.Sprintf("Start the primary on %s and wait until it accepts connections", where(p)), "pg-configure-primary")),
+		enginekit.WithUndo(HandlerStop, newStep("pg-start-primary", "Start primary", HandlerStart, p, enginekit.StartTimeout,
+			fmt.Sprintf("Start the primary on %s and wait until it accepts connections", enginekit.Where(p)), "pg-configure-primary")),
 		newStep("pg-users", "Create users", HandlerCreateUsers, p, enginekit.ShortTimeout,
 			fmt.Sprintf("Create the %s user with the cluster's password and the replication user", AdminUser), "pg-start-primary"),
 	)
@@ -67,11 +67,11 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
 		steps = append(steps,
 			newStep(k("basebackup"), fmt.Sprintf("Base backup replica %d", n.Ordinal), HandlerBaseBackup, n, baseBackupTimeout,
-				fmt.Sprintf("Copy the primary to %s on %s with pg_basebackup", n.DataDir, where(n)), "pg-users"),
+				fmt.Sprintf("Copy the primary to %s on %s with pg_basebackup", n.DataDir, enginekit.Where(n)), "pg-users"),
 			newStep(k("configure"), fmt.Sprintf("Configure replica %d", n.Ordinal), HandlerConfigure, n, enginekit.ShortTimeout,
 				"Write postgresql.conf (streaming from the primary) and pg_hba.conf of the replica", k("basebackup")),
-			withUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
-				fmt.Sprintf("Start the replica on %s and wait until it accepts connections", where(n)), k("configure"))),
+			enginekit.WithUndo(HandlerStop, newStep(k("start"), fmt.Sprintf("Start replica %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
+				fmt.Sprintf("Start the replica on %s and wait until it accepts connections", enginekit.Where(n)), k("configure"))),
 			newStep(k("verify"), fmt.Sprintf("Verify streaming %d", n.Ordinal), HandlerVerify, n, enginekit.StartTimeout,
 				fmt.Sprintf("Wait until pg_stat_replication on the primary shows replica %d streaming (%s)", n.Ordinal, modeOf(c)), k("start")),
 		)
@@ -86,7 +86,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(fmt.Sprintf("pg-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
 			HandlerRemove, n, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
 	}
 	return steps
 }
@@ -101,12 +101,6 @@ func planNodes(c *dbplane.Cluster) []dbplane.Node {
 	return enginekit.PlanNodes(c, count)
 }
 
-// sortedNodes returns the nodes of c ordered by ordinal.
-var sortedNodes = enginekit.SortedNodes
-
-// where names the host of a node for step descriptions.
-var where = enginekit.Where
-
 func modeOf(c *dbplane.Cluster) string {
 	if c.Spec.ReplicationMode == "" {
 		return dbplane.ReplicationAsync
@@ -118,6 +112,3 @@ func modeOf(c *dbplane.Cluster) string {
 func newStep(key, name, handler string, n dbplane.Node, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
 	return enginekit.NewStep(key, name, handler, n.Ordinal, timeout, desc, after...)
 }
-
-// withUndo gives a step the handler that undoes it on rollback.
-var withUndo = enginekit.WithUndo

@@ -16,7 +16,7 @@ import (
 // password after them.
 func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	set := newStep("pg-password", "Set the admin password", HandlerSetPassword, p, enginekit.ShortTimeout,
 		fmt.Sprintf("ALTER ROLE %s on the primary with the SCRAM-SHA-256 verifier of the new password (never the password itself)", AdminUser))
 	return enginekit.SetThenVerify(set, nodes, p, func(n dbplane.Node, after string) dbplane.PlanStep {
@@ -31,9 +31,9 @@ func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 // every value one PostgreSQL accepts (ALTER SYSTEM SET validates it; it is
 // reset at once, as dbplane's postgresql.conf holds the parameters).
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
-	p := primaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
-	return []dbplane.PlanStep{withParameters(change, newStep("pg-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
-		fmt.Sprintf("Check %s against pg_settings and PostgreSQL's own validation on the primary", names(change))))}
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: planNodes(c)})
+	return []dbplane.PlanStep{enginekit.WithParameters(change, newStep("pg-params-check", "Check the parameters", HandlerCheckParameters, p, enginekit.ShortTimeout,
+		fmt.Sprintf("Check %s against pg_settings and PostgreSQL's own validation on the primary", enginekit.Names(change))))}
 }
 
 // PlanParameterApply returns the steps that apply a recorded change node
@@ -43,7 +43,7 @@ func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string
 // context is postmaster.
 func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	isP := func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
 	order := enginekit.PrimariesLast(nodes, isP)
 	if e.lowersStandbyBound(c, p, change) {
@@ -55,7 +55,7 @@ func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(fmt.Sprintf("pg-apply-%d", n.Ordinal), fmt.Sprintf("Apply the parameters on node %d", n.Ordinal),
 			HandlerApplyParameters, n, enginekit.StartTimeout,
-			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, names(change)), after...)
+			fmt.Sprintf("Reload node %d (pg_reload_conf), or restart it when %s holds a parameter of context postmaster", n.Ordinal, enginekit.Names(change)), after...)
 	})
 }
 
@@ -99,9 +99,3 @@ func (e *Engine) lowersStandbyBound(c *dbplane.Cluster, p dbplane.Node, change m
 	}
 	return false
 }
-
-// withParameters adds a change to a step's parameters.
-var withParameters = enginekit.WithParameters
-
-// names lists the names of a change.
-var names = enginekit.Names

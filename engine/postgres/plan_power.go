@@ -23,7 +23,7 @@ func (e *Engine) PlanStop(c *dbplane.Cluster) []dbplane.PlanStep {
 // service records the nodes running after them.
 func (e *Engine) PlanStart(c *dbplane.Cluster) []dbplane.PlanStep {
 	nodes, isPrimary := powerNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	return enginekit.StartSteps(nodes, isPrimary, func(dbplane.Node) int { return p.Ordinal },
 		func(n dbplane.Node, after ...string) dbplane.PlanStep {
 			return startStep(powerKey("start", n, isPrimary), n, after...)
@@ -56,7 +56,7 @@ func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
 // powerNodes returns the nodes of c and which of them is the primary.
 func powerNodes(c *dbplane.Cluster) ([]dbplane.Node, func(dbplane.Node) bool) {
 	nodes := planNodes(c)
-	p := primaryOf(&dbplane.Cluster{Nodes: nodes})
+	p := enginekit.PrimaryOf(&dbplane.Cluster{Nodes: nodes})
 	return nodes, func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }
 }
 
@@ -71,12 +71,12 @@ func powerKey(name string, n dbplane.Node, isPrimary func(dbplane.Node) bool) st
 
 func stopStep(key string, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(key, fmt.Sprintf("Stop node %d", n.Ordinal), HandlerStop, n, enginekit.StartTimeout,
-		fmt.Sprintf("Stop node %d on %s (fast shutdown: sessions end, a checkpoint is written); its data stays", n.Ordinal, where(n)), after...)
+		fmt.Sprintf("Stop node %d on %s (fast shutdown: sessions end, a checkpoint is written); its data stays", n.Ordinal, enginekit.Where(n)), after...)
 }
 
 func startStep(key string, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(key, fmt.Sprintf("Start node %d", n.Ordinal), HandlerStart, n, enginekit.StartTimeout,
-		fmt.Sprintf("Start node %d on %s and wait until it accepts connections", n.Ordinal, where(n)), after...)
+		fmt.Sprintf("Start node %d on %s and wait until it accepts connections", n.Ordinal, enginekit.Where(n)), after...)
 }
 
 func verifyStep(key string, c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {

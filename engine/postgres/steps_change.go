@@ -183,7 +183,7 @@ func (e *Engine) applyParameters(ctx context.Context, s *step) error {
 		if _, err := s.psql(ctx, a, s.n, "SELECT pg_reload_conf();\n"); err != nil {
 			return fmt.Errorf("while reloading node %d: %w", s.n.Ordinal, err)
 		}
-		s.Logf("node %d reloaded its configuration: %s", s.n.Ordinal, names(s.Params))
+		s.Logf("node %d reloaded its configuration: %s", s.n.Ordinal, enginekit.Names(s.Params))
 		return nil
 	}
 	s.Logf("restarting node %d: %s take effect only at server start", s.n.Ordinal, strings.Join(restart, ", "))

@@ -64,7 +64,7 @@ func (e *Engine) createUsers(ctx context.Context, s *step) error {
 // requires.
 func (s *step) writePassFiles(ctx context.Context, password string) error {
 	content := []byte("*:*:replication:" + replicationUser + ":" + pgpassEscape(password) + "\n")
-	for _, m := range sortedNodes(s.Cluster) {
+	for _, m := range enginekit.SortedNodes(s.Cluster) {
 		n, err := nodeOf(s.Cluster, m.Ordinal)
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	if d, ok := ctx.Deadline(); ok {
 		cmd.Timeout = time.Until(d)
 	}
-	if _, err := run(ctx, a, cmd); err != nil {
+	if _, err := enginekit.Run(ctx, a, cmd); err != nil {
 		return fmt.Errorf("while copying the primary to node %d: %w", n.Ordinal, err)
 	}
 	if err := a.WriteFile(ctx, dbplane.File{Path: n.dataFile("standby.signal"), Owner: osUser, Mode: 0o600}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
 // Endpoints returns where clients connect. For standalone and replication:
@@ -25,8 +26,8 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	}
 	ep := &dbplane.Endpoints{}
 	var primaries []string
-	for _, n := range sortedNodes(c) {
-		hp := joinHostPort(n.Address, n.Port)
+	for _, n := range enginekit.SortedNodes(c) {
+		hp := enginekit.JoinHostPort(n.Address, n.Port)
 		if isPrimary(c, n.Ordinal) {
 			primaries = append(primaries, hp)
 		} else {

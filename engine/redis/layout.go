@@ -54,7 +54,7 @@ func (n node) logFile() string  { return path.Join(n.home(), "redis.log") }
 func (n node) nodesFile() string { return path.Join(n.DataDir, "nodes.conf") }
 
 // hostPort is the address clients reach the node at.
-func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
+func (n node) hostPort() string { return enginekit.JoinHostPort(n.Address, n.Port) }
 
 // busPort is the port of the node's cluster bus.
 func (n node) busPort() int { return n.Port + busPortOffset }
@@ -146,7 +146,7 @@ func nodeOf(c *dbplane.Cluster, ordinal int) (node, error) {
 // allNodes returns the nodes of c by ordinal.
 func allNodes(c *dbplane.Cluster) ([]node, error) {
 	var out []node
-	for _, m := range sortedNodes(c) {
+	for _, m := range enginekit.SortedNodes(c) {
 		n, err := nodeOf(c, m.Ordinal)
 		if err != nil {
 			return nil, err
@@ -155,9 +155,3 @@ func allNodes(c *dbplane.Cluster) ([]node, error) {
 	}
 	return out, nil
 }
-
-// sortedNodes returns the nodes of c ordered by ordinal.
-var sortedNodes = enginekit.SortedNodes
-
-// joinHostPort joins an address and a port, bracketing IPv6 addresses.
-var joinHostPort = enginekit.JoinHostPort

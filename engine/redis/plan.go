@@ -30,14 +30,14 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps, starts []dbplane.PlanStep
 	var prepared []string
 	for _, n := range nodes {
-		on := where(n)
+		on := enginekit.Where(n)
 		k := stepKey(n.Ordinal)
 		steps = append(steps,
 			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n.Ordinal, enginekit.ShortTimeout,
 				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on %s", on, c.Spec.VolumeGB, portsOf(c, n))),
 			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n.Ordinal, enginekit.InstallTimeout,
 				fmt.Sprintf("Install or verify the Redis %s packages on %s", c.Version, on), k("precheck")),
-			withUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, enginekit.ShortTimeout,
+			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, enginekit.ShortTimeout,
 				fmt.Sprintf("Create the data directory %s and its home, owned by redis, on %s", n.DataDir, on), k("install"))),
 		)
 		configAfter := k("prepare")
@@ -62,8 +62,8 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 			// later.
 			after = append(after, stepKey(primaryOf(c))("start"))
 		}
-		starts = append(starts, withUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, enginekit.StartTimeout,
-			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)))
+		starts = append(starts, enginekit.WithUndo(HandlerStop, newStep(k("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, enginekit.StartTimeout,
+			fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", enginekit.Where(n), AdminUser), after...)))
 	}
 	steps = append(steps, starts...)
 	switch c.Topology {
@@ -121,7 +121,7 @@ func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
 	for _, n := range planNodes(c) {
 		steps = append(steps, newStep(stepKey(n.Ordinal)("remove"), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
 			HandlerRemove, n.Ordinal, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, where(n))))
+			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
 	}
 	return steps
 }
@@ -168,9 +168,6 @@ func planNodes(c *dbplane.Cluster) []dbplane.Node {
 	return enginekit.PlanNodes(c, count)
 }
 
-// where names the host of a node for step descriptions.
-var where = enginekit.Where
-
 // stepKey returns the function that names the steps of node ordinal.
 func stepKey(ordinal int) func(string) string {
 	return func(name string) string { return fmt.Sprintf("redis-%s-%d", name, ordinal) }
@@ -180,6 +177,3 @@ func stepKey(ordinal int) func(string) string {
 func newStep(key, name, handler string, ordinal int, timeout time.Duration, desc string, after ...string) dbplane.PlanStep {
 	return enginekit.NewStep(key, name, handler, ordinal, timeout, desc, after...)
 }
-
-// withUndo gives a step the handler that undoes it on rollback.
-var withUndo = enginekit.WithUndo

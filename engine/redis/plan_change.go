@@ -30,8 +30,8 @@ func (e *Engine) PlanPassword(c *dbplane.Cluster) []dbplane.PlanStep {
 // and every new value of a mutable one is set there (CONFIG SET), which is
 // how Redis validates it.
 func (e *Engine) PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep {
-	return []dbplane.PlanStep{withParameters(change, newStep("redis-params-check", "Check the parameters", HandlerCheckParameters, 0, enginekit.ShortTimeout,
-		fmt.Sprintf("Check %s with CONFIG GET on node 0, and CONFIG SET the mutable ones there", names(change))))}
+	return []dbplane.PlanStep{enginekit.WithParameters(change, newStep("redis-params-check", "Check the parameters", HandlerCheckParameters, 0, enginekit.ShortTimeout,
+		fmt.Sprintf("Check %s with CONFIG GET on node 0, and CONFIG SET the mutable ones there", enginekit.Names(change))))}
 }
 
 // PlanParameterApply returns the steps that apply a recorded change: on
@@ -46,7 +46,7 @@ func (e *Engine) PlanParameterApply(c *dbplane.Cluster, change map[string]string
 			fmt.Sprintf("Rewrite the redis.conf of node %d with the cluster's parameters", n.Ordinal), after...)
 	}, func(n dbplane.Node, after ...string) dbplane.PlanStep {
 		return newStep(stepKey(n.Ordinal)("apply"), "Apply the parameters on "+roleName(c, n.Ordinal), HandlerApplyParameters,
-			n.Ordinal, enginekit.ShortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", names(change), n.Ordinal), after...)
+			n.Ordinal, enginekit.ShortTimeout, fmt.Sprintf("CONFIG SET %s on node %d", enginekit.Names(change), n.Ordinal), after...)
 	})
 	last := enginekit.LastKey(steps)
 	if !needsRestart(change) {
@@ -89,9 +89,3 @@ func needsRestart(change map[string]string) bool {
 func dbplaneSets(k string) bool {
 	return slices.Contains([]string{"maxmemory", "maxmemory-policy", "maxclients", "repl-diskless-sync-delay"}, k)
 }
-
-// withParameters adds a change to a step's parameters.
-var withParameters = enginekit.WithParameters
-
-// names lists the names of a change.
-var names = enginekit.Names

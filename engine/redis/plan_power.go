@@ -75,12 +75,12 @@ func (e *Engine) PlanRestart(c *dbplane.Cluster) []dbplane.PlanStep {
 
 func stopStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(stepKey(n.Ordinal)("stop"), "Stop "+roleName(c, n.Ordinal), HandlerStop, n.Ordinal, enginekit.StartTimeout,
-		fmt.Sprintf("Stop redis-server on %s (it saves its data first); its data stays", where(n)), after...)
+		fmt.Sprintf("Stop redis-server on %s (it saves its data first); its data stays", enginekit.Where(n)), after...)
 }
 
 func startStep(c *dbplane.Cluster, n dbplane.Node, after ...string) dbplane.PlanStep {
 	return newStep(stepKey(n.Ordinal)("start"), "Start "+roleName(c, n.Ordinal), HandlerStart, n.Ordinal, enginekit.StartTimeout,
-		fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", where(n), AdminUser), after...)
+		fmt.Sprintf("Start redis-server on %s and wait until it answers PING as %s", enginekit.Where(n), AdminUser), after...)
 }
 
 func verifyReplicaStep(c *dbplane.Cluster, n dbplane.Node, key string, after ...string) dbplane.PlanStep {

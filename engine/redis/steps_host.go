@@ -20,9 +20,3 @@ func (s *step) Host() enginekit.Host {
 
 // stop stops the node: the undo of starting it.
 func (e *Engine) stop(ctx context.Context, s *step) error { return s.Host().Stop(ctx, s.Step) }
-
-// run runs a command and fails when it exits non-zero.
-var run = enginekit.Run
-
-// tail returns the last n bytes of s, trimmed.
-var tail = enginekit.Tail

@@ -58,7 +58,7 @@ func replicaLinkUp(ctx context.Context, rc, pc conn, n, p node) error {
 	if ri["role"] != "slave" {
 		return fmt.Errorf("node %d has role %q, not slave", n.Ordinal, ri["role"])
 	}
-	if follows := joinHostPort(ri["master_host"], atoi(ri["master_port"])); follows != p.hostPort() {
+	if follows := enginekit.JoinHostPort(ri["master_host"], atoi(ri["master_port"])); follows != p.hostPort() {
 		return fmt.Errorf("node %d follows %s, not %s", n.Ordinal, follows, p.hostPort())
 	}
 	if st := ri["master_link_status"]; st != "up" {
