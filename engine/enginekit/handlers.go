@@ -65,7 +65,7 @@ var hostSteps = map[string]func(Host, context.Context, *Step) error{
 // named "<engine>.<step>", and returns it.
 func HostHandlers[S HostStep](engine string, handlers map[string]func(context.Context, S) error) map[string]func(context.Context, S) error {
 	for name, fn := range hostSteps {
-		handlers[engine+"."+name] = func(ctx context.Context, s S) error { return fn(s.Host(), ctx, s.Kit()) }
+		handlers[Handler(engine, name)] = func(ctx context.Context, s S) error { return fn(s.Host(), ctx, s.Kit()) }
 	}
 	return handlers
 }

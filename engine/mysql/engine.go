@@ -40,17 +40,15 @@ type Engine struct {
 // engineName names the engine in the catalog, its handlers and its logs.
 const engineName = dbplane.EngineMySQL
 
-// Handler names of the steps, as plans refer to them. The kit performs
-// the host steps, named "<engine>.<step>".
+// HandlerStop is the handler of the host step that stops a node, which
+// the kit performs; the plans of the other host steps come from the kit.
+const HandlerStop = engineName + "." + enginekit.StepStop
+
+// Handler names of the engine's own steps, as plans refer to them.
 const (
-	HandlerPrecheck          = "mysql.precheck_host"
-	HandlerInstall           = "mysql.install_packages"
-	HandlerPrepare           = "mysql.prepare_directories"
-	HandlerTLS               = "mysql.write_tls"
 	HandlerInit              = "mysql.init_node"
 	HandlerConfigure         = "mysql.configure_node"
 	HandlerStart             = "mysql.start_node"
-	HandlerStop              = "mysql.stop_node"
 	HandlerCreateUsers       = "mysql.create_users"
 	HandlerAttachReplica     = "mysql.attach_replica"
 	HandlerVerifyReplica     = "mysql.verify_replica"
@@ -59,7 +57,6 @@ const (
 	HandlerJoin              = "mysql.join_galera"
 	HandlerRejoin            = "mysql.rejoin_galera"
 	HandlerVerifyGalera      = "mysql.verify_galera"
-	HandlerRemove            = "mysql.remove_node"
 	// HandlerBootstrapRecovered starts a stopped galera cluster from its
 	// most advanced member; HandlerStartMember starts one member.
 	HandlerBootstrapRecovered = "mysql.bootstrap_recovered"

@@ -61,21 +61,8 @@ func hostSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 		on := enginekit.Where(n)
 		k := keyer(n)
 		what := nodeWord(c, n)
-		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on the node's ports (%s)", on, c.Spec.VolumeGB, portsWord(c, n))),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
-				fmt.Sprintf("Install or verify the MariaDB %s packages on %s", c.Version, on), k("precheck")),
-			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Create the data directory %s and its home, owned by mysql, on %s", n.DataDir, on), k("install"))),
-		)
-		prepared := k("prepare")
-		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
-				prepared))
-			prepared = k("tls")
-		}
+		host, prepared := hostPlan(c).Prepare(c, n)
+		steps = append(steps, host...)
 		steps = append(steps,
 			newStep(k("init"), "Init "+what, HandlerInit, n, enginekit.StartTimeout,
 				fmt.Sprintf("Run mariadb-install-db for node %d on %s (root by unix_socket only)", n.Ordinal, on), prepared),
@@ -162,17 +149,18 @@ func galeraSteps(c *dbplane.Cluster, nodes []dbplane.Node) []dbplane.PlanStep {
 	return steps
 }
 
+// hostPlan is how the cluster's nodes are planned on their hosts.
+func hostPlan(c *dbplane.Cluster) enginekit.HostPlan {
+	return enginekit.HostPlan{Engine: engineName, Product: "MariaDB", User: osUser,
+		Key:   func(n dbplane.Node, name string) string { return keyer(n)(name) },
+		Ports: func(n dbplane.Node) string { return "the node's ports (" + portsWord(c, n) + ")" }}
+}
+
 // PlanDelete returns the steps that stop every node and remove its data,
 // in parallel (a standby also drops its account on its source). The
 // service releases the nodes and their ports after them.
 func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
-	steps := detachStep(c)
-	for _, n := range planNodes(c) {
-		steps = append(steps, newStep(fmt.Sprintf("my-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
-	}
-	return steps
+	return append(detachStep(c), hostPlan(c).Remove(planNodes(c))...)
 }
 
 // planNodes returns the cluster's nodes by ordinal or, before placement

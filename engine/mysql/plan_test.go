@@ -104,7 +104,7 @@ func TestPlanCreate(t *testing.T) {
 			}
 		}
 		checkShape(t, steps, map[string][]string{"Start primary": {"Configure primary"}, "Create users": {"Start primary"}}, nil,
-			map[string]string{"Prepare directories on host 0": mysql.HandlerRemove, "Start primary": mysql.HandlerStop})
+			map[string]string{"Prepare directories on host 0": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Start primary": mysql.HandlerStop})
 	})
 	for _, mode := range []string{dbplane.ReplicationAsync, dbplane.ReplicationSync} {
 		t.Run("Replication/"+mode, func(t *testing.T) {
@@ -128,7 +128,7 @@ func TestPlanCreate(t *testing.T) {
 				"Verify replication":            {"Verify replica 1", "Verify replica 2"},
 			}, map[string]int{"Precheck host 2": 2, "Init primary": 0, "Create users": 0, "Attach replica 2": 2,
 				"Verify replica 1": 1, "Verify replication": 0},
-				map[string]string{"Prepare directories on host 1": mysql.HandlerRemove, "Start primary": mysql.HandlerStop,
+				map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Start primary": mysql.HandlerStop,
 					"Start replica 2": mysql.HandlerStop, "Attach replica 1": ""})
 		})
 	}
@@ -150,7 +150,7 @@ func TestPlanCreate(t *testing.T) {
 			"Verify cluster":  {"Rejoin member 0"},
 		}, map[string]int{"Bootstrap member 0": 0, "Create users": 0, "Join member 2": 2, "Rejoin member 0": 0},
 			map[string]string{"Bootstrap member 0": mysql.HandlerStop, "Join member 1": mysql.HandlerStop,
-				"Prepare directories on host 2": mysql.HandlerRemove, "Rejoin member 0": ""})
+				"Prepare directories on host 2": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Rejoin member 0": ""})
 	})
 	t.Run("DryRunBeforePlacement", func(t *testing.T) {
 		for topology, want := range map[string]int{dbplane.TopologyReplication: 24, dbplane.TopologyGalera: 21, dbplane.TopologyStandalone: 7} {
@@ -185,8 +185,8 @@ func TestPlanDelete(t *testing.T) {
 		t.Fatalf("steps (-want +got):\n%s", diff)
 	}
 	for i, s := range steps {
-		if len(s.After) != 0 || s.Handler != mysql.HandlerRemove || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), mysql.HandlerRemove, i)
+		if len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove) || ordinal(t, s) != i {
+			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), i)
 		}
 	}
 }

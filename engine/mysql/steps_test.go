@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
 
@@ -440,7 +441,7 @@ func TestPrecheck(t *testing.T) {
 			if tc.running {
 				a.Running["my-7-0"] = true
 			}
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
+			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -457,7 +458,7 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("solo", dbplane.TopologyGalera, "", 1)
 			mutate(&c.Nodes[0])
 			e, _ := fakeEngine(c, password)
-			err := e.RunStep(ctx, mysql.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
+			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
 			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 				t.Fatalf("precheck: %v; want a permanent invalid error", err)
 			}
@@ -478,7 +479,7 @@ func TestInstallAddsSocatForGalera(t *testing.T) {
 		c := newCluster("trio", topology, "", 3)
 		e, agents := fakeEngine(c, password)
 		e.Catalog = cat
-		if err := e.RunStep(context.Background(), mysql.HandlerInstall, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
+		if err := e.RunStep(context.Background(), enginekit.Handler(dbplane.EngineMySQL, enginekit.StepInstall), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
 		got := agents[1].Packages[0]

@@ -28,21 +28,18 @@ type Engine struct {
 // engineName names the engine in the catalog, its handlers and its logs.
 const engineName = dbplane.EnginePostgreSQL
 
-// Handler names of the steps, as plans refer to them. The kit performs
-// the host steps, named "<engine>.<step>".
+// HandlerStop is the handler of the host step that stops a node, which
+// the kit performs; the plans of the other host steps come from the kit.
+const HandlerStop = engineName + "." + enginekit.StepStop
+
+// Handler names of the engine's own steps, as plans refer to them.
 const (
-	HandlerPrecheck    = "postgresql.precheck_host"
-	HandlerInstall     = "postgresql.install_packages"
-	HandlerPrepare     = "postgresql.prepare_directories"
-	HandlerTLS         = "postgresql.write_tls"
 	HandlerInit        = "postgresql.init_primary"
 	HandlerConfigure   = "postgresql.configure_node"
 	HandlerStart       = "postgresql.start_node"
-	HandlerStop        = "postgresql.stop_node"
 	HandlerCreateUsers = "postgresql.create_users"
 	HandlerBaseBackup  = "postgresql.base_backup"
 	HandlerVerify      = "postgresql.verify_streaming"
-	HandlerRemove      = "postgresql.remove_node"
 	// Password and parameter changes (see plan_change.go).
 	HandlerSetPassword     = "postgresql.set_password"
 	HandlerVerifyPassword  = "postgresql.verify_password"

@@ -30,24 +30,9 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps []dbplane.PlanStep
 	var prepared []string
 	for _, n := range nodes {
-		on := enginekit.Where(n)
-		k := func(name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) }
-		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on port %d", on, c.Spec.VolumeGB, n.Port)),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n, enginekit.InstallTimeout,
-				fmt.Sprintf("Install or verify the PostgreSQL %s packages on %s", c.Version, on), k("precheck")),
-			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Create the data directory %s and its home, owned by postgres, on %s", n.DataDir, on), k("install"))),
-		)
-		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n, enginekit.ShortTimeout,
-				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
-				k("prepare")))
-			prepared = append(prepared, k("tls"))
-			continue
-		}
-		prepared = append(prepared, k("prepare"))
+		host, last := hostPlan().Prepare(c, n)
+		steps = append(steps, host...)
+		prepared = append(prepared, last)
 	}
 	p := primary
 	steps = append(steps,
@@ -79,16 +64,17 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	return steps
 }
 
+// hostPlan is how the cluster's nodes are planned on their hosts.
+func hostPlan() enginekit.HostPlan {
+	return enginekit.HostPlan{Engine: engineName, Product: "PostgreSQL", User: osUser,
+		Key:   func(n dbplane.Node, name string) string { return fmt.Sprintf("pg-%s-%d", name, n.Ordinal) },
+		Ports: func(n dbplane.Node) string { return fmt.Sprintf("port %d", n.Port) }}
+}
+
 // PlanDelete returns the steps that stop every node and remove its data,
 // in parallel. The service releases the nodes and their ports after them.
 func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
-	var steps []dbplane.PlanStep
-	for _, n := range planNodes(c) {
-		steps = append(steps, newStep(fmt.Sprintf("pg-remove-%d", n.Ordinal), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
-	}
-	return steps
+	return hostPlan().Remove(planNodes(c))
 }
 
 // planNodes returns the cluster's nodes by ordinal or, before placement

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"encoding/json"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"testing"
 
@@ -111,7 +112,7 @@ func TestPlanCreate(t *testing.T) {
 					t.Errorf("step %q acts on node %d, want %d", name, got, want)
 				}
 			}
-			for name, want := range map[string]string{"Prepare directories on host 1": postgres.HandlerRemove,
+			for name, want := range map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove),
 				"Start primary": postgres.HandlerStop, "Start replica 2": postgres.HandlerStop, "Base backup replica 1": ""} {
 				if got := stepByName(t, steps, name).Undo; got != want {
 					t.Errorf("undo of %q = %q, want %q", name, got, want)
@@ -147,8 +148,8 @@ func TestPlanDelete(t *testing.T) {
 		t.Fatalf("steps (-want +got):\n%s", diff)
 	}
 	for i, s := range steps {
-		if len(s.After) != 0 || s.Handler != postgres.HandlerRemove || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), postgres.HandlerRemove, i)
+		if len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove) || ordinal(t, s) != i {
+			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove), i)
 		}
 	}
 }

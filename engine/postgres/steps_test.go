@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
@@ -237,7 +238,7 @@ func TestPrecheck(t *testing.T) {
 			if tc.running {
 				a.Running["pg-7-0"] = true
 			}
-			err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
+			err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
 			switch {
 			case tc.kind == 0 && err != nil:
 				t.Fatalf("precheck: %v", err)
@@ -250,7 +251,7 @@ func TestPrecheck(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Nodes[0].DataDir = "/" + strings.Repeat("d", 100) + "/postgresql/solo-0"
 		e, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, postgres.HandlerPrecheck, 1, params, (&stepLog{}).Logf)
+		err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 			t.Fatalf("precheck: %v; want a permanent invalid error", err)
 		}

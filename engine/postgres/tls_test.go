@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"strings"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestPlanCreateSSL(t *testing.T) {
 			t.Errorf("upstreams of %q (-want +got):\n%s", name, diff)
 		}
 	}
-	if s := stepByName(t, steps, "Write TLS certificate 2"); s.Handler != postgres.HandlerTLS || ordinal(t, s) != 2 {
+	if s := stepByName(t, steps, "Write TLS certificate 2"); s.Handler != enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepTLS) || ordinal(t, s) != 2 {
 		t.Errorf("step %q: handler %q on node %d", s.Name, s.Handler, ordinal(t, s))
 	}
 	if n := len(steps); n != 21+3 {
@@ -133,7 +134,7 @@ func TestWriteTLS(t *testing.T) {
 
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(), "Secret-pw1")
-		err := e.RunStep(ctx, postgres.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
+		err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepTLS), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}

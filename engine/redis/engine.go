@@ -39,21 +39,18 @@ type Engine struct {
 // engineName names the engine in the catalog, its handlers and its logs.
 const engineName = dbplane.EngineRedis
 
-// Handler names of the steps, as plans refer to them. The kit performs
-// the host steps, named "<engine>.<step>".
+// HandlerStop is the handler of the host step that stops a node, which
+// the kit performs; the plans of the other host steps come from the kit.
+const HandlerStop = engineName + "." + enginekit.StepStop
+
+// Handler names of the engine's own steps, as plans refer to them.
 const (
-	HandlerPrecheck      = "redis.precheck_host"
-	HandlerInstall       = "redis.install_packages"
-	HandlerPrepare       = "redis.prepare_directories"
-	HandlerTLS           = "redis.write_tls"
 	HandlerCreateUsers   = "redis.create_users"
 	HandlerConfigure     = "redis.configure_node"
 	HandlerStart         = "redis.start_node"
-	HandlerStop          = "redis.stop_node"
 	HandlerVerifyReplica = "redis.verify_replication"
 	HandlerCreateCluster = "redis.create_cluster"
 	HandlerVerifyCluster = "redis.verify_cluster"
-	HandlerRemove        = "redis.remove_node"
 	// Password and parameter changes (see plan_change.go).
 	HandlerSetPassword     = "redis.set_password"
 	HandlerCheckParameters = "redis.check_parameters"

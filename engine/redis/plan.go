@@ -30,23 +30,9 @@ func (e *Engine) PlanCreate(c *dbplane.Cluster) []dbplane.PlanStep {
 	var steps, starts []dbplane.PlanStep
 	var prepared []string
 	for _, n := range nodes {
-		on := enginekit.Where(n)
 		k := stepKey(n.Ordinal)
-		steps = append(steps,
-			newStep(k("precheck"), fmt.Sprintf("Precheck host %d", n.Ordinal), HandlerPrecheck, n.Ordinal, enginekit.ShortTimeout,
-				fmt.Sprintf("Check the agent of %s answers, has %d GB free and nothing listens on %s", on, c.Spec.VolumeGB, portsOf(c, n))),
-			newStep(k("install"), fmt.Sprintf("Install packages on host %d", n.Ordinal), HandlerInstall, n.Ordinal, enginekit.InstallTimeout,
-				fmt.Sprintf("Install or verify the Redis %s packages on %s", c.Version, on), k("precheck")),
-			enginekit.WithUndo(HandlerRemove, newStep(k("prepare"), fmt.Sprintf("Prepare directories on host %d", n.Ordinal), HandlerPrepare, n.Ordinal, enginekit.ShortTimeout,
-				fmt.Sprintf("Create the data directory %s and its home, owned by redis, on %s", n.DataDir, on), k("install"))),
-		)
-		configAfter := k("prepare")
-		if c.Spec.SSL {
-			steps = append(steps, newStep(k("tls"), fmt.Sprintf("Write TLS certificate %d", n.Ordinal), HandlerTLS, n.Ordinal, enginekit.ShortTimeout,
-				fmt.Sprintf("Issue node %d a server certificate from the control plane's CA for its address and write it, its key and the CA certificate to its home on %s", n.Ordinal, on),
-				k("prepare")))
-			configAfter = k("tls")
-		}
+		host, configAfter := hostPlan(c).Prepare(c, n)
+		steps = append(steps, host...)
 		steps = append(steps, newStep(k("configure"), "Configure "+roleName(c, n.Ordinal), HandlerConfigure, n.Ordinal, enginekit.ShortTimeout,
 			configureDesc(c, n), configAfter))
 		prepared = append(prepared, k("prepare"))
@@ -114,16 +100,17 @@ func clusterSteps(c *dbplane.Cluster, starts []dbplane.PlanStep) []dbplane.PlanS
 	}
 }
 
+// hostPlan is how the cluster's nodes are planned on their hosts.
+func hostPlan(c *dbplane.Cluster) enginekit.HostPlan {
+	return enginekit.HostPlan{Engine: engineName, Product: "Redis", User: osUser,
+		Key:   func(n dbplane.Node, name string) string { return stepKey(n.Ordinal)(name) },
+		Ports: func(n dbplane.Node) string { return portsOf(c, n) }}
+}
+
 // PlanDelete returns the steps that stop every node and remove its data,
 // in parallel. The service releases the nodes and their ports after them.
 func (e *Engine) PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep {
-	var steps []dbplane.PlanStep
-	for _, n := range planNodes(c) {
-		steps = append(steps, newStep(stepKey(n.Ordinal)("remove"), fmt.Sprintf("Stop and remove node %d", n.Ordinal),
-			HandlerRemove, n.Ordinal, enginekit.StartTimeout,
-			fmt.Sprintf("Stop node %d and remove %s and its home from %s", n.Ordinal, n.DataDir, enginekit.Where(n))))
-	}
-	return steps
+	return hostPlan(c).Remove(planNodes(c))
 }
 
 // configureDesc describes the configuration of node n.

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"encoding/json"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"testing"
 
@@ -120,7 +121,7 @@ func TestPlanCreate(t *testing.T) {
 				t.Errorf("step %q acts on node %d, want %d", name, got, want)
 			}
 		}
-		for name, want := range map[string]string{"Prepare directories on host 1": redis.HandlerRemove,
+		for name, want := range map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove),
 			"Start primary": redis.HandlerStop, "Start replica 2": redis.HandlerStop, "Create users": "", "Verify replica 1": ""} {
 			if got := stepByName(t, steps, name).Undo; got != want {
 				t.Errorf("undo of %q = %q, want %q", name, got, want)
@@ -170,8 +171,8 @@ func TestPlanDelete(t *testing.T) {
 		t.Fatalf("%d steps, want one per node: %v", len(steps), names(steps))
 	}
 	for i, s := range steps {
-		if s.Name != "Stop and remove node "+string(rune('0'+i)) || len(s.After) != 0 || s.Handler != redis.HandlerRemove || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), redis.HandlerRemove, i)
+		if s.Name != "Stop and remove node "+string(rune('0'+i)) || len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove) || ordinal(t, s) != i {
+			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove), i)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"log/slog"
 	"slices"
 	"strings"
@@ -345,7 +346,7 @@ func TestPrecheck(t *testing.T) {
 			c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
 			e, agents, _ := fakeEngine(c, password)
 			tc.setup(c, agents[1])
-			err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
+			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.substr) {
 				t.Fatalf("err = %v, want a permanent %s error about %q", err, tc.kind, tc.substr)
 			}
@@ -356,7 +357,7 @@ func TestPrecheck(t *testing.T) {
 		e, agents, _ := fakeEngine(c, password)
 		agents[1].SS = "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
 		agents[1].Running["redis-7-0"] = true
-		if err := e.RunStep(ctx, redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
+		if err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -400,7 +401,7 @@ func TestUnknownVersionIsPermanent(t *testing.T) {
 	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
 	c.Version = "6.2\nloadmodule /tmp/x.so"
 	e, _, _ := fakeEngine(c, password)
-	err := e.RunStep(context.Background(), redis.HandlerPrecheck, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
+	err := e.RunStep(context.Background(), enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
 		t.Fatalf("err = %v, want a permanent invalid error", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"strings"
 	"testing"
@@ -121,7 +122,7 @@ func TestSSLSteps(t *testing.T) {
 		c := newCluster("sealed", dbplane.TopologyStandalone, 1, 0, 0)
 		c.Spec.SSL = true
 		e, _, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, redis.HandlerTLS, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
+		err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepTLS), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 		if !dbplane.IsPermanent(err) {
 			t.Errorf("SSL without a CA: %v, want a permanent error", err)
 		}
