@@ -29,7 +29,7 @@ func TestHostPlanPrepare(t *testing.T) {
 		t.Errorf("prepare undo = %q, want the node removed on rollback", steps[2].Undo)
 	}
 	for _, s := range []string{"port 7000", "20 GB"} {
-		if !contains(steps[0].Description, s) {
+		if !strings.Contains(steps[0].Description, s) {
 			t.Errorf("precheck says %q, want it to name %s", steps[0].Description, s)
 		}
 	}
@@ -46,5 +46,3 @@ func TestHostPlanRemove(t *testing.T) {
 		t.Errorf("steps = %v (handler %q), want every node removed in parallel", got, steps[1].Handler)
 	}
 }
-
-func contains(s, part string) bool { return strings.Contains(s, part) }
