@@ -37,16 +37,10 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 		p := enginekit.PrimaryOf(c)
 		order = append([]dbplane.Node{p}, slices.DeleteFunc(enginekit.SortedNodes(c), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal })...)
 	}
-	ep := &dbplane.Endpoints{Primary: enginekit.JoinHostPort(order[0].Address, order[0].Port)}
-	for _, n := range order[1:] {
-		ep.Replicas = append(ep.Replicas, enginekit.JoinHostPort(n.Address, n.Port))
-	}
+	ep := e.Deps.Endpoints(c, order[0], order[1:])
 	u := url.URL{Scheme: "mysql", User: url.User(AdminUser), Host: ep.Primary, Path: "/"}
 	if c.Spec.SSL {
 		u.RawQuery = "ssl-mode=VERIFY_IDENTITY"
-		if e.CA != nil {
-			ep.CACert = string(e.CA.CertPEM())
-		}
 	}
 	ep.URI = u.String()
 	return ep

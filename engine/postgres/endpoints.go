@@ -1,9 +1,8 @@
 package postgres
 
 import (
-	"net"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/dbplane/dbplane"
@@ -24,33 +23,17 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 		return nil
 	}
 	p := enginekit.PrimaryOf(c)
-	ep := &dbplane.Endpoints{Primary: joinHostPort(p.Address, p.Port)}
-	hosts := []string{ep.Primary}
-	for _, n := range enginekit.SortedNodes(c) {
-		if n.Ordinal != p.Ordinal {
-			hp := joinHostPort(n.Address, n.Port)
-			ep.Replicas = append(ep.Replicas, hp)
-			hosts = append(hosts, hp)
-		}
-	}
+	ep := e.Deps.Endpoints(c, p, slices.DeleteFunc(enginekit.SortedNodes(c), func(n dbplane.Node) bool { return n.Ordinal == p.Ordinal }))
 	u := url.URL{
 		Scheme:   "postgresql",
 		User:     url.User(AdminUser),
-		Host:     strings.Join(hosts, ","),
+		Host:     strings.Join(append([]string{ep.Primary}, ep.Replicas...), ","),
 		Path:     "/postgres",
 		RawQuery: "target_session_attrs=read-write",
 	}
 	if c.Spec.SSL {
 		u.RawQuery += "&sslmode=verify-full"
-		if e.CA != nil {
-			ep.CACert = string(e.CA.CertPEM())
-		}
 	}
 	ep.URI = u.String()
 	return ep
-}
-
-// joinHostPort joins an address and a port, bracketing IPv6 addresses.
-func joinHostPort(host string, port int) string {
-	return net.JoinHostPort(host, strconv.Itoa(port))
 }

@@ -53,7 +53,7 @@ func (n node) initMarker() string { return path.Join(n.home(), "initdb.done") }
 func (n node) dataFile(name string) string { return path.Join(n.DataDir, name) }
 
 // hostPort is the address clients reach the node at.
-func (n node) hostPort() string { return joinHostPort(n.Address, n.Port) }
+func (n node) hostPort() string { return enginekit.JoinHostPort(n.Address, n.Port) }
 
 // isPrimary reports whether the node is its cluster's primary.
 func (n node) isPrimary() bool { return n.Node.Ordinal == enginekit.PrimaryOf(n.Cluster).Ordinal }

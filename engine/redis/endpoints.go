@@ -2,6 +2,7 @@ package redis
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/dbplane/dbplane"
@@ -24,31 +25,20 @@ func (e *Engine) Endpoints(c *dbplane.Cluster) *dbplane.Endpoints {
 	if len(c.Nodes) == 0 {
 		return nil
 	}
-	ep := &dbplane.Endpoints{}
-	var primaries []string
-	for _, n := range enginekit.SortedNodes(c) {
-		hp := enginekit.JoinHostPort(n.Address, n.Port)
-		if isPrimary(c, n.Ordinal) {
-			primaries = append(primaries, hp)
-		} else {
-			ep.Replicas = append(ep.Replicas, hp)
-		}
-	}
+	nodes := enginekit.SortedNodes(c)
+	primaries := slices.DeleteFunc(slices.Clone(nodes), func(n dbplane.Node) bool { return !isPrimary(c, n.Ordinal) })
 	if len(primaries) == 0 {
 		return nil
 	}
-	ep.Primary = primaries[0]
-	u := url.URL{Scheme: "redis", User: url.User(AdminUser), Host: primaries[0]}
+	ep := e.Deps.Endpoints(c, primaries[0], enginekit.Replicas(nodes, primaryIn(c)))
+	u := url.URL{Scheme: "redis", User: url.User(AdminUser), Host: ep.Primary}
 	if c.Spec.SSL {
 		u.Scheme = "rediss"
-		if e.CA != nil {
-			ep.CACert = string(e.CA.CertPEM())
-		}
 	}
 	if c.Topology == dbplane.TopologyRedisCluster && len(primaries) > 1 {
 		seeds := make([]string, 0, len(primaries)-1)
-		for _, hp := range primaries[1:] {
-			seeds = append(seeds, "addr="+hp) // host:port needs no escaping in a query
+		for _, n := range primaries[1:] {
+			seeds = append(seeds, "addr="+enginekit.JoinHostPort(n.Address, n.Port)) // host:port needs no escaping in a query
 		}
 		u.RawQuery = strings.Join(seeds, "&")
 	}
