@@ -77,7 +77,8 @@ func TestEmptyDirRemovesAndRecreates(t *testing.T) {
 	a := enginetest.NewAgent(1)
 	s, _ := stepOnHost(a)
 	a.Dirs["/data/n0"], a.Files["/data/n0/old"] = true, []byte("x")
-	if err := enginekit.EmptyDir(context.Background(), a, s.Node, "pg-7-0", "/data/n0", "postgres", 0o700); err != nil {
+	h := enginekit.Host{InstanceID: "pg-7-0", User: "postgres", Mode: 0o700}
+	if err := h.EmptyDataDir(context.Background(), s, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := a.Files["/data/n0/old"]; ok || !a.Dirs["/data/n0"] {
@@ -102,7 +103,7 @@ func TestInitOnce(t *testing.T) {
 	s, log := stepOnHost(a)
 	cmd := dbplane.Command{User: "postgres", Argv: []string{"initdb", "-D", "/data/n0"}}
 	initOnce := func() error {
-		return enginekit.InitOnce(ctx, s, "pg-7-0", 0o700, cmd, "/home/initdb.done", "/data/n0/PG_VERSION")
+		return enginekit.Host{InstanceID: "pg-7-0", Mode: 0o700}.Init(ctx, s, cmd, "/home/initdb.done", "/data/n0/PG_VERSION")
 	}
 
 	if err := initOnce(); err != nil {

@@ -3,6 +3,8 @@ package enginekit
 import (
 	"context"
 	"path"
+
+	"github.com/dbplane/dbplane"
 )
 
 // Names of the host steps every engine has. An engine's handler of a step
@@ -122,4 +124,16 @@ func (h Host) Stop(ctx context.Context, s *Step) error { return Stop(ctx, s, h.I
 // directories.
 func (h Host) Remove(ctx context.Context, s *Step) error {
 	return Remove(ctx, s, h.InstanceID, NodePaths(s.Node))
+}
+
+// Init initialises the data directory of the step's node with cmd, once
+// (InitOnce), as the node's instance and with its mode.
+func (h Host) Init(ctx context.Context, s *Step, cmd dbplane.Command, marker string, made ...string) error {
+	return InitOnce(ctx, s, h.InstanceID, h.Mode, cmd, marker, made...)
+}
+
+// EmptyDataDir empties the data directory of the step's node (EmptyDir)
+// through a, the agent of its host, for a copy to fill it.
+func (h Host) EmptyDataDir(ctx context.Context, s *Step, a dbplane.HostAgent) error {
+	return EmptyDir(ctx, a, s.Node, h.InstanceID, s.Node.DataDir, h.User, h.Mode)
 }

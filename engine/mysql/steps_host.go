@@ -16,7 +16,7 @@ import (
 func (s *step) Host() enginekit.Host {
 	n := s.n
 	h := enginekit.Host{Engine: engineName, Product: "MariaDB", Version: s.e.version(s.Cluster), User: osUser,
-		InstanceID: n.instanceID(), Socket: n.socketPath(), Ports: n.ports(), Mode: 0o750,
+		InstanceID: n.instanceID(), Socket: n.socketPath(), Ports: n.ports(), Mode: dataDirMode,
 		Dirs: []string{n.confDir(), n.filesDir(), n.tmpDir()},
 		Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile()}
 	if s.Cluster.Topology == dbplane.TopologyGalera || s.Cluster.Spec.StandbyOf != 0 {
@@ -27,3 +27,6 @@ func (s *step) Host() enginekit.Host {
 
 // stop stops the node: the undo of starting it.
 func (e *Engine) stop(ctx context.Context, s *step) error { return s.Host().Stop(ctx, s.Step) }
+
+// dataDirMode is the mode of a node's data directory.
+const dataDirMode = 0o750

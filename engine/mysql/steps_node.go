@@ -22,15 +22,7 @@ func (e *Engine) initNode(ctx context.Context, s *step) error {
 	// (and, not being root, fails) to chown the PAM plugin's helper.
 	cmd := asMySQL(n, installDB, "--no-defaults", "--datadir="+n.DataDir, "--tmpdir="+n.tmpDir(),
 		"--auth-root-authentication-method=socket", "--skip-test-db")
-	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("mysql"))
-}
-
-// dataDirMode is the mode of a node's data directory.
-const dataDirMode = 0o750
-
-// emptyDir removes whatever a dir holds, by removing and recreating it.
-func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
+	return s.Host().Init(ctx, s.Step, cmd, n.initMarker(), n.dataFile("mysql"))
 }
 
 // configure writes the node's my.cnf, 0600: for galera it names the

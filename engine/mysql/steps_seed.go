@@ -94,7 +94,7 @@ func (e *Engine) seedStandby(ctx context.Context, s *step) error {
 	if err != nil {
 		return err
 	}
-	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
+	if err := s.Host().EmptyDataDir(ctx, s.Step, a); err != nil {
 		return err
 	}
 	if err := s.streamCopy(ctx, a, sa, src); err != nil {

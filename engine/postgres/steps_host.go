@@ -13,9 +13,13 @@ import (
 func (s *step) Host() enginekit.Host {
 	n := s.n
 	return enginekit.Host{Engine: engineName, Product: "PostgreSQL", Version: s.e.version(s.Cluster), User: osUser,
-		InstanceID: n.instanceID(), Socket: n.socketPath(), Ports: []int{n.Port}, Mode: 0o700,
+		InstanceID: n.instanceID(), Socket: n.socketPath(), Ports: []int{n.Port}, Mode: dataDirMode,
 		Cert: n.certFile(), Key: n.keyFile(), CA: n.caFile()}
 }
 
 // stop stops the node: the undo of starting it.
 func (e *Engine) stop(ctx context.Context, s *step) error { return s.Host().Stop(ctx, s.Step) }
+
+// dataDirMode is the mode of a node's data directory: postgres refuses
+// one that others may read.
+const dataDirMode = 0o700

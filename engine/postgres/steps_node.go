@@ -19,16 +19,7 @@ func (e *Engine) initPrimary(ctx context.Context, s *step) error {
 	n := s.n
 	cmd := asPostgres(n, s.bin("initdb"), "-D", n.DataDir, "-U", osUser, "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=peer", "--auth-host=scram-sha-256", "--data-checksums", "--no-instructions")
-	return enginekit.InitOnce(ctx, s.Step, n.instanceID(), dataDirMode, cmd, n.initMarker(), n.dataFile("PG_VERSION"))
-}
-
-// dataDirMode is the mode of a node's data directory: postgres refuses
-// one that others may read.
-const dataDirMode = 0o700
-
-// emptyDir removes whatever a dir holds, by removing and recreating it.
-func emptyDir(ctx context.Context, a dbplane.HostAgent, n node, dir string) error {
-	return enginekit.EmptyDir(ctx, a, n.Node, n.instanceID(), dir, osUser, dataDirMode)
+	return s.Host().Init(ctx, s.Step, cmd, n.initMarker(), n.dataFile("PG_VERSION"))
 }
 
 // configure writes the node's postgresql.conf and pg_hba.conf. For a

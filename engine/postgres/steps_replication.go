@@ -128,7 +128,7 @@ func (e *Engine) baseBackup(ctx context.Context, s *step) error {
 	if err := s.createSlot(ctx, p, n); err != nil {
 		return err
 	}
-	if err := emptyDir(ctx, a, n, n.DataDir); err != nil {
+	if err := s.Host().EmptyDataDir(ctx, s.Step, a); err != nil {
 		return err
 	}
 	cmd := asPostgres(n, s.bin("pg_basebackup"), "-h", p.Address, "-p", strconv.Itoa(p.Port), "-U", replicationUser,
