@@ -1,6 +1,9 @@
 package frontdoor
 
-import "net/http"
+import (
+	"net/http"
+	"sync"
+)
 
 // Route is a registered route of a door.
 type Route struct {
@@ -65,4 +68,19 @@ func Build(d *Door, chain *Chain, register func(*Routes), fallback http.Handler)
 	register(rt)
 	rt.mux.Handle("/", fallback)
 	return rt, chain.Wrap(rt.mux)
+}
+
+// Once builds a door's handler on its first use and serves the same one
+// afterwards. A door's server holds one, and its Handler method returns
+// what Once.Handler returns.
+type Once struct {
+	once    sync.Once
+	handler http.Handler
+}
+
+// Handler returns the handler build made, calling build on the first call
+// only.
+func (o *Once) Handler(build func() http.Handler) http.Handler {
+	o.once.Do(func() { o.handler = build() })
+	return o.handler
 }

@@ -73,3 +73,13 @@ func TestBuild(t *testing.T) {
 		t.Errorf("List() = %+v, want only the route", got)
 	}
 }
+
+func TestOnceBuildsOnce(t *testing.T) {
+	var o frontdoor.Once
+	builds := 0
+	build := func() http.Handler { builds++; return http.NotFoundHandler() }
+	first := o.Handler(build)
+	if o.Handler(build) == nil || first == nil || builds != 1 {
+		t.Errorf("built %d times, want once and the same handler after", builds)
+	}
+}

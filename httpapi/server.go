@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -75,8 +74,7 @@ type Server struct {
 	// means DefaultHeartbeat.
 	Heartbeat time.Duration
 
-	once    sync.Once
-	handler http.Handler
+	built   frontdoor.Once
 	mux     *http.ServeMux
 	door    *frontdoor.Door
 	// routes is kept so that tests can check every route against the
@@ -84,14 +82,11 @@ type Server struct {
 	routes *frontdoor.Routes
 }
 
-// Handler returns the API's HTTP handler. It is built on the first call and
+// Handler returns the API's HTTP handler, built on the first call and
 // shared afterwards.
-func (s *Server) Handler() http.Handler {
-	s.once.Do(s.build)
-	return s.handler
-}
+func (s *Server) Handler() http.Handler { return s.built.Handler(s.build) }
 
-func (s *Server) build() {
+func (s *Server) build() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,7 +105,8 @@ func (s *Server) build() {
 		Recorder:   s.AuditRecorder,
 		Config:     s.Security,
 	}
-	s.routes, s.handler = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
+	var h http.Handler
+	s.routes, h = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
 		s.routes, s.mux = rt, rt.Mux()
 		s.registerHealthRoutes()
 		s.registerAuthRoutes()
@@ -123,6 +119,7 @@ func (s *Server) build() {
 		s.registerCredentialRoutes()
 		s.registerAuditRoutes()
 	}, http.HandlerFunc(s.handleUnmatched)) // 404 and 405 in the error shape
+	return h
 }
 
 // route registers a route that needs credentials. action names the route

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbplane/dbplane"
@@ -67,20 +66,17 @@ type Server struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	once    sync.Once
-	handler http.Handler
+	built   frontdoor.Once
 	mux     *http.ServeMux
 	door    *frontdoor.Door
 	routes  *frontdoor.Routes
 }
 
-// Handler returns the API's HTTP handler, built on the first call.
-func (s *Server) Handler() http.Handler {
-	s.once.Do(s.build)
-	return s.handler
-}
+// Handler returns the API's HTTP handler, built on the first call and
+// shared afterwards.
+func (s *Server) Handler() http.Handler { return s.built.Handler(s.build) }
 
-func (s *Server) build() {
+func (s *Server) build() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +93,8 @@ func (s *Server) build() {
 		Config:     s.Security,
 		Now:        s.Now,
 	}
-	s.routes, s.handler = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
+	var h http.Handler
+	s.routes, h = frontdoor.Build(s.door, s.chain(), func(rt *frontdoor.Routes) {
 		s.routes, s.mux = rt, rt.Mux()
 		s.registerTaskRoutes()
 		s.registerClusterRoutes()
@@ -107,6 +104,7 @@ func (s *Server) build() {
 	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, dbplane.Errorf(dbplane.KindNotFound, "no OCP API route for %s %s", r.Method, r.URL.Path), codesCommon)
 	}))
+	return h
 }
 
 // route registers a route that needs credentials, audited as action, its
