@@ -202,19 +202,7 @@ func taskFlags(cmd *cobra.Command, dryRun, wait *bool) {
 
 // clusterDeleteCmd returns `dbplane cluster delete`.
 func (c *cli) clusterDeleteCmd() *cobra.Command {
-	var dryRun, wait bool
-	cmd := &cobra.Command{
-		Use:   "delete ID|NAME",
-		Short: "Delete a cluster and its data",
+	return c.clusterTaskCmd(verb{Use: "delete ID|NAME", Short: "Delete a cluster and its data",
 		Long: `Delete a cluster: start the task that stops its nodes, removes their data
-and then the cluster record. The data cannot be recovered.`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.runClusterTask(cmd.Context(), args[0], dryRun, wait, func(a api, id int64) (*dbplane.Task, error) {
-				return a.DeleteCluster(cmd.Context(), id, dryRun)
-			})
-		},
-	}
-	taskFlags(cmd, &dryRun, &wait)
-	return cmd
+and then the cluster record. The data cannot be recovered.`}, api.DeleteCluster)
 }
