@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/service"
 )
@@ -16,10 +17,10 @@ func TestPlanPassword(t *testing.T) {
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 3)
 	steps := (&mysql.Engine{}).PlanPassword(c)
 	if len(steps) != 3 || steps[0].Handler != mysql.HandlerSetPassword {
-		t.Fatalf("steps %v", names(steps))
+		t.Fatalf("steps %v", enginetest.Names(steps))
 	}
-	inOrder(t, steps, "Set the admin password", "Verify the password on replica 1")
-	parallel(t, steps, "Verify the password on replica 1", "Verify the password on replica 2")
+	enginetest.InOrder(t, steps, "Set the admin password", "Verify the password on replica 1")
+	enginetest.Parallel(t, steps, "Verify the password on replica 1", "Verify the password on replica 2")
 }
 
 // TestPasswordSteps: the primary's admin accounts get the new password's
@@ -76,9 +77,9 @@ func TestPlanParameters(t *testing.T) {
 	}
 	apply := e.PlanParameterApply(c, change)
 	if len(apply) != 6 || len(apply[0].After) != 0 {
-		t.Fatalf("apply steps %v; the first must wait for nothing (the service puts it after recording)", names(apply))
+		t.Fatalf("apply steps %v; the first must wait for nothing (the service puts it after recording)", enginetest.Names(apply))
 	}
-	inOrder(t, apply, "Configure member 1", "Apply the parameters on member 1", "Configure member 2",
+	enginetest.InOrder(t, apply, "Configure member 1", "Apply the parameters on member 1", "Configure member 2",
 		"Apply the parameters on member 2", "Configure member 0", "Apply the parameters on member 0")
 }
 

@@ -65,3 +65,11 @@ var (
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
 )
+
+// The plan assertions tls_test.go and standby_test.go call are the kit's.
+var (
+	names         = enginetest.Names
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
+	ordinal       = enginetest.Ordinal
+)

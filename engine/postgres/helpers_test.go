@@ -51,3 +51,10 @@ var (
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
 )
+
+// The plan assertions tls_test.go calls are the kit's.
+var (
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
+	ordinal       = enginetest.Ordinal
+)

@@ -67,3 +67,9 @@ var (
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
 )
+
+// The plan assertions tls_test.go calls are the kit's.
+var (
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
+)
