@@ -124,13 +124,13 @@ func TestParameterSteps(t *testing.T) {
 	if conf := a.File(t, "/data/h1/mysql/orders-0.d/my.cnf"); !strings.Contains(conf, "max_connections = 300\n") {
 		t.Fatalf("my.cnf lacks the parameter:\n%s", conf)
 	}
-	if n := countCalls(a, "StopInstance"); n != 0 {
+	if n := a.CountCalls("StopInstance"); n != 0 {
 		t.Fatalf("a dynamic change stopped the node %d times", n)
 	}
 	if err := apply(map[string]string{"thread_handling": "pool-of-threads"}); err != nil {
 		t.Fatal(err)
 	}
-	if countCalls(a, "StopInstance") != 1 || countCalls(a, "StartInstance") != 1 {
+	if a.CountCalls("StopInstance") != 1 || a.CountCalls("StartInstance") != 1 {
 		t.Fatalf("a change needing a restart: calls %v", a.Calls)
 	}
 	if err := apply(map[string]string{"max_connections": ""}); err != nil {
@@ -140,18 +140,6 @@ func TestParameterSteps(t *testing.T) {
 		!strings.HasPrefix(got[len(got)-1], "SET GLOBAL max_connections = ") {
 		t.Fatalf("a removed parameter went back to %q", got[len(got)-1])
 	}
-}
-
-func countCalls(a *fakeAgent, prefix string) int {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	n := 0
-	for _, c := range a.Calls {
-		if strings.HasPrefix(c, prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 // wantFields fails unless err is a permanent KindInvalid error naming
