@@ -20,6 +20,15 @@ func Names(steps []dbplane.PlanStep) []string {
 	return out
 }
 
+// CheckNames checks steps are called want, in order, failing t at once
+// when they are not.
+func CheckNames(t *testing.T, steps []dbplane.PlanStep, want ...string) {
+	t.Helper()
+	if diff := cmp.Diff(want, Names(steps)); diff != "" {
+		t.Fatalf("steps (-want +got):\n%s", diff)
+	}
+}
+
 // StepByName returns the step of steps called name, failing t when there
 // is none.
 func StepByName(t *testing.T, steps []dbplane.PlanStep, name string) dbplane.PlanStep {
@@ -140,9 +149,7 @@ func CheckRemoval(t *testing.T, steps []dbplane.PlanStep, n int, handler string)
 	for i := range n {
 		want = append(want, fmt.Sprintf("Stop and remove node %d", i))
 	}
-	if diff := cmp.Diff(want, Names(steps)); diff != "" {
-		t.Fatalf("steps (-want +got):\n%s", diff)
-	}
+	CheckNames(t, steps, want...)
 	for i, s := range steps {
 		if len(s.After) != 0 || s.Handler != handler || Ordinal(t, s) != i {
 			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, Ordinal(t, s), handler, i)
