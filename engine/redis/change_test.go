@@ -59,9 +59,5 @@ func TestPasswordSteps(t *testing.T) {
 	if !strings.Contains(acl, "#"+redis.PasswordHash(pw)) || strings.Contains(acl, pw) {
 		t.Fatalf("users.acl:\n%s", acl)
 	}
-	for _, l := range log.All() {
-		if strings.Contains(l, pw) {
-			t.Fatalf("a log line holds the password: %s", l)
-		}
-	}
+	log.CheckNoSecret(t, pw)
 }
