@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/service"
 )
@@ -16,10 +17,10 @@ func TestPlanPassword(t *testing.T) {
 	c := newCluster("orders", dbplane.TopologyReplication, dbplane.ReplicationAsync, 3)
 	steps := (&mysql.Engine{}).PlanPassword(c)
 	if len(steps) != 3 || steps[0].Handler != mysql.HandlerSetPassword {
-		t.Fatalf("steps %v", names(steps))
+		t.Fatalf("steps %v", enginetest.Names(steps))
 	}
-	inOrder(t, steps, "Set the admin password", "Verify the password on replica 1")
-	parallel(t, steps, "Verify the password on replica 1", "Verify the password on replica 2")
+	enginetest.InOrder(t, steps, "Set the admin password", "Verify the password on replica 1")
+	enginetest.Parallel(t, steps, "Verify the password on replica 1", "Verify the password on replica 2")
 }
 
 // TestPasswordSteps: the primary's admin accounts get the new password's
@@ -42,18 +43,10 @@ func TestPasswordSteps(t *testing.T) {
 	if len(alters) != 1 || strings.Count(alters[0], mysql.NativeHash(pw)) != 2 || !strings.Contains(alters[0], "'admin'@'::1'") {
 		t.Fatalf("ALTER USER scripts on the primary: %q", alters)
 	}
-	for id, a := range agents {
-		for _, cmd := range a.Cmds {
-			if strings.Contains(strings.Join(cmd.Argv, " ")+string(cmd.Stdin), pw) {
-				t.Fatalf("host %d ran a command holding the password: %v", id, cmd.Argv)
-			}
-		}
+	for _, a := range agents {
+		a.CheckNoSecret(t, pw)
 	}
-	for _, l := range log.All() {
-		if strings.Contains(l, pw) {
-			t.Fatalf("log line holds the password: %s", l)
-		}
-	}
+	log.CheckNoSecret(t, pw)
 	if len(agents[2].scripts("ALTER USER")) != 0 {
 		t.Fatal("the replica was altered directly: replication carries the change")
 	}
@@ -76,9 +69,9 @@ func TestPlanParameters(t *testing.T) {
 	}
 	apply := e.PlanParameterApply(c, change)
 	if len(apply) != 6 || len(apply[0].After) != 0 {
-		t.Fatalf("apply steps %v; the first must wait for nothing (the service puts it after recording)", names(apply))
+		t.Fatalf("apply steps %v; the first must wait for nothing (the service puts it after recording)", enginetest.Names(apply))
 	}
-	inOrder(t, apply, "Configure member 1", "Apply the parameters on member 1", "Configure member 2",
+	enginetest.InOrder(t, apply, "Configure member 1", "Apply the parameters on member 1", "Configure member 2",
 		"Apply the parameters on member 2", "Configure member 0", "Apply the parameters on member 0")
 }
 
@@ -123,13 +116,13 @@ func TestParameterSteps(t *testing.T) {
 	if conf := a.File(t, "/data/h1/mysql/orders-0.d/my.cnf"); !strings.Contains(conf, "max_connections = 300\n") {
 		t.Fatalf("my.cnf lacks the parameter:\n%s", conf)
 	}
-	if n := countCalls(a, "StopInstance"); n != 0 {
+	if n := a.CountCalls("StopInstance"); n != 0 {
 		t.Fatalf("a dynamic change stopped the node %d times", n)
 	}
 	if err := apply(map[string]string{"thread_handling": "pool-of-threads"}); err != nil {
 		t.Fatal(err)
 	}
-	if countCalls(a, "StopInstance") != 1 || countCalls(a, "StartInstance") != 1 {
+	if a.CountCalls("StopInstance") != 1 || a.CountCalls("StartInstance") != 1 {
 		t.Fatalf("a change needing a restart: calls %v", a.Calls)
 	}
 	if err := apply(map[string]string{"max_connections": ""}); err != nil {
@@ -139,18 +132,6 @@ func TestParameterSteps(t *testing.T) {
 		!strings.HasPrefix(got[len(got)-1], "SET GLOBAL max_connections = ") {
 		t.Fatalf("a removed parameter went back to %q", got[len(got)-1])
 	}
-}
-
-func countCalls(a *fakeAgent, prefix string) int {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	n := 0
-	for _, c := range a.Calls {
-		if strings.HasPrefix(c, prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 // wantFields fails unless err is a permanent KindInvalid error naming

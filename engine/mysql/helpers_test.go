@@ -12,36 +12,23 @@ import (
 // newCluster returns a placed cluster of n nodes on hosts 1..n at
 // 10.0.0.1.., as the control plane hands it to the engine.
 func newCluster(name, topology, mode string, n int) *dbplane.Cluster {
-	c := &dbplane.Cluster{
-		ID: 7, Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-			Nodes: n, Flavor: "dbp.c2.m4", VolumeGB: 10, ReplicationMode: mode},
-	}
-	for i := range n {
-		role := mysql.RoleReplica
+	c := enginetest.NewCluster(dbplane.EngineMySQL, "10.11", name, topology, n)
+	c.Spec.ReplicationMode = mode
+	enginetest.PlaceNodes(c, 3306, func(i int) string {
 		switch {
 		case topology == dbplane.TopologyGalera:
-			role = mysql.RoleMember
+			return mysql.RoleMember
 		case i == 0:
-			role = mysql.RolePrimary
+			return mysql.RolePrimary
 		}
-		c.Nodes = append(c.Nodes, dbplane.Node{
-			ID: int64(100 + i), ClusterID: c.ID, Ordinal: i, HostID: int64(i + 1),
-			Address: fmt.Sprintf("10.0.0.%d", i+1), Role: role, Port: 3306 + i,
-			DataDir: fmt.Sprintf("/data/h%d/mysql/%s-%d", i+1, name, i),
-		})
-	}
+		return mysql.RoleReplica
+	})
 	return c
 }
 
 // fakeEngine returns an engine over fakes for c, and the agents by host.
 func fakeEngine(c *dbplane.Cluster, password string) (*mysql.Engine, map[int64]*fakeAgent) {
-	agents := map[int64]*fakeAgent{}
-	dialer := fakeDialer{}
-	for _, n := range c.Nodes {
-		a := newFakeAgent(n.HostID)
-		agents[n.HostID], dialer[n.HostID] = a, a
-	}
+	agents, dialer := enginetest.Agents(c, newFakeAgent)
 	replicas := 0
 	for _, n := range c.Nodes {
 		if n.Ordinal != 0 {
@@ -64,4 +51,12 @@ var (
 	runPlan  = enginetest.RunPlan
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
+)
+
+// The plan assertions tls_test.go and standby_test.go call are the kit's.
+var (
+	names         = enginetest.Names
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
+	ordinal       = enginetest.Ordinal
 )

@@ -1,156 +1,82 @@
 package mysql_test
 
 import (
-	"encoding/json"
 	"log/slog"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/service"
 )
-
-func names(steps []dbplane.PlanStep) []string {
-	var out []string
-	for _, s := range steps {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func stepByName(t *testing.T, steps []dbplane.PlanStep, name string) dbplane.PlanStep {
-	t.Helper()
-	for _, s := range steps {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no step %q in %v", name, names(steps))
-	return dbplane.PlanStep{}
-}
-
-// upstreamNames returns the names of the steps a step waits for.
-func upstreamNames(t *testing.T, steps []dbplane.PlanStep, s dbplane.PlanStep) []string {
-	t.Helper()
-	var out []string
-	for _, k := range s.After {
-		i := slices.IndexFunc(steps, func(u dbplane.PlanStep) bool { return u.Key == k })
-		if i < 0 {
-			t.Fatalf("step %q waits for unknown key %q", s.Name, k)
-		}
-		out = append(out, steps[i].Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func ordinal(t *testing.T, s dbplane.PlanStep) int {
-	t.Helper()
-	var p struct{ Ordinal *int }
-	if err := json.Unmarshal(s.Params, &p); err != nil || p.Ordinal == nil {
-		t.Fatalf("step %q params %s: want {\"ordinal\":N} (%v)", s.Name, s.Params, err)
-	}
-	return *p.Ordinal
-}
-
-// checkShape checks a plan's keys are unique and every step has a timeout,
-// attempts and a description, and compares edges, ordinals and undo
-// handlers with what a test expects.
-func checkShape(t *testing.T, steps []dbplane.PlanStep, edges map[string][]string, ordinals map[string]int, undo map[string]string) {
-	t.Helper()
-	keys := map[string]bool{}
-	for _, s := range steps {
-		if keys[s.Key] {
-			t.Fatalf("key %q twice", s.Key)
-		}
-		keys[s.Key] = true
-		if s.Timeout <= 0 || s.MaxAttempts <= 0 || s.Description == "" {
-			t.Errorf("step %q: timeout %s, attempts %d, description %q", s.Name, s.Timeout, s.MaxAttempts, s.Description)
-		}
-	}
-	for name, want := range edges {
-		if diff := cmp.Diff(want, upstreamNames(t, steps, stepByName(t, steps, name))); diff != "" {
-			t.Errorf("upstreams of %q (-want +got):\n%s", name, diff)
-		}
-	}
-	for name, want := range ordinals {
-		if got := ordinal(t, stepByName(t, steps, name)); got != want {
-			t.Errorf("step %q acts on node %d, want %d", name, got, want)
-		}
-	}
-	for name, want := range undo {
-		if got := stepByName(t, steps, name).Undo; got != want {
-			t.Errorf("undo of %q = %q, want %q", name, got, want)
-		}
-	}
-}
 
 func TestPlanCreate(t *testing.T) {
 	e := &mysql.Engine{}
 	t.Run("Standalone", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("solo", dbplane.TopologyStandalone, "", 1))
-		want := []string{"Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
-			"Init primary", "Configure primary", "Start primary", "Create users"}
-		if diff := cmp.Diff(want, names(steps)); diff != "" {
-			t.Fatalf("steps (-want +got):\n%s", diff)
-		}
-		for _, s := range steps {
-			if ordinal(t, s) != 0 {
-				t.Errorf("step %q acts on node %d, want 0", s.Name, ordinal(t, s))
-			}
-		}
-		checkShape(t, steps, map[string][]string{"Start primary": {"Configure primary"}, "Create users": {"Start primary"}}, nil,
-			map[string]string{"Prepare directories on host 0": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Start primary": mysql.HandlerStop})
+		enginetest.CheckNames(t, steps, "Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
+			"Init primary", "Configure primary", "Start primary", "Create users")
+		enginetest.CheckOnNode(t, steps, 0)
+		enginetest.CheckShape(t, steps, enginetest.Shape{
+			Edges: map[string][]string{"Start primary": {"Configure primary"}, "Create users": {"Start primary"}},
+			Undo: map[string]string{"Prepare directories on host 0": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove),
+				"Start primary": mysql.HandlerStop},
+		})
 	})
 	for _, mode := range []string{dbplane.ReplicationAsync, dbplane.ReplicationSync} {
 		t.Run("Replication/"+mode, func(t *testing.T) {
 			steps := e.PlanCreate(newCluster("trio", dbplane.TopologyReplication, mode, 3))
 			if got := len(steps); got != 3*5+2+2*3+1 {
-				t.Fatalf("%d steps, want 24: %v", got, names(steps))
+				t.Fatalf("%d steps, want 24: %v", got, enginetest.Names(steps))
 			}
-			checkShape(t, steps, map[string][]string{
-				"Precheck host 1":               nil,
-				"Install packages on host 1":    {"Precheck host 1"},
-				"Prepare directories on host 2": {"Install packages on host 2"},
-				"Init primary":                  {"Prepare directories on host 0"},
-				"Init replica 2":                {"Prepare directories on host 2"},
-				"Configure replica 2":           {"Init replica 2"},
-				"Start primary":                 {"Configure primary"},
-				"Create users":                  {"Start primary"},
-				"Start replica 1":               {"Configure replica 1"},
-				"Attach replica 1":              {"Create users", "Start replica 1"},
-				"Attach replica 2":              {"Create users", "Start replica 2"},
-				"Verify replica 2":              {"Attach replica 2"},
-				"Verify replication":            {"Verify replica 1", "Verify replica 2"},
-			}, map[string]int{"Precheck host 2": 2, "Init primary": 0, "Create users": 0, "Attach replica 2": 2,
-				"Verify replica 1": 1, "Verify replication": 0},
-				map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Start primary": mysql.HandlerStop,
-					"Start replica 2": mysql.HandlerStop, "Attach replica 1": ""})
+			enginetest.CheckShape(t, steps, enginetest.Shape{
+				Edges: map[string][]string{
+					"Precheck host 1":               nil,
+					"Install packages on host 1":    {"Precheck host 1"},
+					"Prepare directories on host 2": {"Install packages on host 2"},
+					"Init primary":                  {"Prepare directories on host 0"},
+					"Init replica 2":                {"Prepare directories on host 2"},
+					"Configure replica 2":           {"Init replica 2"},
+					"Start primary":                 {"Configure primary"},
+					"Create users":                  {"Start primary"},
+					"Start replica 1":               {"Configure replica 1"},
+					"Attach replica 1":              {"Create users", "Start replica 1"},
+					"Attach replica 2":              {"Create users", "Start replica 2"},
+					"Verify replica 2":              {"Attach replica 2"},
+					"Verify replication":            {"Verify replica 1", "Verify replica 2"},
+				},
+				Ordinals: map[string]int{"Precheck host 2": 2, "Init primary": 0, "Create users": 0, "Attach replica 2": 2,
+					"Verify replica 1": 1, "Verify replication": 0},
+				Undo: map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove),
+					"Start primary": mysql.HandlerStop, "Start replica 2": mysql.HandlerStop, "Attach replica 1": ""},
+			})
 		})
 	}
 	t.Run("Galera", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("gal3", dbplane.TopologyGalera, "", 3))
 		if got := len(steps); got != 3*5+2+2+2 {
-			t.Fatalf("%d steps, want 21: %v", got, names(steps))
+			t.Fatalf("%d steps, want 21: %v", got, enginetest.Names(steps))
 		}
-		checkShape(t, steps, map[string][]string{
-			"Init member 1":      {"Prepare directories on host 1"},
-			"Configure member 2": {"Init member 2"},
-			"Bootstrap member 0": {"Configure member 0"},
-			"Create users":       {"Bootstrap member 0", "Configure member 1", "Configure member 2"},
-			// Members join together: galera has a donor serve one
-			// transfer at a time.
-			"Join member 1":   {"Configure member 1", "Create users"},
-			"Join member 2":   {"Configure member 2", "Create users"},
-			"Rejoin member 0": {"Join member 1", "Join member 2"},
-			"Verify cluster":  {"Rejoin member 0"},
-		}, map[string]int{"Bootstrap member 0": 0, "Create users": 0, "Join member 2": 2, "Rejoin member 0": 0},
-			map[string]string{"Bootstrap member 0": mysql.HandlerStop, "Join member 1": mysql.HandlerStop,
-				"Prepare directories on host 2": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Rejoin member 0": ""})
+		enginetest.CheckShape(t, steps, enginetest.Shape{
+			Edges: map[string][]string{
+				"Init member 1":      {"Prepare directories on host 1"},
+				"Configure member 2": {"Init member 2"},
+				"Bootstrap member 0": {"Configure member 0"},
+				"Create users":       {"Bootstrap member 0", "Configure member 1", "Configure member 2"},
+				// Members join together: galera has a donor serve one
+				// transfer at a time.
+				"Join member 1":   {"Configure member 1", "Create users"},
+				"Join member 2":   {"Configure member 2", "Create users"},
+				"Rejoin member 0": {"Join member 1", "Join member 2"},
+				"Verify cluster":  {"Rejoin member 0"},
+			},
+			Ordinals: map[string]int{"Bootstrap member 0": 0, "Create users": 0, "Join member 2": 2, "Rejoin member 0": 0},
+			Undo: map[string]string{"Bootstrap member 0": mysql.HandlerStop, "Join member 1": mysql.HandlerStop,
+				"Prepare directories on host 2": enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), "Rejoin member 0": ""},
+		})
 	})
 	t.Run("DryRunBeforePlacement", func(t *testing.T) {
 		for topology, want := range map[string]int{dbplane.TopologyReplication: 24, dbplane.TopologyGalera: 21, dbplane.TopologyStandalone: 7} {
@@ -162,33 +88,18 @@ func TestPlanCreate(t *testing.T) {
 		}
 	})
 	t.Run("HandlersRegistered", func(t *testing.T) {
-		registered := e.HandlerNames()
 		var all []dbplane.PlanStep
 		for _, topology := range []string{dbplane.TopologyStandalone, dbplane.TopologyReplication, dbplane.TopologyGalera} {
 			c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
 			all = append(append(all, e.PlanCreate(c)...), e.PlanDelete(c)...)
 		}
-		for _, s := range all {
-			for _, h := range []string{s.Handler, s.Undo} {
-				if h != "" && !slices.Contains(registered, h) {
-					t.Errorf("step %q uses handler %q, which is not registered", s.Name, h)
-				}
-			}
-		}
+		enginetest.CheckRegistered(t, e.HandlerNames(), all)
 	})
 }
 
 func TestPlanDelete(t *testing.T) {
 	steps := (&mysql.Engine{}).PlanDelete(newCluster("gal3", dbplane.TopologyGalera, "", 3))
-	want := []string{"Stop and remove node 0", "Stop and remove node 1", "Stop and remove node 2"}
-	if diff := cmp.Diff(want, names(steps)); diff != "" {
-		t.Fatalf("steps (-want +got):\n%s", diff)
-	}
-	for i, s := range steps {
-		if len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove) || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove), i)
-		}
-	}
+	enginetest.CheckRemoval(t, steps, 3, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepRemove))
 }
 
 func TestEndpoints(t *testing.T) {

@@ -1,8 +1,6 @@
 package postgres_test
 
 import (
-	"fmt"
-
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
@@ -12,33 +10,20 @@ import (
 // newCluster returns a placed cluster of n nodes on hosts 1..n at
 // 10.0.0.1.., as the control plane hands it to the engine.
 func newCluster(name, topology, mode string, n int) *dbplane.Cluster {
-	c := &dbplane.Cluster{
-		ID: 7, Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: topology,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: topology,
-			Nodes: n, Flavor: "dbp.c2.m4", VolumeGB: 10, ReplicationMode: mode},
-	}
-	for i := range n {
-		role := postgres.RoleReplica
+	c := enginetest.NewCluster(dbplane.EnginePostgreSQL, "15", name, topology, n)
+	c.Spec.ReplicationMode = mode
+	enginetest.PlaceNodes(c, 5432, func(i int) string {
 		if i == 0 {
-			role = postgres.RolePrimary
+			return postgres.RolePrimary
 		}
-		c.Nodes = append(c.Nodes, dbplane.Node{
-			ID: int64(100 + i), ClusterID: c.ID, Ordinal: i, HostID: int64(i + 1),
-			Address: fmt.Sprintf("10.0.0.%d", i+1), Role: role, Port: 5432 + i,
-			DataDir: fmt.Sprintf("/data/h%d/postgresql/%s-%d", i+1, name, i),
-		})
-	}
+		return postgres.RoleReplica
+	})
 	return c
 }
 
 // fakeEngine returns an engine over fakes for c, and the agents by host.
 func fakeEngine(c *dbplane.Cluster, password string) (*postgres.Engine, map[int64]*fakeAgent) {
-	agents := map[int64]*fakeAgent{}
-	dialer := fakeDialer{}
-	for _, n := range c.Nodes {
-		a := newFakeAgent(n.HostID)
-		agents[n.HostID], dialer[n.HostID] = a, a
-	}
+	agents, dialer := enginetest.Agents(c, newFakeAgent)
 	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}}
 	return e, agents
 }
@@ -50,4 +35,11 @@ var (
 	runPlan  = enginetest.RunPlan
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
+)
+
+// The plan assertions tls_test.go calls are the kit's.
+var (
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
+	ordinal       = enginetest.Ordinal
 )

@@ -1,123 +1,52 @@
 package postgres_test
 
 import (
-	"encoding/json"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
-
-func names(steps []dbplane.PlanStep) []string {
-	var out []string
-	for _, s := range steps {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func stepByName(t *testing.T, steps []dbplane.PlanStep, name string) dbplane.PlanStep {
-	t.Helper()
-	for _, s := range steps {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no step %q in %v", name, names(steps))
-	return dbplane.PlanStep{}
-}
-
-// upstreamNames returns the names of the steps a step waits for.
-func upstreamNames(t *testing.T, steps []dbplane.PlanStep, s dbplane.PlanStep) []string {
-	t.Helper()
-	var out []string
-	for _, k := range s.After {
-		i := slices.IndexFunc(steps, func(u dbplane.PlanStep) bool { return u.Key == k })
-		if i < 0 {
-			t.Fatalf("step %q waits for unknown key %q", s.Name, k)
-		}
-		out = append(out, steps[i].Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func ordinal(t *testing.T, s dbplane.PlanStep) int {
-	t.Helper()
-	var p struct{ Ordinal *int }
-	if err := json.Unmarshal(s.Params, &p); err != nil || p.Ordinal == nil {
-		t.Fatalf("step %q params %s: want {\"ordinal\":N} (%v)", s.Name, s.Params, err)
-	}
-	return *p.Ordinal
-}
 
 func TestPlanCreate(t *testing.T) {
 	e := &postgres.Engine{}
 	t.Run("Standalone", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("solo", dbplane.TopologyStandalone, "", 1))
-		want := []string{"Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
-			"Init primary", "Configure primary", "Start primary", "Create users"}
-		if diff := cmp.Diff(want, names(steps)); diff != "" {
-			t.Fatalf("steps (-want +got):\n%s", diff)
-		}
-		for _, s := range steps {
-			if ordinal(t, s) != 0 {
-				t.Errorf("step %q acts on node %d, want 0", s.Name, ordinal(t, s))
-			}
-		}
+		enginetest.CheckNames(t, steps, "Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
+			"Init primary", "Configure primary", "Start primary", "Create users")
+		enginetest.CheckOnNode(t, steps, 0)
 	})
 	for _, mode := range []string{dbplane.ReplicationAsync, dbplane.ReplicationSync, dbplane.ReplicationQuorum} {
 		t.Run("Replication/"+mode, func(t *testing.T) {
 			steps := e.PlanCreate(newCluster("trio", dbplane.TopologyReplication, mode, 3))
 			if got := len(steps); got != 3*3+4+2*4 {
-				t.Fatalf("%d steps, want 21: %v", got, names(steps))
+				t.Fatalf("%d steps, want 21: %v", got, enginetest.Names(steps))
 			}
-			keys := map[string]bool{}
-			for _, s := range steps {
-				if keys[s.Key] {
-					t.Fatalf("key %q twice", s.Key)
-				}
-				keys[s.Key] = true
-				if s.Timeout <= 0 || s.MaxAttempts <= 0 || s.Description == "" {
-					t.Errorf("step %q: timeout %s, attempts %d, description %q", s.Name, s.Timeout, s.MaxAttempts, s.Description)
-				}
-			}
-			edges := map[string][]string{
-				"Precheck host 1":               nil,
-				"Install packages on host 1":    {"Precheck host 1"},
-				"Prepare directories on host 2": {"Install packages on host 2"},
-				"Init primary":                  {"Prepare directories on host 0", "Prepare directories on host 1", "Prepare directories on host 2"},
-				"Configure primary":             {"Init primary"},
-				"Start primary":                 {"Configure primary"},
-				"Create users":                  {"Start primary"},
-				"Base backup replica 1":         {"Create users"},
-				"Base backup replica 2":         {"Create users"},
-				"Configure replica 2":           {"Base backup replica 2"},
-				"Start replica 2":               {"Configure replica 2"},
-				"Verify streaming 1":            {"Start replica 1"},
-				"Verify streaming 2":            {"Start replica 2"},
-			}
-			for name, want := range edges {
-				if diff := cmp.Diff(want, upstreamNames(t, steps, stepByName(t, steps, name))); diff != "" {
-					t.Errorf("upstreams of %q (-want +got):\n%s", name, diff)
-				}
-			}
-			for name, want := range map[string]int{"Precheck host 2": 2, "Init primary": 0, "Create users": 0,
-				"Base backup replica 2": 2, "Verify streaming 1": 1} {
-				if got := ordinal(t, stepByName(t, steps, name)); got != want {
-					t.Errorf("step %q acts on node %d, want %d", name, got, want)
-				}
-			}
-			for name, want := range map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove),
-				"Start primary": postgres.HandlerStop, "Start replica 2": postgres.HandlerStop, "Base backup replica 1": ""} {
-				if got := stepByName(t, steps, name).Undo; got != want {
-					t.Errorf("undo of %q = %q, want %q", name, got, want)
-				}
-			}
+			enginetest.CheckShape(t, steps, enginetest.Shape{
+				Edges: map[string][]string{
+					"Precheck host 1":               nil,
+					"Install packages on host 1":    {"Precheck host 1"},
+					"Prepare directories on host 2": {"Install packages on host 2"},
+					"Init primary":                  {"Prepare directories on host 0", "Prepare directories on host 1", "Prepare directories on host 2"},
+					"Configure primary":             {"Init primary"},
+					"Start primary":                 {"Configure primary"},
+					"Create users":                  {"Start primary"},
+					"Base backup replica 1":         {"Create users"},
+					"Base backup replica 2":         {"Create users"},
+					"Configure replica 2":           {"Base backup replica 2"},
+					"Start replica 2":               {"Configure replica 2"},
+					"Verify streaming 1":            {"Start replica 1"},
+					"Verify streaming 2":            {"Start replica 2"},
+				},
+				Ordinals: map[string]int{"Precheck host 2": 2, "Init primary": 0, "Create users": 0,
+					"Base backup replica 2": 2, "Verify streaming 1": 1},
+				Undo: map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove),
+					"Start primary": postgres.HandlerStop, "Start replica 2": postgres.HandlerStop, "Base backup replica 1": ""},
+			})
 		})
 	}
 	t.Run("DryRunBeforePlacement", func(t *testing.T) {
@@ -125,33 +54,18 @@ func TestPlanCreate(t *testing.T) {
 		c.Nodes = nil
 		steps := e.PlanCreate(c)
 		if got := len(steps); got != 21 {
-			t.Fatalf("%d steps before placement, want 21: %v", got, names(steps))
+			t.Fatalf("%d steps before placement, want 21: %v", got, enginetest.Names(steps))
 		}
 	})
 	t.Run("HandlersRegistered", func(t *testing.T) {
-		registered := e.HandlerNames()
-		for _, s := range append(e.PlanCreate(newCluster("trio", dbplane.TopologyReplication, "", 3)),
-			e.PlanDelete(newCluster("trio", dbplane.TopologyReplication, "", 3))...) {
-			for _, h := range []string{s.Handler, s.Undo} {
-				if h != "" && !slices.Contains(registered, h) {
-					t.Errorf("step %q uses handler %q, which is not registered", s.Name, h)
-				}
-			}
-		}
+		c := newCluster("trio", dbplane.TopologyReplication, "", 3)
+		enginetest.CheckRegistered(t, e.HandlerNames(), append(e.PlanCreate(c), e.PlanDelete(c)...))
 	})
 }
 
 func TestPlanDelete(t *testing.T) {
 	steps := (&postgres.Engine{}).PlanDelete(newCluster("trio", dbplane.TopologyReplication, "", 3))
-	want := []string{"Stop and remove node 0", "Stop and remove node 1", "Stop and remove node 2"}
-	if diff := cmp.Diff(want, names(steps)); diff != "" {
-		t.Fatalf("steps (-want +got):\n%s", diff)
-	}
-	for i, s := range steps {
-		if len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove) || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove), i)
-		}
-	}
+	enginetest.CheckRemoval(t, steps, 3, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepRemove))
 }
 
 func TestEndpoints(t *testing.T) {

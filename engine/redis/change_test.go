@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 	"github.com/dbplane/dbplane/service"
 )
@@ -19,14 +20,14 @@ func TestPlanParameterApply(t *testing.T) {
 	e := &redis.Engine{}
 	live := e.PlanParameterApply(c, map[string]string{"maxmemory-policy": "allkeys-lru"})
 	if len(live) != 6 || live[0].Name != "Configure replica 1" || live[5].Name != "Apply the parameters on primary" {
-		t.Fatalf("steps %v", names(live))
+		t.Fatalf("steps %v", enginetest.Names(live))
 	}
 	restart := e.PlanParameterApply(c, map[string]string{"databases": "32"})
 	if len(restart) <= 6 || restart[6].Handler != redis.HandlerStop || restart[6].After[0] != live[5].Key {
-		t.Fatalf("an immutable change: steps %v", names(restart))
+		t.Fatalf("an immutable change: steps %v", enginetest.Names(restart))
 	}
 	if got := e.PlanParameterApply(c, map[string]string{"maxclients": ""}); len(got) != 6 {
-		t.Fatalf("removing a parameter dbplane sets restarts: %v", names(got))
+		t.Fatalf("removing a parameter dbplane sets restarts: %v", enginetest.Names(got))
 	}
 }
 
@@ -58,9 +59,5 @@ func TestPasswordSteps(t *testing.T) {
 	if !strings.Contains(acl, "#"+redis.PasswordHash(pw)) || strings.Contains(acl, pw) {
 		t.Fatalf("users.acl:\n%s", acl)
 	}
-	for _, l := range log.All() {
-		if strings.Contains(l, pw) {
-			t.Fatalf("a log line holds the password: %s", l)
-		}
-	}
+	log.CheckNoSecret(t, pw)
 }

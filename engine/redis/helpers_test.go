@@ -16,17 +16,11 @@ func newCluster(name, topology string, nodes, shards, replicas int) *dbplane.Clu
 	if topology == dbplane.TopologyRedisCluster {
 		nodes = shards * (1 + replicas)
 	}
-	c := &dbplane.Cluster{
-		ID: 7, Name: name, Engine: dbplane.EngineRedis, Version: "7.0", Topology: topology,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineRedis, Version: "7.0", Topology: topology,
-			Nodes: nodes, Shards: shards, ReplicasPerShard: replicas, Flavor: "dbp.c2.m4", VolumeGB: 10, Persistence: "rdb"},
-	}
-	for i := range nodes {
-		c.Nodes = append(c.Nodes, dbplane.Node{
-			ID: int64(100 + i), ClusterID: c.ID, Ordinal: i, HostID: int64(i + 1),
-			Address: fmt.Sprintf("10.0.0.%d", i+1), Role: role(topology, replicas, i), Port: 6379 + i,
-			MemoryMB: 4096, DataDir: fmt.Sprintf("/data/h%d/redis/%s-%d", i+1, name, i),
-		})
+	c := enginetest.NewCluster(dbplane.EngineRedis, "7.0", name, topology, nodes)
+	c.Spec.Shards, c.Spec.ReplicasPerShard, c.Spec.Persistence = shards, replicas, "rdb"
+	enginetest.PlaceNodes(c, 6379, func(i int) string { return role(topology, replicas, i) })
+	for i := range c.Nodes {
+		c.Nodes[i].MemoryMB = 4096
 	}
 	return c
 }
@@ -48,12 +42,7 @@ func role(topology string, replicas, ordinal int) string {
 // the fake Redis its nodes run on.
 func fakeEngine(c *dbplane.Cluster, password string) (*redis.Engine, map[int64]*fakeAgent, *fakeRedis) {
 	world := newFakeRedis(password)
-	agents := map[int64]*fakeAgent{}
-	dialer := fakeDialer{}
-	for _, n := range c.Nodes {
-		a := newFakeAgent(n.HostID, world)
-		agents[n.HostID], dialer[n.HostID] = a, a
-	}
+	agents, dialer := enginetest.Agents(c, func(hostID int64) *fakeAgent { return newFakeAgent(hostID, world) })
 	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: password}, Dialer: dialer}}
 	e.SetConnect(world.connect)
 	return e, agents, world
@@ -66,4 +55,10 @@ var (
 	runPlan  = enginetest.RunPlan
 	runStep  = enginetest.RunStep
 	undoPlan = enginetest.UndoPlan
+)
+
+// The plan assertions tls_test.go calls are the kit's.
+var (
+	stepByName    = enginetest.StepByName
+	upstreamNames = enginetest.UpstreamNames
 )

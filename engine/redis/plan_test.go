@@ -1,149 +1,74 @@
 package redis_test
 
 import (
-	"encoding/json"
-	"github.com/dbplane/dbplane/engine/enginekit"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
-
-func names(steps []dbplane.PlanStep) []string {
-	var out []string
-	for _, s := range steps {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func stepByName(t *testing.T, steps []dbplane.PlanStep, name string) dbplane.PlanStep {
-	t.Helper()
-	for _, s := range steps {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no step %q in %v", name, names(steps))
-	return dbplane.PlanStep{}
-}
-
-// upstreamNames returns the names of the steps a step waits for, sorted.
-func upstreamNames(t *testing.T, steps []dbplane.PlanStep, s dbplane.PlanStep) []string {
-	t.Helper()
-	var out []string
-	for _, k := range s.After {
-		i := slices.IndexFunc(steps, func(u dbplane.PlanStep) bool { return u.Key == k })
-		if i < 0 {
-			t.Fatalf("step %q waits for unknown key %q", s.Name, k)
-		}
-		out = append(out, steps[i].Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func ordinal(t *testing.T, s dbplane.PlanStep) int {
-	t.Helper()
-	var p struct{ Ordinal *int }
-	if err := json.Unmarshal(s.Params, &p); err != nil || p.Ordinal == nil {
-		t.Fatalf("step %q params %s: want {\"ordinal\":N} (%v)", s.Name, s.Params, err)
-	}
-	return *p.Ordinal
-}
 
 // checkWellFormed checks every step has a unique key, a timeout, attempts
 // and a description, and that its handlers are registered.
 func checkWellFormed(t *testing.T, e *redis.Engine, steps []dbplane.PlanStep) {
 	t.Helper()
-	keys := map[string]bool{}
-	registered := e.HandlerNames()
-	for _, s := range steps {
-		if keys[s.Key] {
-			t.Errorf("key %q twice", s.Key)
-		}
-		keys[s.Key] = true
-		if s.Timeout <= 0 || s.MaxAttempts <= 0 || s.Description == "" {
-			t.Errorf("step %q: timeout %s, attempts %d, description %q", s.Name, s.Timeout, s.MaxAttempts, s.Description)
-		}
-		for _, h := range []string{s.Handler, s.Undo} {
-			if h != "" && !slices.Contains(registered, h) {
-				t.Errorf("step %q uses handler %q, which is not registered", s.Name, h)
-			}
-		}
-	}
+	enginetest.CheckWellFormed(t, steps)
+	enginetest.CheckRegistered(t, e.HandlerNames(), steps)
 }
 
 func TestPlanCreate(t *testing.T) {
 	e := &redis.Engine{}
 	t.Run("Standalone", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0))
-		want := []string{"Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
-			"Configure primary", "Create users", "Start primary"}
-		if diff := cmp.Diff(want, names(steps)); diff != "" {
-			t.Fatalf("steps (-want +got):\n%s", diff)
-		}
+		enginetest.CheckNames(t, steps, "Precheck host 0", "Install packages on host 0", "Prepare directories on host 0",
+			"Configure primary", "Create users", "Start primary")
 		checkWellFormed(t, e, steps)
-		for _, s := range steps {
-			if ordinal(t, s) != 0 {
-				t.Errorf("step %q acts on node %d, want 0", s.Name, ordinal(t, s))
-			}
-		}
+		enginetest.CheckOnNode(t, steps, 0)
 	})
 	t.Run("Replication", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("trio", dbplane.TopologyReplication, 3, 0, 0))
 		if got := len(steps); got != 3*4+1+3+2 {
-			t.Fatalf("%d steps, want 18: %v", got, names(steps))
+			t.Fatalf("%d steps, want 18: %v", got, enginetest.Names(steps))
 		}
-		checkWellFormed(t, e, steps)
-		edges := map[string][]string{
-			"Precheck host 1":               nil,
-			"Install packages on host 1":    {"Precheck host 1"},
-			"Prepare directories on host 2": {"Install packages on host 2"},
-			"Configure replica 2":           {"Prepare directories on host 2"},
-			"Create users":                  {"Prepare directories on host 0", "Prepare directories on host 1", "Prepare directories on host 2"},
-			"Start primary":                 {"Configure primary", "Create users"},
-			"Start replica 1":               {"Configure replica 1", "Create users", "Start primary"},
-			"Verify replica 1":              {"Start primary", "Start replica 1"},
-			"Verify replica 2":              {"Start primary", "Start replica 2"},
-		}
-		for name, want := range edges {
-			if diff := cmp.Diff(want, upstreamNames(t, steps, stepByName(t, steps, name))); diff != "" {
-				t.Errorf("upstreams of %q (-want +got):\n%s", name, diff)
-			}
-		}
-		for name, want := range map[string]int{"Precheck host 2": 2, "Create users": 0, "Start replica 2": 2, "Verify replica 1": 1} {
-			if got := ordinal(t, stepByName(t, steps, name)); got != want {
-				t.Errorf("step %q acts on node %d, want %d", name, got, want)
-			}
-		}
-		for name, want := range map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove),
-			"Start primary": redis.HandlerStop, "Start replica 2": redis.HandlerStop, "Create users": "", "Verify replica 1": ""} {
-			if got := stepByName(t, steps, name).Undo; got != want {
-				t.Errorf("undo of %q = %q, want %q", name, got, want)
-			}
-		}
+		enginetest.CheckRegistered(t, e.HandlerNames(), steps)
+		enginetest.CheckShape(t, steps, enginetest.Shape{
+			Edges: map[string][]string{
+				"Precheck host 1":               nil,
+				"Install packages on host 1":    {"Precheck host 1"},
+				"Prepare directories on host 2": {"Install packages on host 2"},
+				"Configure replica 2":           {"Prepare directories on host 2"},
+				"Create users":                  {"Prepare directories on host 0", "Prepare directories on host 1", "Prepare directories on host 2"},
+				"Start primary":                 {"Configure primary", "Create users"},
+				"Start replica 1":               {"Configure replica 1", "Create users", "Start primary"},
+				"Verify replica 1":              {"Start primary", "Start replica 1"},
+				"Verify replica 2":              {"Start primary", "Start replica 2"},
+			},
+			Ordinals: map[string]int{"Precheck host 2": 2, "Create users": 0, "Start replica 2": 2, "Verify replica 1": 1},
+			Undo: map[string]string{"Prepare directories on host 1": enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove),
+				"Start primary": redis.HandlerStop, "Start replica 2": redis.HandlerStop, "Create users": "", "Verify replica 1": ""},
+		})
 	})
 	t.Run("RedisCluster", func(t *testing.T) {
 		steps := e.PlanCreate(newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1))
 		if got := len(steps); got != 6*4+1+6+2 {
-			t.Fatalf("%d steps, want 33: %v", got, names(steps))
+			t.Fatalf("%d steps, want 33: %v", got, enginetest.Names(steps))
 		}
 		checkWellFormed(t, e, steps)
-		create := stepByName(t, steps, "Create cluster")
+		create := enginetest.StepByName(t, steps, "Create cluster")
 		want := []string{"Start node 0 (shard 0 primary)", "Start node 1 (shard 0 replica)", "Start node 2 (shard 1 primary)",
 			"Start node 3 (shard 1 replica)", "Start node 4 (shard 2 primary)", "Start node 5 (shard 2 replica)"}
-		if diff := cmp.Diff(want, upstreamNames(t, steps, create)); diff != "" {
+		if diff := cmp.Diff(want, enginetest.UpstreamNames(t, steps, create)); diff != "" {
 			t.Errorf("upstreams of Create cluster (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"Create cluster"}, upstreamNames(t, steps, stepByName(t, steps, "Verify cluster"))); diff != "" {
+		verify := enginetest.StepByName(t, steps, "Verify cluster")
+		if diff := cmp.Diff([]string{"Create cluster"}, enginetest.UpstreamNames(t, steps, verify)); diff != "" {
 			t.Errorf("upstreams of Verify cluster (-want +got):\n%s", diff)
 		}
-		stepByName(t, steps, "Configure node 3 (shard 1 replica)")
+		enginetest.StepByName(t, steps, "Configure node 3 (shard 1 replica)")
 		for _, s := range steps {
 			if s.Handler == redis.HandlerVerifyReplica {
 				t.Errorf("step %q: a Redis cluster verifies its replicas in Verify cluster", s.Name)
@@ -158,7 +83,7 @@ func TestPlanCreate(t *testing.T) {
 			placed := e.PlanCreate(c)
 			c.Nodes = nil
 			unplaced := e.PlanCreate(c)
-			if diff := cmp.Diff(names(placed), names(unplaced)); diff != "" {
+			if diff := cmp.Diff(enginetest.Names(placed), enginetest.Names(unplaced)); diff != "" {
 				t.Errorf("%s before placement (-placed +unplaced):\n%s", c.Topology, diff)
 			}
 		}
@@ -167,14 +92,7 @@ func TestPlanCreate(t *testing.T) {
 
 func TestPlanDelete(t *testing.T) {
 	steps := (&redis.Engine{}).PlanDelete(newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1))
-	if len(steps) != 6 {
-		t.Fatalf("%d steps, want one per node: %v", len(steps), names(steps))
-	}
-	for i, s := range steps {
-		if s.Name != "Stop and remove node "+string(rune('0'+i)) || len(s.After) != 0 || s.Handler != enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove) || ordinal(t, s) != i {
-			t.Errorf("step %q: after %v, handler %q, node %d; want parallel %q on node %d", s.Name, s.After, s.Handler, ordinal(t, s), enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove), i)
-		}
-	}
+	enginetest.CheckRemoval(t, steps, 6, enginekit.Handler(dbplane.EngineRedis, enginekit.StepRemove))
 }
 
 func TestEndpoints(t *testing.T) {
