@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 )
 
 // TestRealChange changes the admin password and parameters of a real
@@ -17,19 +18,11 @@ import (
 // (databases) by the rolling restart the plan appends, on every node; a
 // value Redis refuses fails the check naming the parameter.
 func TestRealChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real Redis clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run redis-server as the redis user")
-	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	f := newFleet(t, 3)
-	c := f.cluster(t, 4, "rchange", dbplane.TopologyReplication, 3, 0, 0)
-	e, log := f.create(t, c)
-	defer f.remove(t, e, c, log, false)
+	redisDB.Skip(t)
+	f := realfleet.New(t, &redisDB, 3)
+	c := placeReal(t, f, 4, "rchange", dbplane.TopologyReplication, 3, 0, 0)
+	e, log := create(t, f, c, nil)
+	defer remove(t, f, e, c, log, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	store := e.Store.(*fakeStore)
