@@ -68,25 +68,17 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 	t.Cleanup(cancel)
 	name := fmt.Sprintf("my%d%s", id, strings.ReplaceAll(topology, "-", ""))
 	zones := []string{"z1", "z2", "z3"}
-	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone],
-			SSL: ca != nil}}
-	f := realfleet.New(t, &mariaDB, 3)
+	c := newCluster(name, topology, mode, 3)
+	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
+	c.Spec.Zones, c.Spec.PrimaryZone, c.Spec.SSL = zones, zones[primaryZone], ca != nil
 	store := &fakeStore{TaskID: 1, Cluster: c, Password: realPassword, Zones: map[int64]string{}}
 	port := freePort(t, topology == dbplane.TopologyGalera)
-	for i := range 3 {
-		hostID := int64(i + 1)
-		store.Zones[hostID] = zones[i]
-		role := mysql.RoleReplica
-		switch {
-		case topology == dbplane.TopologyGalera:
-			role = mysql.RoleMember
-		case i == 0:
-			role = mysql.RolePrimary
-		}
-		c.Nodes = append(c.Nodes, dbplane.Node{Ordinal: i, HostID: hostID, Role: role, Port: port, MemoryMB: 512})
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		n.MemoryMB, n.Port = 512, port
+		store.Zones[n.HostID] = zones[i]
 	}
+	f := realfleet.New(t, &mariaDB, 3)
 	f.Place(t, c)
 	e := &mysql.Engine{Deps: enginekit.Deps{Store: store, Dialer: f.Dialer}}
 	if ca != nil {
@@ -250,13 +242,7 @@ func uriAddr(t *testing.T, ep *dbplane.Endpoints) string {
 // open connects to a node as the admin.
 func open(t *testing.T, hostPort string) *sql.DB {
 	t.Helper()
-	cfg := gomysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.Timeout = mysql.AdminUser, realPassword, "tcp", hostPort, 5*time.Second
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openAs(t, hostPort, realPassword)
 	if err := db.Ping(); err != nil {
 		t.Fatalf("connect to %s as %s: %v", hostPort, mysql.AdminUser, err)
 	}

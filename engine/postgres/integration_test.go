@@ -82,17 +82,13 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 // primary, placed on a fleet of as many hosts, and the fleet.
 func placeReal(t *testing.T, id int64, name string, count int) (*dbplane.Cluster, *realfleet.Fleet) {
 	t.Helper()
-	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-			Nodes: count, Flavor: "dbp.c1.m2", VolumeGB: 1}}
-	f := realfleet.New(t, &postgresDB, count)
-	for i := range count {
-		role := postgres.RoleReplica
-		if i == 0 {
-			role = postgres.RolePrimary
-		}
-		c.Nodes = append(c.Nodes, dbplane.Node{Ordinal: i, HostID: int64(i + 1), Role: role, MemoryMB: 512})
+	c := newCluster(name, dbplane.TopologyReplication, "", count)
+	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		n.MemoryMB, n.Port = 512, realfleet.FreePort(t, realfleet.Addr(n.HostID))
 	}
+	f := realfleet.New(t, &postgresDB, count)
 	f.Place(t, c)
 	return c, f
 }

@@ -98,13 +98,13 @@ func placeReal(t *testing.T, f *realfleet.Fleet, id int64, name, topology string
 	return c
 }
 
-// create runs the create plan of c on f, with certificates of ca unless
-// ca is nil, and returns its engine and step log.
+// create runs the create plan of c on f, with SSL on and certificates of
+// ca unless ca is nil, and returns its engine and step log.
 func create(t *testing.T, f *realfleet.Fleet, c *dbplane.Cluster, ca *pki.CA) (*redis.Engine, *stepLog) {
 	t.Helper()
 	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.Dialer}}
 	if ca != nil {
-		e.CA = ca
+		e.CA, c.Spec.SSL = ca, true
 	}
 	log := realfleet.NewLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -188,17 +188,7 @@ func checkRedisCluster(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) 
 	if len(opts.Addrs) != 3 || opts.Password != "" {
 		t.Fatalf("the URI %s seeds %v and holds a password %v: want the 3 primaries and none", ep.URI, opts.Addrs, opts.Password != "")
 	}
-	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
-	cc := goredis.NewClusterClient(opts)
-	defer cc.Close()
-	for i := range 300 {
-		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
-			t.Fatalf("cluster write %d: %v", i, err)
-		}
-	}
-	if got, err := cc.Get(ctx, "key:123").Result(); err != nil || got != "123" {
-		t.Errorf("cluster read key:123 = %q (%v)", got, err)
-	}
+	clusterWrites(t, opts, 300)
 	hosts := append([]string{ep.Primary}, opts.Addrs[1:]...)
 	for _, hp := range hosts {
 		p := newClient(hp, redis.AdminUser, realPassword)
@@ -208,6 +198,27 @@ func checkRedisCluster(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) 
 			t.Errorf("shard primary %s holds %d keys (%v): want some of the 300", hp, size, err)
 		}
 	}
+}
+
+// clusterWrites connects a cluster client with opts as the admin, writes
+// keys keys key:0.. through it, reads one back, and returns the client,
+// closed when t ends.
+func clusterWrites(t *testing.T, opts *goredis.ClusterOptions, keys int) *goredis.ClusterClient {
+	t.Helper()
+	ctx := context.Background()
+	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
+	cc := goredis.NewClusterClient(opts)
+	t.Cleanup(func() { cc.Close() })
+	for i := range keys {
+		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("cluster write %d: %v", i, err)
+		}
+	}
+	probe := fmt.Sprint(keys / 2)
+	if got, err := cc.Get(ctx, "key:"+probe).Result(); err != nil || got != probe {
+		t.Errorf("cluster read key:%s = %q (%v)", probe, got, err)
+	}
+	return cc
 }
 
 // checkACL checks that a client without credentials, the default user and
@@ -296,7 +307,6 @@ func TestRealClusterSSL(t *testing.T) {
 	t.Run("Replication", func(t *testing.T) {
 		t.Parallel()
 		c := placeReal(t, f, 4, "rssl", dbplane.TopologyReplication, 2, 0, 0)
-		c.Spec.SSL = true
 		e, log := create(t, f, c, ca)
 		defer remove(t, f, e, c, log, false)
 		checkReplicationTLS(t, c, e.Endpoints(c), ca)
@@ -304,7 +314,6 @@ func TestRealClusterSSL(t *testing.T) {
 	t.Run("RedisCluster", func(t *testing.T) {
 		t.Parallel()
 		c := placeReal(t, f, 5, "rcssl", dbplane.TopologyRedisCluster, 0, 3, 1)
-		c.Spec.SSL = true
 		e, log := create(t, f, c, ca)
 		defer remove(t, f, e, c, log, false)
 		checkRedisClusterTLS(t, e.Endpoints(c), ca)
@@ -387,17 +396,7 @@ func checkRedisClusterTLS(t *testing.T, ep *dbplane.Endpoints, ca *pki.CA) {
 		t.Fatalf("parse URI %s: %v, TLS %v, seeds %v: want rediss:// and 3 seeds", ep.URI, err, opts.TLSConfig, opts.Addrs)
 	}
 	opts.TLSConfig.RootCAs, opts.TLSConfig.ServerName = rootsOf(t, ep, ca), ""
-	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
-	cc := goredis.NewClusterClient(opts)
-	defer cc.Close()
-	for i := range 100 {
-		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
-			t.Fatalf("cluster write %d over TLS: %v", i, err)
-		}
-	}
-	if got, err := cc.Get(ctx, "key:42").Result(); err != nil || got != "42" {
-		t.Errorf("cluster read key:42 = %q (%v)", got, err)
-	}
+	cc := clusterWrites(t, opts, 100)
 	err = cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
 		ci, err := shard.ClusterInfo(ctx).Result()
 		if err == nil && !strings.Contains(ci, "cluster_state:ok") {

@@ -90,9 +90,9 @@ func (f *Fleet) dataRoot(hostID int64) string {
 }
 
 // Place puts the nodes of c on the hosts their HostID names: it sets their
-// cluster, address and data directory, gives a node without a port a free
-// one, and stops their instances when t ends (supervised processes outlive
-// their agent by design: this stops what a failed test left running).
+// cluster, address and data directory, and stops their instances when t
+// ends (supervised processes outlive their agent by design: this stops
+// what a failed test left running).
 func (f *Fleet) Place(t *testing.T, c *dbplane.Cluster) {
 	t.Helper()
 	for i := range c.Nodes {
@@ -103,9 +103,6 @@ func (f *Fleet) Place(t *testing.T, c *dbplane.Cluster) {
 		}
 		n.ClusterID, n.Address = c.ID, Addr(n.HostID)
 		n.DataDir = filepath.Join(f.dataRoot(n.HostID), f.db.Dir, fmt.Sprintf("%s-%d", c.Name, n.Ordinal))
-		if n.Port == 0 {
-			n.Port = FreePort(t, n.Address)
-		}
 		instance := fmt.Sprintf("%s-%d-%d", f.db.Instance, c.ID, n.Ordinal)
 		t.Cleanup(func() { a.StopInstance(context.Background(), instance) })
 	}
