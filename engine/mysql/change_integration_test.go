@@ -55,20 +55,8 @@ func TestRealChange(t *testing.T) {
 	}
 	store.Password = newPassword // as the service commits it
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), log); err != nil {
-			return err
-		}
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params) // as the service records it
-		return runPlan(ctx, t, e, 1, e.PlanParameterApply(c, params), log)
-	}
-	err := change(map[string]string{"max_connections": "many"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[max_connections]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[max_connections]", err)
-	}
-	if err := change(map[string]string{"max_connections": "123", "back_log": "77"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "max_connections", "many", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"max_connections": "123", "back_log": "77"}, log)
 	for _, n := range c.Nodes {
 		db := openAs(t, net.JoinHostPort(n.Address, fmt.Sprint(n.Port)), newPassword)
 		for name, want := range map[string]string{"max_connections": "123", "back_log": "77"} {

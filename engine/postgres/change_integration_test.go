@@ -51,23 +51,8 @@ func TestRealChange(t *testing.T) {
 	}
 	store.Password = newPassword // as the service commits it
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), log); err != nil {
-			return err
-		}
-		// The service plans with the spec of the request's time, then
-		// records the change once checked.
-		apply := e.PlanParameterApply(c, params)
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params)
-		return runPlan(ctx, t, e, 1, apply, log)
-	}
-	err := change(map[string]string{"work_mem": "lots"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[work_mem]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[work_mem]", err)
-	}
-	if err := change(map[string]string{"work_mem": "12MB", "max_connections": "42"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "work_mem", "lots", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"work_mem": "12MB", "max_connections": "42"}, log)
 	for _, hp := range append([]string{ep.Primary}, ep.Replicas...) {
 		conn := connectAs(ctx, t, hp, newPassword)
 		for name, want := range map[string]string{"work_mem": "12MB", "max_connections": "42"} {

@@ -57,21 +57,8 @@ func TestRealChange(t *testing.T) {
 		}
 	}
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), log); err != nil {
-			return err
-		}
-		apply := e.PlanParameterApply(c, params)
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params) // as the service records it
-		return runPlan(ctx, t, e, 1, apply, log)
-	}
-	err := change(map[string]string{"maxmemory-policy": "sometimes"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[maxmemory-policy]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[maxmemory-policy]", err)
-	}
-	if err := change(map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "maxmemory-policy", "sometimes", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"}, log)
 	for _, addr := range all {
 		client := newClient(addr, "admin", newPassword)
 		for name, want := range map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"} {

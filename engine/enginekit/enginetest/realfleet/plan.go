@@ -20,6 +20,45 @@ type Engine interface {
 	PlanDelete(c *dbplane.Cluster) []dbplane.PlanStep
 }
 
+// ChangeEngine is an engine whose parameters its tests change.
+type ChangeEngine interface {
+	enginetest.StepRunner
+	PlanParameterCheck(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep
+	PlanParameterApply(c *dbplane.Cluster, change map[string]string) []dbplane.PlanStep
+}
+
+// ChangeParameters changes the parameters of c as the service does: it
+// runs the check plan, plans the apply with the spec of the request's
+// time, records the change in c's spec once checked, and runs the apply
+// plan. It fails t on an error.
+func ChangeParameters(ctx context.Context, t *testing.T, e ChangeEngine, c *dbplane.Cluster, params map[string]string, log *enginetest.Log) {
+	t.Helper()
+	if err := changeParameters(ctx, t, e, c, params, log); err != nil {
+		t.Fatalf("parameters: %v", err)
+	}
+}
+
+// RefuseParameter checks that a change of parameter name to value fails
+// as invalid, naming the parameter, failing t otherwise.
+func RefuseParameter(ctx context.Context, t *testing.T, e ChangeEngine, c *dbplane.Cluster, name, value string, log *enginetest.Log) {
+	t.Helper()
+	err := changeParameters(ctx, t, e, c, map[string]string{name: value}, log)
+	field := "parameters[" + name + "]"
+	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != field {
+		t.Fatalf("a refused value: %v, want an invalid error naming %s", err, field)
+	}
+}
+
+func changeParameters(ctx context.Context, t *testing.T, e ChangeEngine, c *dbplane.Cluster, params map[string]string, log *enginetest.Log) error {
+	t.Helper()
+	if err := enginetest.RunPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), log); err != nil {
+		return err
+	}
+	apply := e.PlanParameterApply(c, params)
+	c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params)
+	return enginetest.RunPlan(ctx, t, e, 1, apply, log)
+}
+
 // NewLog returns a step log that t shows if it fails.
 func NewLog(t *testing.T) *enginetest.Log {
 	log := &enginetest.Log{}
