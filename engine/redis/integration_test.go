@@ -78,7 +78,7 @@ func TestRealCluster(t *testing.T) {
 // redisDB is Redis 7 on a real fleet. A node's processes name a file of
 // its home (redis-server keeps its command line: set-proc-title no).
 var redisDB = realfleet.Database{
-	Name: "Redis", User: "redis", Packages: "Redis 7 (apt-get install redis-server redis-tools)",
+	Name: "Redis", User: "redis", Packages: "redis-server",
 	Needs: []string{"/usr/bin/redis-server"},
 	Dir:   "redis", Instance: "redis",
 	Runs: func(n dbplane.Node, cmdline string) bool { return strings.Contains(cmdline, n.DataDir+".d/") },

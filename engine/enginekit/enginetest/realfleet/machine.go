@@ -25,10 +25,10 @@ func missing(paths []string) (string, bool) {
 	return "", false
 }
 
-// TempDir returns a fresh directory under /tmp, named from prefix, that
+// tempDir returns a fresh directory under /tmp, named from prefix, that
 // the databases' OS users can traverse (t.TempDir() lies under a 0700
 // directory of root), removed when t ends.
-func TempDir(t *testing.T, prefix string) string {
+func tempDir(t *testing.T, prefix string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("/tmp", prefix)
 	if err != nil {
@@ -69,20 +69,19 @@ func FreePort(t *testing.T, addr string, offsets ...int) int {
 	return 0
 }
 
+// allFree tells whether nothing listens on p and on p+o for each of
+// offsets at addr.
 func allFree(addr string, p int, offsets []int) bool {
-	if !CanListen(addr, p) {
-		return false
-	}
-	for _, o := range offsets {
-		if !CanListen(addr, p+o) {
+	for _, o := range append([]int{0}, offsets...) {
+		if !canListen(addr, p+o) {
 			return false
 		}
 	}
 	return true
 }
 
-// CanListen tells whether nothing listens on port of addr.
-func CanListen(addr string, port int) bool {
+// canListen tells whether nothing listens on port of addr.
+func canListen(addr string, port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort(addr, fmt.Sprint(port)))
 	if err != nil {
 		return false

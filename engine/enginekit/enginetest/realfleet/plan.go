@@ -117,7 +117,7 @@ func (f *Fleet) checkRemoved(t *testing.T, n dbplane.Node) {
 	if procs := f.Processes(t, n); len(procs) > 0 {
 		t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
 	}
-	if !CanListen(n.Address, n.Port) {
+	if !canListen(n.Address, n.Port) {
 		t.Errorf("something still listens on %s:%d", n.Address, n.Port)
 	}
 }

@@ -68,7 +68,7 @@ type Fleet struct {
 // New starts the agents of hosts hosts for db's nodes, closed when t ends.
 func New(t *testing.T, db *Database, hosts int) *Fleet {
 	t.Helper()
-	f := &Fleet{Dialer: enginetest.Dialer{}, db: db, root: TempDir(t, db.Instance+"engine-"), agents: map[int64]*agent.Host{}}
+	f := &Fleet{Dialer: enginetest.Dialer{}, db: db, root: tempDir(t, db.Instance+"engine-"), agents: map[int64]*agent.Host{}}
 	for i := range hosts {
 		id := int64(i + 1)
 		dataRoot := f.dataRoot(id)
