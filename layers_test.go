@@ -57,6 +57,10 @@ var allowedImports = map[string][]string{
 	"engine/mysql":                {".", "engine/enginekit", "taskengine"},
 	"engine/redis":                {".", "engine/enginekit", "taskengine"},
 
+	// The real hosts of the engines' integration tests, in-process agents,
+	// apart from the fakes of their unit tests.
+	"engine/enginekit/enginetest/realfleet": {".", "agent", "engine/enginekit/enginetest", "pki"},
+
 	// Test helpers.
 	"internal/testdb":  {".", "pki"},
 	"internal/debtest": {},

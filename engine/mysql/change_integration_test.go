@@ -14,6 +14,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
 
@@ -24,24 +25,17 @@ import (
 // restart with the replicas replicating again, and a value MariaDB refuses
 // fails the check naming the parameter.
 func TestRealChange(t *testing.T) {
-	skipUnlessMariaDB(t)
+	mariaDB.Skip(t)
 	c, e, stop := realCluster(t, 3, dbplane.TopologyReplication, dbplane.ReplicationAsync, 0, nil)
 	defer stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	var log stepLog
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	})
+	log := realfleet.NewLog(t)
 	store := e.Store.(*fakeStore)
 
 	const newPassword = "N3w-Adm1n.pw"
 	store.NewPW = newPassword
-	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), &log); err != nil {
+	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), log); err != nil {
 		t.Fatalf("password: %v", err)
 	}
 	for _, n := range c.Nodes {
@@ -61,20 +55,8 @@ func TestRealChange(t *testing.T) {
 	}
 	store.Password = newPassword // as the service commits it
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), &log); err != nil {
-			return err
-		}
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params) // as the service records it
-		return runPlan(ctx, t, e, 1, e.PlanParameterApply(c, params), &log)
-	}
-	err := change(map[string]string{"max_connections": "many"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[max_connections]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[max_connections]", err)
-	}
-	if err := change(map[string]string{"max_connections": "123", "back_log": "77"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "max_connections", "many", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"max_connections": "123", "back_log": "77"}, log)
 	for _, n := range c.Nodes {
 		db := openAs(t, net.JoinHostPort(n.Address, fmt.Sprint(n.Port)), newPassword)
 		for name, want := range map[string]string{"max_connections": "123", "back_log": "77"} {

@@ -18,8 +18,8 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/mysql"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -33,7 +33,7 @@ const realPassword = "Adm1n-pw.secret"
 // deletes them: a semi-synchronous replicated cluster and a galera cluster
 // over three zones, in parallel.
 func TestRealCluster(t *testing.T) {
-	skipUnlessMariaDB(t)
+	mariaDB.Skip(t)
 	t.Run("ReplicationSync", func(t *testing.T) {
 		t.Parallel()
 		c, e, stop := realCluster(t, 1, dbplane.TopologyReplication, dbplane.ReplicationSync, 0, nil)
@@ -48,22 +48,14 @@ func TestRealCluster(t *testing.T) {
 	})
 }
 
-// skipUnlessMariaDB skips a test that needs root and MariaDB 10.11 with
-// galera-4, mariadb-backup and socat.
-func skipUnlessMariaDB(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts real MariaDB clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run MariaDB as the mysql user")
-	}
-	for _, p := range []string{"/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb",
-		"/usr/bin/mariadb-backup", "/usr/lib/galera/libgalera_smm.so", "/usr/bin/socat"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("MariaDB 10.11 with galera-4, mariadb-backup and socat is not installed (%s is missing)", p)
-		}
-	}
+// mariaDB is MariaDB 10.11 on a real fleet. A node's processes name its
+// home (mariadbd --defaults-file=<home>/my.cnf).
+var mariaDB = realfleet.Database{
+	Name: "MariaDB", User: "mysql", Packages: "MariaDB 10.11 with galera-4, mariadb-backup and socat",
+	Needs: []string{"/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb",
+		"/usr/bin/mariadb-backup", "/usr/lib/galera/libgalera_smm.so", "/usr/bin/socat"},
+	Dir: "mysql", Instance: "my",
+	Runs: func(n dbplane.Node, cmdline string) bool { return strings.Contains(cmdline, n.DataDir) },
 }
 
 // realCluster creates a cluster on agents for 127.0.0.11-13 in zones
@@ -74,64 +66,30 @@ func skipUnlessMariaDB(t *testing.T) {
 func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int, ca *pki.CA) (*dbplane.Cluster, *mysql.Engine, func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	root := reachableTempDir(t)
 	name := fmt.Sprintf("my%d%s", id, strings.ReplaceAll(topology, "-", ""))
 	zones := []string{"z1", "z2", "z3"}
-	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EngineMySQL, Version: "10.11", Topology: topology,
-			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode, Zones: zones, PrimaryZone: zones[primaryZone],
-			SSL: ca != nil}}
-	dialer := fakeDialer{}
+	c := newCluster(name, topology, mode, 3)
+	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
+	c.Spec.Zones, c.Spec.PrimaryZone, c.Spec.SSL = zones, zones[primaryZone], ca != nil
 	store := &fakeStore{TaskID: 1, Cluster: c, Password: realPassword, Zones: map[int64]string{}}
-	port := freePorts(t, topology == dbplane.TopologyGalera)
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
-		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hostID := int64(i + 1)
-		instance := fmt.Sprintf("my-%d-%d", id, i)
-		t.Cleanup(func() {
-			// Supervised processes outlive their agent by design: stop
-			// what a failed test left running.
-			a.StopInstance(context.Background(), instance)
-			a.Close()
-		})
-		dialer[hostID] = a
-		store.Zones[hostID] = zones[i]
-		role := mysql.RoleReplica
-		switch {
-		case topology == dbplane.TopologyGalera:
-			role = mysql.RoleMember
-		case i == 0:
-			role = mysql.RolePrimary
-		}
-		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: id, Ordinal: i, HostID: hostID, Address: addr, Role: role,
-			Port: port, MemoryMB: 512, DataDir: filepath.Join(dataRoot, "mysql", fmt.Sprintf("%s-%d", name, i))})
+	port := freePort(t, topology == dbplane.TopologyGalera)
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		n.MemoryMB, n.Port = 512, port
+		store.Zones[n.HostID] = zones[i]
 	}
-	e := &mysql.Engine{Deps: enginekit.Deps{Store: store, Dialer: dialer}}
+	f := realfleet.New(t, &mariaDB, 3)
+	f.Place(t, c)
+	e := &mysql.Engine{Deps: enginekit.Deps{Store: store, Dialer: f.Dialer}}
 	if ca != nil {
 		e.CA = ca
 	}
-	var log stepLog
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	})
-	start := time.Now()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	t.Logf("%s cluster created in %s", topology, time.Since(start).Round(time.Millisecond))
+	log := realfleet.NewLog(t)
+	realfleet.Create(ctx, t, e, c, log)
 	// Every step may run again, e.g. after the control plane died: the
 	// whole plan run a second time changes nothing and still verifies.
-	start = time.Now()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+	start := time.Now()
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), log); err != nil {
 		t.Fatalf("create again: %v", err)
 	}
 	t.Logf("%s plan ran again in %s", topology, time.Since(start).Round(time.Millisecond))
@@ -140,24 +98,7 @@ func realCluster(t *testing.T, id int64, topology, mode string, primaryZone int,
 			return
 		}
 		checkNoSecrets(t, c)
-		for _, n := range c.Nodes {
-			if procs := processesOf(t, n.DataDir); len(procs) == 0 {
-				t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
-			}
-		}
-		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-			t.Fatalf("delete: %v", err)
-		}
-		for _, n := range c.Nodes {
-			for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
-				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("%s is left after removal (%v)", p, err)
-				}
-			}
-			if procs := processesOf(t, n.DataDir); len(procs) > 0 {
-				t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
-			}
-		}
+		f.Remove(ctx, t, e, c, log, false)
 	}
 }
 
@@ -301,13 +242,7 @@ func uriAddr(t *testing.T, ep *dbplane.Endpoints) string {
 // open connects to a node as the admin.
 func open(t *testing.T, hostPort string) *sql.DB {
 	t.Helper()
-	cfg := gomysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.Timeout = mysql.AdminUser, realPassword, "tcp", hostPort, 5*time.Second
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openAs(t, hostPort, realPassword)
 	if err := db.Ping(); err != nil {
 		t.Fatalf("connect to %s as %s: %v", hostPort, mysql.AdminUser, err)
 	}
@@ -331,78 +266,16 @@ func waitForRow(t *testing.T, db *sql.DB, query string) string {
 	}
 }
 
-// reachableTempDir returns a fresh directory mysql can traverse:
-// t.TempDir() lies under a 0700 directory of root.
-func reachableTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "myengine-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// freePorts returns a port free on every address (and, for galera, with
+// freePort returns a port free on every address (and, for galera, with
 // its state transfer and group ports free): every node of a cluster gets
 // it, as on real hosts, where every node may have 3306. Each node binds
 // its address only, so that they do not collide.
-func freePorts(t *testing.T, galera bool) int {
+func freePort(t *testing.T, galera bool) int {
 	t.Helper()
-	offsets := []int{0}
 	if galera {
-		offsets = append(offsets, 1138, 1261, 1361)
+		return realfleet.FreePort(t, "", 1138, 1261, 1361)
 	}
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+1361 > 65535 || !allFree(p, offsets) {
-			continue
-		}
-		return p
-	}
-	t.Fatal("no free range of ports")
-	return 0
-}
-
-func allFree(p int, offsets []int) bool {
-	for _, o := range offsets {
-		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p+o))
-		if err != nil {
-			return false
-		}
-		l.Close()
-	}
-	return true
-}
-
-// processesOf lists the processes whose command line names a node's home
-// (mariadbd --defaults-file=<home>/my.cnf).
-func processesOf(t *testing.T, dataDir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
-		if strings.Contains(cmdline, dataDir) {
-			out = append(out, e.Name()+": "+cmdline)
-		}
-	}
-	return out
+	return realfleet.FreePort(t, "")
 }
 
 // TestRealClusterSSL builds a replicated cluster of real MariaDB with SSL
@@ -412,7 +285,7 @@ func processesOf(t *testing.T, dataDir string) []string {
 // client without TLS is refused, and that one trusting another CA, or
 // expecting another name, refuses the server.
 func TestRealClusterSSL(t *testing.T) {
-	skipUnlessMariaDB(t)
+	mariaDB.Skip(t)
 	ca := mustCA(t)
 	c, e, stop := realCluster(t, 3, dbplane.TopologyReplication, dbplane.ReplicationAsync, 0, ca)
 	defer stop()
@@ -529,11 +402,5 @@ func openTLS(t *testing.T, hostPort string, cfg *tls.Config) *sql.DB {
 	return db
 }
 
-func mustCA(t *testing.T) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
+// mustCA returns a new CA; the unit tests use it too.
+var mustCA = realfleet.NewCA

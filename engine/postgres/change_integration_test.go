@@ -3,8 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
@@ -24,43 +23,20 @@ import (
 // node, which streams again; a value PostgreSQL refuses fails the check
 // naming the parameter.
 func TestRealChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real PostgreSQL clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run PostgreSQL as the postgres user")
-	}
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
-		t.Skip("PostgreSQL 15 is not installed")
-	}
+	postgresDB.Skip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const oldPassword, newPassword = "Adm1n-pw.secret", "N3w-Adm1n.pw"
-	c := &dbplane.Cluster{ID: 5, Name: "pgchange", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-		Spec: dbplane.ClusterSpec{Name: "pgchange", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: dbplane.ReplicationAsync}}
-	dialer := placeReal(t, c, reachableTempDir(t), 3)
+	c, f := placeReal(t, 5, "pgchange", 3)
+	c.Spec.ReplicationMode = dbplane.ReplicationAsync
 	store := &fakeStore{TaskID: 1, Cluster: c, Password: oldPassword}
-	e := &postgres.Engine{Deps: enginekit.Deps{Store: store, Dialer: dialer}}
-	var log stepLog
-	defer func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	}()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	defer func() {
-		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-			t.Errorf("delete: %v", err)
-		}
-	}()
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: store, Dialer: f.Dialer}}
+	log := realfleet.NewLog(t)
+	realfleet.Create(ctx, t, e, c, log)
+	defer f.Remove(ctx, t, e, c, log, false)
 
 	store.NewPW = newPassword
-	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), &log); err != nil {
+	if err := runPlan(ctx, t, e, 1, e.PlanPassword(c), log); err != nil {
 		t.Fatalf("password: %v", err)
 	}
 	ep := e.Endpoints(c)
@@ -75,23 +51,8 @@ func TestRealChange(t *testing.T) {
 	}
 	store.Password = newPassword // as the service commits it
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), &log); err != nil {
-			return err
-		}
-		// The service plans with the spec of the request's time, then
-		// records the change once checked.
-		apply := e.PlanParameterApply(c, params)
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params)
-		return runPlan(ctx, t, e, 1, apply, &log)
-	}
-	err := change(map[string]string{"work_mem": "lots"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[work_mem]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[work_mem]", err)
-	}
-	if err := change(map[string]string{"work_mem": "12MB", "max_connections": "42"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "work_mem", "lots", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"work_mem": "12MB", "max_connections": "42"}, log)
 	for _, hp := range append([]string{ep.Primary}, ep.Replicas...) {
 		conn := connectAs(ctx, t, hp, newPassword)
 		for name, want := range map[string]string{"work_mem": "12MB", "max_connections": "42"} {
@@ -103,17 +64,7 @@ func TestRealChange(t *testing.T) {
 		conn.Close(ctx)
 	}
 	checkReplication(ctx, t, ep, newPassword, map[string]string{"node1": "async", "node2": "async"})
-	for _, n := range c.Nodes {
-		serverLog, err := os.ReadFile(n.DataDir + ".d/postgresql.log")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, secret := range []string{newPassword, "SCRAM-SHA-256$"} {
-			if strings.Contains(string(serverLog), secret) {
-				t.Errorf("the server log of node %d holds %q", n.Ordinal, secret)
-			}
-		}
-	}
+	checkServerLogs(t, c, newPassword)
 }
 
 // connectAs connects to a node as the admin with password.

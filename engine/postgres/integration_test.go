@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +14,22 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
+
+// postgresDB is PostgreSQL 15 on a real fleet. A node's processes name its
+// data directory or carry its process title, postgres: <cluster>-<ordinal>:.
+var postgresDB = realfleet.Database{
+	Name: "PostgreSQL", User: "postgres", Packages: "PostgreSQL 15",
+	Needs: []string{"/usr/lib/postgresql/15/bin/postgres"},
+	Dir:   "postgresql", Instance: "pg",
+	Runs: func(n dbplane.Node, cmdline string) bool {
+		return strings.Contains(cmdline, n.DataDir+" ") || strings.HasSuffix(strings.TrimSpace(cmdline), n.DataDir) ||
+			strings.Contains(cmdline, "postgres: "+filepath.Base(n.DataDir)+":")
+	},
+}
 
 // TestRealCluster builds 3-node clusters of real PostgreSQL 15 on three
 // loopback "hosts", each with its own agent (package agent, called in
@@ -26,15 +37,7 @@ import (
 // supervisor), checks replication with pgx, and removes them: the sync
 // cluster by deleting it, the quorum one by rolling its creation back.
 func TestRealCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real PostgreSQL clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run PostgreSQL as the postgres user")
-	}
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
-		t.Skip("PostgreSQL 15 is not installed")
-	}
+	postgresDB.Skip(t)
 	for i, tc := range []struct {
 		mode     string
 		want     map[string]string // sync_state by application_name
@@ -56,27 +59,11 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const adminPassword = "Adm1n-pw.secret"
-	root := reachableTempDir(t)
-	name := "pg" + mode
-	c := &dbplane.Cluster{ID: id, Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-		Spec: dbplane.ClusterSpec{Name: name, Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-			Nodes: 3, Flavor: "dbp.c1.m2", VolumeGB: 1, ReplicationMode: mode}}
-	dialer := placeReal(t, c, root, 3)
-	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer}}
-	var log stepLog
-	defer func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	}()
-
-	start := time.Now()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	t.Logf("%s cluster created in %s", mode, time.Since(start).Round(time.Millisecond))
+	c, f := placeReal(t, id, "pg"+mode, 3)
+	c.Spec.ReplicationMode = mode
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: f.Dialer}}
+	log := realfleet.NewLog(t)
+	realfleet.Create(ctx, t, e, c, log)
 
 	ep := e.Endpoints(c)
 	checkReplication(ctx, t, ep, adminPassword, wantSync)
@@ -84,73 +71,43 @@ func realCluster(t *testing.T, id int64, mode string, wantSync map[string]string
 	// Every step may run again, e.g. after the control plane died: the
 	// whole plan run a second time changes nothing and still verifies
 	// streaming.
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
+	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), log); err != nil {
 		t.Fatalf("create again: %v", err)
 	}
+	checkServerLogs(t, c, adminPassword)
+	f.Remove(ctx, t, e, c, log, rollback)
+}
 
+// placeReal returns a replicated cluster of count nodes, node 0 the
+// primary, placed on a fleet of as many hosts, and the fleet.
+func placeReal(t *testing.T, id int64, name string, count int) (*dbplane.Cluster, *realfleet.Fleet) {
+	t.Helper()
+	c := newCluster(name, dbplane.TopologyReplication, "", count)
+	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		n.MemoryMB, n.Port = 512, realfleet.FreePort(t, realfleet.Addr(n.HostID))
+	}
+	f := realfleet.New(t, &postgresDB, count)
+	f.Place(t, c)
+	return c, f
+}
+
+// checkServerLogs checks that no node's server log holds password or a
+// SCRAM secret.
+func checkServerLogs(t *testing.T, c *dbplane.Cluster, password string) {
+	t.Helper()
 	for _, n := range c.Nodes {
-		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) == 0 {
-			t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
-		}
 		serverLog, err := os.ReadFile(n.DataDir + ".d/postgresql.log")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{adminPassword, "SCRAM-SHA-256$"} {
+		for _, secret := range []string{password, "SCRAM-SHA-256$"} {
 			if strings.Contains(string(serverLog), secret) {
 				t.Errorf("the server log of node %d holds %q", n.Ordinal, secret)
 			}
 		}
 	}
-
-	if rollback {
-		if err := undoPlan(ctx, e, 1, e.PlanCreate(c), &log); err != nil {
-			t.Fatalf("rollback: %v", err)
-		}
-	} else if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-		t.Fatalf("delete: %v", err)
-	}
-	for _, n := range c.Nodes {
-		for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
-			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("%s is left after removal (%v)", p, err)
-			}
-		}
-		if procs := processesOf(t, n.DataDir, fmt.Sprintf("postgres: %s-%d:", name, n.Ordinal)); len(procs) > 0 {
-			t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
-		}
-	}
-}
-
-// placeReal places count nodes of c on agents for 127.0.0.11.. with data
-// roots under root, node 0 the primary, and returns their dialer.
-func placeReal(t *testing.T, c *dbplane.Cluster, root string, count int) fakeDialer {
-	t.Helper()
-	dialer := fakeDialer{}
-	for i := range count {
-		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		dataRoot := filepath.Join(root, fmt.Sprintf("h%d", i+1))
-		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hostID := int64(i + 1)
-		instance := fmt.Sprintf("pg-%d-%d", c.ID, i)
-		t.Cleanup(func() {
-			// Supervised processes outlive their agent by design: stop
-			// what a failed test left running.
-			a.StopInstance(context.Background(), instance)
-			a.Close()
-		})
-		dialer[hostID] = a
-		role := postgres.RoleReplica
-		if i == 0 {
-			role = postgres.RolePrimary
-		}
-		c.Nodes = append(c.Nodes, dbplane.Node{ClusterID: c.ID, Ordinal: i, HostID: hostID, Address: addr, Role: role,
-			Port: freePort(t, addr), MemoryMB: 512, DataDir: filepath.Join(dataRoot, "postgresql", fmt.Sprintf("%s-%d", c.Name, i))})
-	}
-	return dialer
 }
 
 // checkReplication writes on the primary through the cluster's URI, reads
@@ -239,95 +196,23 @@ func waitForRow(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
 	}
 }
 
-// reachableTempDir returns a fresh directory postgres can traverse:
-// t.TempDir() lies under a 0700 directory of root.
-func reachableTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "pgengine-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// freePort returns a port nothing listens on at addr.
-func freePort(t *testing.T, addr string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// processesOf lists the processes whose command line names a data
-// directory or carries a node's process title.
-func processesOf(t *testing.T, dataDir, title string) []string {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
-		if strings.Contains(cmdline, dataDir+" ") || strings.HasSuffix(strings.TrimSpace(cmdline), dataDir) || strings.Contains(cmdline, title) {
-			out = append(out, e.Name()+": "+cmdline)
-		}
-	}
-	return out
-}
-
 // TestRealClusterSSL builds a 2-node cluster of real PostgreSQL 15 with SSL
 // on and checks with pgx that clients and the replica use TLS verified
 // against the control plane's CA and the node's address, that a client
 // without TLS is rejected, and that one trusting another CA, or expecting
 // another name, refuses the server.
 func TestRealClusterSSL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real PostgreSQL clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run PostgreSQL as the postgres user")
-	}
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
-		t.Skip("PostgreSQL 15 is not installed")
-	}
+	postgresDB.Skip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const adminPassword = "Adm1n-pw.secret"
-	root := reachableTempDir(t)
-	c := &dbplane.Cluster{ID: 3, Name: "pgssl", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-		Spec: dbplane.ClusterSpec{Name: "pgssl", Engine: dbplane.EnginePostgreSQL, Version: "15", Topology: dbplane.TopologyReplication,
-			Nodes: 2, Flavor: "dbp.c1.m2", VolumeGB: 1, SSL: true}}
-	dialer := placeReal(t, c, root, 2)
+	c, f := placeReal(t, 3, "pgssl", 2)
+	c.Spec.SSL = true
 	ca := mustCA(t)
-	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: dialer, CA: ca}}
-	var log stepLog
-	defer func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	}()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	defer func() {
-		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-			t.Errorf("delete: %v", err)
-		}
-	}()
+	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: f.Dialer, CA: ca}}
+	log := realfleet.NewLog(t)
+	realfleet.Create(ctx, t, e, c, log)
+	defer f.Remove(ctx, t, e, c, log, false)
 
 	ep := e.Endpoints(c)
 	if ep.CACert != string(ca.CertPEM()) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 )
 
 // TestRealChange changes the admin password and parameters of a real
@@ -17,19 +18,11 @@ import (
 // (databases) by the rolling restart the plan appends, on every node; a
 // value Redis refuses fails the check naming the parameter.
 func TestRealChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real Redis clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run redis-server as the redis user")
-	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	f := newFleet(t, 3)
-	c := f.cluster(t, 4, "rchange", dbplane.TopologyReplication, 3, 0, 0)
-	e, log := f.create(t, c)
-	defer f.remove(t, e, c, log, false)
+	redisDB.Skip(t)
+	f := realfleet.New(t, &redisDB, 3)
+	c := placeReal(t, f, 4, "rchange", dbplane.TopologyReplication, 3, 0, 0)
+	e, log := create(t, f, c, nil)
+	defer remove(t, f, e, c, log, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	store := e.Store.(*fakeStore)
@@ -64,21 +57,8 @@ func TestRealChange(t *testing.T) {
 		}
 	}
 
-	change := func(params map[string]string) error {
-		if err := runPlan(ctx, t, e, 1, e.PlanParameterCheck(c, params), log); err != nil {
-			return err
-		}
-		apply := e.PlanParameterApply(c, params)
-		c.Spec.Parameters = dbplane.MergeParameters(c.Spec.Parameters, params) // as the service records it
-		return runPlan(ctx, t, e, 1, apply, log)
-	}
-	err := change(map[string]string{"maxmemory-policy": "sometimes"})
-	if fs := dbplane.ErrorFields(err); len(fs) != 1 || fs[0].Field != "parameters[maxmemory-policy]" {
-		t.Fatalf("a refused value: %v, want an invalid error naming parameters[maxmemory-policy]", err)
-	}
-	if err := change(map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"}); err != nil {
-		t.Fatalf("parameters: %v", err)
-	}
+	realfleet.RefuseParameter(ctx, t, e, c, "maxmemory-policy", "sometimes", log)
+	realfleet.ChangeParameters(ctx, t, e, c, map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"}, log)
 	for _, addr := range all {
 		client := newClient(addr, "admin", newPassword)
 		for name, want := range map[string]string{"maxmemory-policy": "allkeys-lru", "databases": "32"} {

@@ -4,22 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/dbplane/dbplane"
-	"github.com/dbplane/dbplane/agent"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/redis"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -33,29 +30,21 @@ const realPassword = "Adm1n-pw.secret"
 // primary and two replicas, a Redis cluster of 3 shards × 1 replica, both
 // deleted; and a standalone node with AOF, rolled back.
 func TestRealCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real Redis clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run redis-server as the redis user")
-	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
-		t.Skip("redis-server is not installed (apt-get install redis-server redis-tools)")
-	}
-	f := newFleet(t, 6)
+	redisDB.Skip(t)
+	f := realfleet.New(t, &redisDB, 6)
 	t.Run("Replication", func(t *testing.T) {
 		t.Parallel()
-		c := f.cluster(t, 1, "rrepl", dbplane.TopologyReplication, 3, 0, 0)
-		e, log := f.create(t, c)
+		c := placeReal(t, f, 1, "rrepl", dbplane.TopologyReplication, 3, 0, 0)
+		e, log := create(t, f, c, nil)
 		checkReplication(t, e.Endpoints(c))
 		checkACL(t, e.Endpoints(c).Primary)
-		checkNoSecrets(t, c)
-		f.remove(t, e, c, log, false)
+		checkNoSecrets(t, f, c)
+		remove(t, f, e, c, log, false)
 	})
 	t.Run("RedisCluster", func(t *testing.T) {
 		t.Parallel()
-		c := f.cluster(t, 2, "rshards", dbplane.TopologyRedisCluster, 0, 3, 1)
-		e, log := f.create(t, c)
+		c := placeReal(t, f, 2, "rshards", dbplane.TopologyRedisCluster, 0, 3, 1)
+		e, log := create(t, f, c, nil)
 		// Every step may run again, e.g. after the control plane died:
 		// the whole plan a second time finds the cluster in place.
 		if err := runPlan(context.Background(), t, e, 1, e.PlanCreate(c), log); err != nil {
@@ -63,13 +52,13 @@ func TestRealCluster(t *testing.T) {
 		}
 		checkRedisCluster(t, c, e.Endpoints(c))
 		checkACL(t, e.Endpoints(c).Replicas[0])
-		f.remove(t, e, c, log, false)
+		remove(t, f, e, c, log, false)
 	})
 	t.Run("StandaloneAOFRolledBack", func(t *testing.T) {
 		t.Parallel()
-		c := f.cluster(t, 3, "rsolo", dbplane.TopologyStandalone, 1, 0, 0)
+		c := placeReal(t, f, 3, "rsolo", dbplane.TopologyStandalone, 1, 0, 0)
 		c.Spec.Persistence = redis.PersistenceAOF
-		e, log := f.create(t, c)
+		e, log := create(t, f, c, nil)
 		client := newClient(e.Endpoints(c).Primary, redis.AdminUser, realPassword)
 		defer client.Close()
 		ctx := context.Background()
@@ -82,139 +71,55 @@ func TestRealCluster(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(c.Nodes[0].DataDir, "appendonlydir")); err != nil {
 			t.Errorf("no append-only directory in the data directory: %v", err)
 		}
-		f.remove(t, e, c, log, true)
+		remove(t, f, e, c, log, true)
 	})
 }
 
-// fleet is a set of hosts, each an in-process agent on its own loopback
-// address and data root.
-type fleet struct {
-	root   string
-	agents fakeDialer
-	ca     *pki.CA // issues the certificates of clusters with SSL on
-	mu     sync.Mutex
-	ports  map[string]bool // host:port taken by a test cluster
+// redisDB is Redis 7 on a real fleet. A node's processes name a file of
+// its home (redis-server keeps its command line: set-proc-title no).
+var redisDB = realfleet.Database{
+	Name: "Redis", User: "redis", Packages: "redis-server",
+	Needs: []string{"/usr/bin/redis-server"},
+	Dir:   "redis", Instance: "redis",
+	Runs: func(n dbplane.Node, cmdline string) bool { return strings.Contains(cmdline, n.DataDir+".d/") },
 }
 
-func newFleet(t *testing.T, hosts int) *fleet {
-	f := &fleet{root: reachableTempDir(t), agents: fakeDialer{}, ports: map[string]bool{}}
-	for i := range hosts {
-		dataRoot := filepath.Join(f.root, fmt.Sprintf("h%d", i+1))
-		a, err := agent.NewHost(agent.HostConfig{DataRoot: dataRoot, StateDir: dataRoot + "-state", Address: hostAddr(i + 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Close() })
-		f.agents[int64(i+1)] = a
-	}
-	return f
-}
-
-func hostAddr(hostID int) string { return fmt.Sprintf("127.0.0.%d", 10+hostID) }
-
-// cluster returns a cluster placed one node per host from host 1, on ports
-// whose cluster bus port is free too.
-func (f *fleet) cluster(t *testing.T, id int64, name, topology string, nodes, shards, replicas int) *dbplane.Cluster {
+// placeReal returns a cluster placed on f one node per host from host 1,
+// on ports whose cluster bus port, 10000 above, is free too.
+func placeReal(t *testing.T, f *realfleet.Fleet, id int64, name, topology string, nodes, shards, replicas int) *dbplane.Cluster {
+	t.Helper()
 	c := newCluster(name, topology, nodes, shards, replicas)
 	c.ID, c.Spec.Flavor, c.Spec.VolumeGB = id, "dbp.c1.m2", 1
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
-		n.ClusterID, n.Address, n.MemoryMB = id, hostAddr(int(n.HostID)), 256
-		n.Port = f.freePort(t, n.Address)
-		n.DataDir = filepath.Join(f.root, fmt.Sprintf("h%d", n.HostID), "redis", fmt.Sprintf("%s-%d", name, n.Ordinal))
-		a := f.agents[n.HostID].(*agent.Host)
-		instance := fmt.Sprintf("redis-%d-%d", id, n.Ordinal)
-		// Supervised processes outlive their agent by design: stop what a
-		// failed test left running.
-		t.Cleanup(func() { a.StopInstance(context.Background(), instance) })
+		n.MemoryMB, n.Port = 256, realfleet.FreePort(t, realfleet.Addr(n.HostID), 10000)
 	}
+	f.Place(t, c)
 	return c
 }
 
-// freePort returns a port of addr that nothing listens on, nor on the port
-// 10000 above it (a Redis cluster's bus).
-func (f *fleet) freePort(t *testing.T, addr string) int {
+// create runs the create plan of c on f, with SSL on and certificates of
+// ca unless ca is nil, and returns its engine and step log.
+func create(t *testing.T, f *realfleet.Fleet, c *dbplane.Cluster, ca *pki.CA) (*redis.Engine, *stepLog) {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range 100 {
-		p := 20000 + rand.IntN(20000)
-		hp := net.JoinHostPort(addr, fmt.Sprint(p))
-		if f.ports[hp] || !canListen(addr, p) || !canListen(addr, p+10000) {
-			continue
-		}
-		f.ports[hp] = true
-		return p
+	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.Dialer}}
+	if ca != nil {
+		e.CA, c.Spec.SSL = ca, true
 	}
-	t.Fatalf("no free port pair on %s", addr)
-	return 0
-}
-
-func canListen(addr string, port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, fmt.Sprint(port)))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
-}
-
-// create runs the create plan of c and returns its engine and step log.
-func (f *fleet) create(t *testing.T, c *dbplane.Cluster) (*redis.Engine, *stepLog) {
-	t.Helper()
-	e := &redis.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: realPassword}, Dialer: f.agents}}
-	if f.ca != nil {
-		e.CA = f.ca
-	}
-	log := &stepLog{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, l := range log.All() {
-				t.Log(l)
-			}
-		}
-	})
+	log := realfleet.NewLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	start := time.Now()
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), log); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	t.Logf("%s cluster created in %s", c.Topology, time.Since(start).Round(time.Millisecond))
-	for _, n := range c.Nodes {
-		if procs := processesOf(t, n.DataDir); len(procs) == 0 {
-			t.Fatalf("no process of node %d found: the check after removal would prove nothing", n.Ordinal)
-		}
-	}
+	realfleet.Create(ctx, t, e, c, log)
 	return e, log
 }
 
 // remove deletes c with its delete plan or, with rollback, with the undo
 // steps of its create plan, and checks nothing of it is left.
-func (f *fleet) remove(t *testing.T, e *redis.Engine, c *dbplane.Cluster, log *stepLog, rollback bool) {
+func remove(t *testing.T, f *realfleet.Fleet, e *redis.Engine, c *dbplane.Cluster, log *stepLog, rollback bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if rollback {
-		if err := undoPlan(ctx, e, 1, e.PlanCreate(c), log); err != nil {
-			t.Fatalf("rollback: %v", err)
-		}
-	} else if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), log); err != nil {
-		t.Fatalf("delete: %v", err)
-	}
-	for _, n := range c.Nodes {
-		for _, p := range []string{n.DataDir, n.DataDir + ".d"} {
-			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("%s is left after removal (%v)", p, err)
-			}
-		}
-		if procs := processesOf(t, n.DataDir); len(procs) > 0 {
-			t.Errorf("node %d still runs after removal: %v", n.Ordinal, procs)
-		}
-		if canListen(n.Address, n.Port) == false {
-			t.Errorf("something still listens on %s:%d", n.Address, n.Port)
-		}
-	}
+	f.Remove(ctx, t, e, c, log, rollback)
 }
 
 // newClient returns a go-redis client of one node.
@@ -283,17 +188,7 @@ func checkRedisCluster(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) 
 	if len(opts.Addrs) != 3 || opts.Password != "" {
 		t.Fatalf("the URI %s seeds %v and holds a password %v: want the 3 primaries and none", ep.URI, opts.Addrs, opts.Password != "")
 	}
-	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
-	cc := goredis.NewClusterClient(opts)
-	defer cc.Close()
-	for i := range 300 {
-		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
-			t.Fatalf("cluster write %d: %v", i, err)
-		}
-	}
-	if got, err := cc.Get(ctx, "key:123").Result(); err != nil || got != "123" {
-		t.Errorf("cluster read key:123 = %q (%v)", got, err)
-	}
+	clusterWrites(t, opts, 300)
 	hosts := append([]string{ep.Primary}, opts.Addrs[1:]...)
 	for _, hp := range hosts {
 		p := newClient(hp, redis.AdminUser, realPassword)
@@ -303,6 +198,27 @@ func checkRedisCluster(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints) 
 			t.Errorf("shard primary %s holds %d keys (%v): want some of the 300", hp, size, err)
 		}
 	}
+}
+
+// clusterWrites connects a cluster client with opts as the admin, writes
+// keys keys key:0.. through it, reads one back, and returns the client,
+// closed when t ends.
+func clusterWrites(t *testing.T, opts *goredis.ClusterOptions, keys int) *goredis.ClusterClient {
+	t.Helper()
+	ctx := context.Background()
+	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
+	cc := goredis.NewClusterClient(opts)
+	t.Cleanup(func() { cc.Close() })
+	for i := range keys {
+		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("cluster write %d: %v", i, err)
+		}
+	}
+	probe := fmt.Sprint(keys / 2)
+	if got, err := cc.Get(ctx, "key:"+probe).Result(); err != nil || got != probe {
+		t.Errorf("cluster read key:%s = %q (%v)", probe, got, err)
+	}
+	return cc
 }
 
 // checkACL checks that a client without credentials, the default user and
@@ -336,7 +252,7 @@ func checkACL(t *testing.T, addr string) {
 
 // checkNoSecrets checks the admin password is in no node's file, log or
 // command line.
-func checkNoSecrets(t *testing.T, c *dbplane.Cluster) {
+func checkNoSecrets(t *testing.T, f *realfleet.Fleet, c *dbplane.Cluster) {
 	t.Helper()
 	for _, n := range c.Nodes {
 		for _, dir := range []string{n.DataDir + ".d"} {
@@ -354,7 +270,7 @@ func checkNoSecrets(t *testing.T, c *dbplane.Cluster) {
 				}
 			}
 		}
-		for _, p := range processesOf(t, n.DataDir) {
+		for _, p := range f.Processes(t, n) {
 			if strings.Contains(p, realPassword) {
 				t.Errorf("a process of node %d shows the admin password: %s", n.Ordinal, p)
 			}
@@ -377,43 +293,6 @@ func infoField(t *testing.T, c *goredis.Client, section, field string) string {
 	return ""
 }
 
-// reachableTempDir returns a fresh directory redis can traverse:
-// t.TempDir() lies under a 0700 directory of root.
-func reachableTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "redisengine-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// processesOf lists the processes whose command line names a file of the
-// node's home (redis-server keeps its command line: set-proc-title no).
-func processesOf(t *testing.T, dataDir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
-		if strings.Contains(cmdline, dataDir+".d/") {
-			out = append(out, e.Name()+": "+cmdline)
-		}
-	}
-	return out
-}
-
 // TestRealClusterSSL builds clusters of real Redis 7 with SSL on: a
 // replication cluster, and a Redis cluster, whose bus asks nodes for
 // certificates of the CA. It checks with go-redis that clients reach the
@@ -422,32 +301,22 @@ func processesOf(t *testing.T, dataDir string) []string {
 // else), that a client without TLS gets no answer, and that one trusting
 // another CA, or expecting another name, refuses the server.
 func TestRealClusterSSL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real Redis clusters")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run redis-server as the redis user")
-	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
-		t.Skip("redis-server is not installed (apt-get install redis-server redis-tools)")
-	}
-	f := newFleet(t, 6)
-	f.ca = mustCA(t)
+	redisDB.Skip(t)
+	f := realfleet.New(t, &redisDB, 6)
+	ca := mustCA(t)
 	t.Run("Replication", func(t *testing.T) {
 		t.Parallel()
-		c := f.cluster(t, 4, "rssl", dbplane.TopologyReplication, 2, 0, 0)
-		c.Spec.SSL = true
-		e, log := f.create(t, c)
-		defer f.remove(t, e, c, log, false)
-		checkReplicationTLS(t, c, e.Endpoints(c), f.ca)
+		c := placeReal(t, f, 4, "rssl", dbplane.TopologyReplication, 2, 0, 0)
+		e, log := create(t, f, c, ca)
+		defer remove(t, f, e, c, log, false)
+		checkReplicationTLS(t, c, e.Endpoints(c), ca)
 	})
 	t.Run("RedisCluster", func(t *testing.T) {
 		t.Parallel()
-		c := f.cluster(t, 5, "rcssl", dbplane.TopologyRedisCluster, 0, 3, 1)
-		c.Spec.SSL = true
-		e, log := f.create(t, c)
-		defer f.remove(t, e, c, log, false)
-		checkRedisClusterTLS(t, e.Endpoints(c), f.ca)
+		c := placeReal(t, f, 5, "rcssl", dbplane.TopologyRedisCluster, 0, 3, 1)
+		e, log := create(t, f, c, ca)
+		defer remove(t, f, e, c, log, false)
+		checkRedisClusterTLS(t, e.Endpoints(c), ca)
 	})
 }
 
@@ -527,17 +396,7 @@ func checkRedisClusterTLS(t *testing.T, ep *dbplane.Endpoints, ca *pki.CA) {
 		t.Fatalf("parse URI %s: %v, TLS %v, seeds %v: want rediss:// and 3 seeds", ep.URI, err, opts.TLSConfig, opts.Addrs)
 	}
 	opts.TLSConfig.RootCAs, opts.TLSConfig.ServerName = rootsOf(t, ep, ca), ""
-	opts.Password, opts.Protocol, opts.DisableIdentity = realPassword, 2, true
-	cc := goredis.NewClusterClient(opts)
-	defer cc.Close()
-	for i := range 100 {
-		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
-			t.Fatalf("cluster write %d over TLS: %v", i, err)
-		}
-	}
-	if got, err := cc.Get(ctx, "key:42").Result(); err != nil || got != "42" {
-		t.Errorf("cluster read key:42 = %q (%v)", got, err)
-	}
+	cc := clusterWrites(t, opts, 100)
 	err = cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
 		ci, err := shard.ClusterInfo(ctx).Result()
 		if err == nil && !strings.Contains(ci, "cluster_state:ok") {
@@ -557,11 +416,5 @@ func tlsClient(addr string, cfg *tls.Config) *goredis.Client {
 		Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: 2 * time.Second})
 }
 
-func mustCA(t *testing.T) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
-}
+// mustCA returns a new CA; the unit tests use it too.
+var mustCA = realfleet.NewCA
