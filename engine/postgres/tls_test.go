@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -43,7 +44,7 @@ func TestConfigSSL(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
-	golden(t, "pg_hba_ssl.conf", hba)
+	enginetest.Golden(t, "pg_hba_ssl.conf", hba)
 	replicaConf, _ := configure(t, c, 1)
 	conninfo := confLine(t, replicaConf, "primary_conninfo")
 	want := "sslmode=verify-full sslrootcert=" + c.Nodes[1].DataDir + ".d/ca.crt"
