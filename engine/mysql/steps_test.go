@@ -20,19 +20,13 @@ const password = "Tr0ub4dor&3-pw"
 func TestCreateLeaksNoPassword(t *testing.T) {
 	for _, topology := range []string{dbplane.TopologyReplication, dbplane.TopologyGalera} {
 		t.Run(topology, func(t *testing.T) {
-			ctx := context.Background()
 			c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
 			if topology == dbplane.TopologyGalera {
 				c.Spec.ReplicationMode = ""
 			}
 			e, agents := fakeEngine(c, password)
-			var logs enginetest.EngineLog
-			e.Logger = logs.Logger()
-			steps := e.PlanCreate(c)
-			var log stepLog
-			if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-				t.Fatal(err)
-			}
+			leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+			leaks.Marker, leaks.Agents = "mysql step", enginetest.Agents(agents)
 			primary := agents[1]
 			admin := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
 			if len(admin) != 1 {
@@ -45,7 +39,6 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 			for what, secret := range machineSecrets(t, c, agents) {
 				secrets[what] = secret
 			}
-			leaks := enginetest.Leaks{Steps: steps, Log: &log, Engine: &logs, Marker: "mysql step", Agents: enginetest.Agents(agents)}
 			leaks.CheckKept(t, secrets)
 			// CHANGE MASTER on stdin and sst.cnf carry the passwords of
 			// dbplane's own accounts as they are: only the admin password

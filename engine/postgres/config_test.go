@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
@@ -18,8 +19,7 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) (conf, hba string)
 	t.Helper()
 	e, agents := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
-	params := []byte(`{"ordinal":` + string(rune('0'+ordinal)) + `}`)
-	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, params, (&stepLog{}).Logf); err != nil {
+	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, enginekit.StepParams(ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
@@ -117,10 +117,8 @@ func TestSizingFromFlavor(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"
 		e, _ := fakeEngine(c, "pw")
-		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-			t.Fatalf("err = %v, want a permanent invalid error", err)
-		}
+		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, enginekit.StepParams(0), (&stepLog{}).Logf)
+		enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 	})
 }
 

@@ -23,19 +23,13 @@ import (
 const password = "Tr0ub4dor&3-pw"
 
 func TestCreateLeaksNoPassword(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationSync, 3)
 	e, agents := fakeEngine(c, password)
-	var logs enginetest.EngineLog
-	e.Logger = logs.Logger()
 	for _, a := range agents {
 		a.replState = "streaming|potential"
 	}
-	steps := e.PlanCreate(c)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-		t.Fatal(err)
-	}
+	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+	leaks.Marker, leaks.Agents = "postgresql step", enginetest.Agents(agents)
 
 	primary := agents[1]
 	users := primary.Commands("psql")
@@ -53,7 +47,6 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 		}
 	}
 
-	leaks := enginetest.Leaks{Steps: steps, Log: &log, Engine: &logs, Marker: "postgresql step", Agents: enginetest.Agents(agents)}
 	leaks.CheckKept(t, map[string]string{"admin password": password, "replication password": replPassword})
 	leaks.CheckNotOnStdin(t, map[string]string{"admin password": password, "replication password": replPassword})
 	leaks.CheckNotInFiles(t, map[string]string{"admin password": password})

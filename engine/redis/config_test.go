@@ -2,11 +2,11 @@ package redis_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
@@ -19,7 +19,7 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	n := c.Nodes[ordinal]
 	a := agents[n.HostID]
 	a.Dirs[n.DataDir+".d"] = true
-	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, fmt.Appendf(nil, `{"ordinal":%d}`, ordinal), (&stepLog{}).Logf); err != nil {
+	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, enginekit.StepParams(ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	return a.File(t, n.DataDir+".d/redis.conf")

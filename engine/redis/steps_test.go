@@ -50,16 +50,10 @@ func replPassword(t *testing.T, auth string) string {
 }
 
 func TestCreateLeaksNoPassword(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
 	e, agents, world := fakeEngine(c, password)
-	var logs enginetest.EngineLog
-	e.Logger = logs.Logger()
-	steps := e.PlanCreate(c)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-		t.Fatal(err)
-	}
+	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+	leaks.Marker, leaks.Agents = "redis step", enginetest.Agents(agents)
 
 	first := c.Nodes[0]
 	acl := aclLines(t, agents[first.HostID].File(t, first.DataDir+".d/users.acl"))
@@ -88,7 +82,6 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	}
 
 	secrets := map[string]string{"admin password": password, "replication password": repl}
-	leaks := enginetest.Leaks{Steps: steps, Log: &log, Engine: &logs, Marker: "redis step", Agents: enginetest.Agents(agents)}
 	leaks.CheckKept(t, secrets)
 	leaks.CheckNotOnStdin(t, secrets)
 	leaks.CheckNotInFiles(t, map[string]string{"admin password": password})

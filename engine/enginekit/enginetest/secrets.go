@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"maps"
 	"slices"
@@ -47,6 +48,19 @@ type Leaks struct {
 	// proves nothing.
 	Marker string
 	Agents map[int64]*Agent
+}
+
+// RunLogged runs steps as RunPlan does, the engine logging at debug level
+// through logger, its own, and returns what the run leaves to search for
+// secrets: all but the marker and the agents.
+func RunLogged(t *testing.T, e StepRunner, logger **slog.Logger, steps []dbplane.PlanStep) Leaks {
+	t.Helper()
+	l := Leaks{Steps: steps, Log: &Log{}, Engine: &EngineLog{}}
+	*logger = l.Engine.Logger()
+	if err := RunPlan(context.Background(), t, e, 1, steps, l.Log); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // CheckKept fails t where one of secrets, by what it is, stands in a
