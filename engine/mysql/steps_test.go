@@ -164,12 +164,8 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("VerifyReplicaWaitsForItsThreads", func(t *testing.T) {
 		agents[2].replica = [2]string{"Connecting", "Yes"}
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "Slave_IO_Running Connecting") {
-			t.Fatalf("err = %v, want a retryable error saying the I/O thread connects", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplica, 1, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "Slave_IO_Running Connecting")
 		agents[2].replica = [2]string{"Yes", "Yes"}
 		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
@@ -177,23 +173,15 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("VerifyReplicationWantsEverySemiSyncClient", func(t *testing.T) {
 		primary.status["rpl_semi_sync_master_clients"] = "1"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "Rpl_semi_sync_master_clients 1 of 2") {
-			t.Fatalf("err = %v, want one saying a replica is not a semi-sync client", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplication, 0, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "Rpl_semi_sync_master_clients 1 of 2")
 		if len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = ON")) == 0 {
 			t.Error("verifying did not turn semi-sync on")
 		}
 		primary.status["rpl_semi_sync_master_clients"] = "2"
 		primary.slaveIDs = []int{2}
-		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "node 2 (server_id 3) is not connected") {
-			t.Fatalf("err = %v, want one saying replica 2 is not connected", err)
-		}
+		err = enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplication, 0, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "node 2 (server_id 3) is not connected")
 	})
 }
 
@@ -255,10 +243,7 @@ func TestGaleraSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 		agents[1].status["wsrep_cluster_size"] = "1"
-		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
-			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
-		}
+		enginetest.WantRetryable(t, e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf), "alone")
 		if slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 			t.Fatal("a lone member 0 was stopped")
 		}
@@ -285,19 +270,13 @@ func TestGaleraSteps(t *testing.T) {
 	t.Run("VerifyWantsEveryMemberSynced", func(t *testing.T) {
 		e, agents, log := setup(t)
 		agents[3].status["wsrep_local_state_comment"] = "Joining: receiving State Transfer"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "member 2") || !strings.Contains(err.Error(), "Joining") {
-			t.Fatalf("err = %v, want one naming member 2 joining", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyGalera, 0, 600*time.Millisecond, log)
+		enginetest.WantRetryable(t, err, "member 2")
+		enginetest.WantRetryable(t, err, "Joining")
 		agents[3].status["wsrep_local_state_comment"] = "Synced"
 		agents[2].status["wsrep_cluster_size"] = "2"
-		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
-			t.Fatalf("err = %v, want one saying member 1 counts 2", err)
-		}
+		err = enginetest.RunFor(ctx, e, mysql.HandlerVerifyGalera, 0, 600*time.Millisecond, log)
+		enginetest.WantRetryable(t, err, "wsrep_cluster_size 2 of 3")
 	})
 }
 
@@ -413,9 +392,7 @@ func TestAllowlistAccounts(t *testing.T) {
 			e, agents := fakeEngine(c, password)
 			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if tc.invalid {
-				if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-					t.Fatalf("err = %v, want a permanent invalid error", err)
-				}
+				enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 				return
 			}
 			if err != nil {

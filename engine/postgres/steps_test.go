@@ -139,12 +139,8 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		primary.replState = "catchup|async"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "state catchup") {
-			t.Fatalf("err = %v, want a retryable error saying the replica catches up", err)
-		}
+		err := enginetest.RunFor(ctx, e, postgres.HandlerVerify, 1, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "state catchup")
 	})
 }
 
