@@ -2,20 +2,15 @@ package mysql_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // configure runs the configure step of a node and returns the my.cnf it
 // wrote.
@@ -23,8 +18,7 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	t.Helper()
 	e, agents := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
-	params := []byte(`{"ordinal":` + strconv.Itoa(ordinal) + `}`)
-	if err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, params, (&stepLog{}).Logf); err != nil {
+	if err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, enginekit.StepParams(ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
@@ -32,24 +26,6 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 		t.Errorf("my.cnf of node %d not written as mysql, 0600: %v", ordinal, a.Calls)
 	}
 	return a.File(t, n.DataDir+".d/my.cnf")
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
 }
 
 // settings returns the settings of a my.cnf, by name; a setting given
@@ -67,10 +43,10 @@ func settings(conf string) map[string]string {
 func TestConfigGolden(t *testing.T) {
 	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationSync, 3)
 	c.Spec.Parameters = map[string]string{"long_query_time": "2", "sql_mode": "STRICT_TRANS_TABLES,NO_ZERO_DATE", "init_connect": `SET NAMES "utf8mb4"`}
-	golden(t, "primary.cnf", configure(t, c, 0))
-	golden(t, "replica.cnf", configure(t, c, 1))
-	golden(t, "standalone.cnf", configure(t, newCluster("solo", dbplane.TopologyStandalone, "", 1), 0))
-	golden(t, "galera.cnf", configure(t, newCluster("gal3", dbplane.TopologyGalera, "", 3), 1))
+	enginetest.Golden(t, "primary.cnf", configure(t, c, 0))
+	enginetest.Golden(t, "replica.cnf", configure(t, c, 1))
+	enginetest.Golden(t, "standalone.cnf", configure(t, newCluster("solo", dbplane.TopologyStandalone, "", 1), 0))
+	enginetest.Golden(t, "galera.cnf", configure(t, newCluster("gal3", dbplane.TopologyGalera, "", 3), 1))
 }
 
 func TestConfigByRole(t *testing.T) {
@@ -173,36 +149,20 @@ func TestSizingFromFlavor(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"
 		e, _ := fakeEngine(c, "pw")
-		err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-			t.Fatalf("err = %v, want a permanent invalid error", err)
-		}
+		err := e.RunStep(context.Background(), mysql.HandlerConfigure, 1, enginekit.StepParams(0), (&stepLog{}).Logf)
+		enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 	})
 }
 
 func TestCheckParameters(t *testing.T) {
 	ok := map[string]string{"long_query_time": "2", "sql_mode": "STRICT_TRANS_TABLES", "rpl_semi_sync_master_timeout": "30000",
 		"innodb_buffer_pool_size": "1G", "max_allowed_packet": "64M"}
-	if err := mysql.CheckParameters(ok); err != nil {
-		t.Fatalf("CheckParameters(%v) = %v, want nil", ok, err)
-	}
 	bad := map[string]string{"port": "1", "bind_address": "0.0.0.0", "datadir": "/x", "wsrep_cluster_address": "gcomm://",
 		"read_only": "OFF", "skip_name_resolve": "OFF", "loose_secure_file_priv": "", "general_log_file": "/etc/x",
 		"plugin_dir": "/tmp", "init_file": "/tmp/x.sql", "slave_load_tmpdir": "/tmp", "rpl_semi_sync_master_wait_point": "AFTER_COMMIT",
 		"init_connect": "SELECT 1\n[client]", "long_query_time": "2"}
-	err := mysql.CheckParameters(bad)
-	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-		t.Fatalf("err = %v, want a permanent invalid error", err)
-	}
-	var fields []string
-	for _, f := range dbplane.ErrorFields(err) {
-		fields = append(fields, f.Field)
-	}
-	want := []string{"parameters[bind_address]", "parameters[datadir]", "parameters[general_log_file]", "parameters[init_connect]",
-		"parameters[init_file]", "parameters[loose_secure_file_priv]", "parameters[plugin_dir]", "parameters[port]",
-		"parameters[read_only]", "parameters[rpl_semi_sync_master_wait_point]", "parameters[skip_name_resolve]",
-		"parameters[slave_load_tmpdir]", "parameters[wsrep_cluster_address]"}
-	if diff := cmp.Diff(want, fields); diff != "" {
-		t.Fatalf("refused fields (-want +got):\n%s", diff)
-	}
+	enginetest.CheckParameters(t, mysql.CheckParameters, ok, bad, "parameters[bind_address]", "parameters[datadir]",
+		"parameters[general_log_file]", "parameters[init_connect]", "parameters[init_file]", "parameters[loose_secure_file_priv]",
+		"parameters[plugin_dir]", "parameters[port]", "parameters[read_only]", "parameters[rpl_semi_sync_master_wait_point]",
+		"parameters[skip_name_resolve]", "parameters[slave_load_tmpdir]", "parameters[wsrep_cluster_address]")
 }

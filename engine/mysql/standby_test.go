@@ -86,24 +86,24 @@ func (s sourceStore) FindClusterByID(ctx context.Context, id int64) (*dbplane.Cl
 	return s.Store.FindClusterByID(ctx, id)
 }
 
-// standbyFixture is a 2-member galera standby (cluster 7, hosts 1 and 2)
+// standbyFixture is a 2-member galera standby c (cluster 7, hosts 1 and 2)
 // of a 1-member galera source (cluster 5, host 11) with ssl as given.
-func standbyFixture(ssl bool) (*mysql.Engine, map[int64]*fakeAgent, *fakeAgent) {
+func standbyFixture(ssl bool) (e *mysql.Engine, c *dbplane.Cluster, agents map[int64]*fakeAgent, srcAgent *fakeAgent) {
 	src := newCluster("src", dbplane.TopologyGalera, "", 1)
 	src.ID, src.Spec.SSL = 5, ssl
 	src.Nodes[0].ClusterID, src.Nodes[0].HostID, src.Nodes[0].Address = 5, 11, "10.0.1.1"
-	c := newCluster("stby", dbplane.TopologyGalera, "", 2)
+	c = newCluster("stby", dbplane.TopologyGalera, "", 2)
 	c.Spec.StandbyOf, c.Spec.SSL = 5, ssl
-	e, agents := fakeEngine(c, password)
-	srcAgent := newFakeAgent(11)
+	e, agents = fakeEngine(c, password)
+	srcAgent = newFakeAgent(11)
 	e.Dialer.(fakeDialer)[11] = srcAgent
 	e.Store = sourceStore{Store: e.Store, source: src}
-	return e, agents, srcAgent
+	return e, c, agents, srcAgent
 }
 
 func TestAttachStandby(t *testing.T) {
 	ctx := context.Background()
-	e, agents, src := standbyFixture(true)
+	e, c, agents, src := standbyFixture(true)
 	log := &stepLog{}
 	if err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,6 @@ func TestAttachStandby(t *testing.T) {
 	if err := e.RunStep(ctx, mysql.HandlerVerifyStandby, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := e.Store.FindClusterByID(ctx, 7)
 	st, err := e.ReplicationStatus(ctx, c)
 	if err != nil || st.State != dbplane.ReplicationStreaming || !st.IORunning || !st.SQLRunning {
 		t.Fatalf("status %+v, %v; want streaming", st, err)
@@ -148,8 +147,7 @@ func TestAttachStandby(t *testing.T) {
 		}
 	})
 	t.Run("SSLSourceNeedsSSL", func(t *testing.T) {
-		e, _, _ := standbyFixture(true)
-		c, _ := e.Store.FindClusterByID(ctx, 7)
+		e, c, _, _ := standbyFixture(true)
 		c.Spec.SSL = false
 		err := e.RunStep(ctx, mysql.HandlerAttachStandby, 1, []byte(`{"ordinal":0}`), log.Logf)
 		if !dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "SSL") {
@@ -157,7 +155,7 @@ func TestAttachStandby(t *testing.T) {
 		}
 	})
 	t.Run("StandbySSTAccount", func(t *testing.T) {
-		e, agents, _ := standbyFixture(false)
+		e, _, agents, _ := standbyFixture(false)
 		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
 			t.Fatal(err)
 		}
@@ -198,10 +196,8 @@ func TestParseReplicaStatus(t *testing.T) {
 
 func TestDetachStandby(t *testing.T) {
 	ctx := context.Background()
-	e, _, src := standbyFixture(false)
-	c, _ := e.Store.FindClusterByID(ctx, 7)
-	steps := e.PlanDelete(c)
-	detach := stepByName(t, steps, "Drop the standby's account on its source")
+	e, c, _, src := standbyFixture(false)
+	detach := stepByName(t, e.PlanDelete(c), "Drop the standby's account on its source")
 	if slices.Contains(names(e.PlanDelete(newCluster("solo", dbplane.TopologyStandalone, "", 1))), detach.Name) {
 		t.Fatal("an ordinary cluster's delete drops a standby account")
 	}
@@ -244,8 +240,7 @@ func (a seedingAgent) Run(ctx context.Context, cmd dbplane.Command) (*dbplane.Co
 
 func TestSeedStandby(t *testing.T) {
 	ctx := context.Background()
-	e, agents, src := standbyFixture(false)
-	c, _ := e.Store.FindClusterByID(ctx, 7)
+	e, c, agents, src := standbyFixture(false)
 	steps := e.PlanCreate(c)
 	seed := stepByName(t, steps, "Seed node 0 from the source")
 	if got := upstreamNames(t, steps, seed); !slices.Equal(got, []string{"Configure member 0"}) {

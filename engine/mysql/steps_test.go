@@ -1,9 +1,8 @@
 package mysql_test
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
 
@@ -20,19 +20,13 @@ const password = "Tr0ub4dor&3-pw"
 func TestCreateLeaksNoPassword(t *testing.T) {
 	for _, topology := range []string{dbplane.TopologyReplication, dbplane.TopologyGalera} {
 		t.Run(topology, func(t *testing.T) {
-			ctx := context.Background()
 			c := newCluster("trio", topology, dbplane.ReplicationSync, 3)
 			if topology == dbplane.TopologyGalera {
 				c.Spec.ReplicationMode = ""
 			}
 			e, agents := fakeEngine(c, password)
-			var logs bytes.Buffer
-			e.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			steps := e.PlanCreate(c)
-			var log stepLog
-			if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-				t.Fatal(err)
-			}
+			leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+			leaks.Marker, leaks.Agents = "mysql step", enginetest.Agents(agents)
 			primary := agents[1]
 			admin := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
 			if len(admin) != 1 {
@@ -45,43 +39,12 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 			for what, secret := range machineSecrets(t, c, agents) {
 				secrets[what] = secret
 			}
-			for what, secret := range secrets {
-				for _, s := range steps {
-					if strings.Contains(string(s.Params), secret) || strings.Contains(s.Description, secret) {
-						t.Errorf("step %q holds the %s", s.Name, what)
-					}
-				}
-				for _, line := range log.All() {
-					if strings.Contains(line, secret) {
-						t.Errorf("step log holds the %s: %s", what, line)
-					}
-				}
-				if strings.Contains(logs.String(), secret) {
-					t.Errorf("the engine's log holds the %s", what)
-				}
-				for _, a := range agents {
-					for _, cmd := range a.Cmds {
-						if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
-							t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.HostID, cmd.Argv, what)
-						}
-					}
-				}
-			}
-			for _, a := range agents {
-				for _, cmd := range a.Cmds {
-					if bytes.Contains(cmd.Stdin, []byte(password)) {
-						t.Errorf("host %d: command %v gets the admin password on stdin, not its hash", a.HostID, cmd.Argv)
-					}
-				}
-				for p, content := range a.Files {
-					if bytes.Contains(content, []byte(password)) {
-						t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
-					}
-				}
-			}
-			if !strings.Contains(logs.String(), "mysql step") {
-				t.Errorf("the engine logged nothing at debug level; the leak check above proves nothing:\n%s", logs.String())
-			}
+			leaks.CheckKept(t, secrets)
+			// CHANGE MASTER on stdin and sst.cnf carry the passwords of
+			// dbplane's own accounts as they are: only the admin password
+			// must stay out of both.
+			leaks.CheckNotOnStdin(t, map[string]string{"admin password": password})
+			leaks.CheckNotInFiles(t, map[string]string{"admin password": password})
 		})
 	}
 }
@@ -201,12 +164,8 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("VerifyReplicaWaitsForItsThreads", func(t *testing.T) {
 		agents[2].replica = [2]string{"Connecting", "Yes"}
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "Slave_IO_Running Connecting") {
-			t.Fatalf("err = %v, want a retryable error saying the I/O thread connects", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplica, 1, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "Slave_IO_Running Connecting")
 		agents[2].replica = [2]string{"Yes", "Yes"}
 		if err := e.RunStep(ctx, mysql.HandlerVerifyReplica, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
@@ -214,23 +173,15 @@ func TestReplicationSteps(t *testing.T) {
 	})
 	t.Run("VerifyReplicationWantsEverySemiSyncClient", func(t *testing.T) {
 		primary.status["rpl_semi_sync_master_clients"] = "1"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "Rpl_semi_sync_master_clients 1 of 2") {
-			t.Fatalf("err = %v, want one saying a replica is not a semi-sync client", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplication, 0, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "Rpl_semi_sync_master_clients 1 of 2")
 		if len(primary.scripts("SET GLOBAL rpl_semi_sync_master_enabled = ON")) == 0 {
 			t.Error("verifying did not turn semi-sync on")
 		}
 		primary.status["rpl_semi_sync_master_clients"] = "2"
 		primary.slaveIDs = []int{2}
-		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err = e.RunStep(sctx, mysql.HandlerVerifyReplication, 1, []byte(`{"ordinal":0}`), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "node 2 (server_id 3) is not connected") {
-			t.Fatalf("err = %v, want one saying replica 2 is not connected", err)
-		}
+		err = enginetest.RunFor(ctx, e, mysql.HandlerVerifyReplication, 0, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "node 2 (server_id 3) is not connected")
 	})
 }
 
@@ -292,10 +243,7 @@ func TestGaleraSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 		agents[1].status["wsrep_cluster_size"] = "1"
-		err := e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "alone") {
-			t.Fatalf("err = %v, want a retryable error saying member 0 is alone", err)
-		}
+		enginetest.WantRetryable(t, e.RunStep(ctx, mysql.HandlerRejoin, 1, params("0"), log.Logf), "alone")
 		if slices.Contains(agents[1].Calls, "StopInstance my-7-0") {
 			t.Fatal("a lone member 0 was stopped")
 		}
@@ -322,19 +270,13 @@ func TestGaleraSteps(t *testing.T) {
 	t.Run("VerifyWantsEveryMemberSynced", func(t *testing.T) {
 		e, agents, log := setup(t)
 		agents[3].status["wsrep_local_state_comment"] = "Joining: receiving State Transfer"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf)
-		if err == nil || !strings.Contains(err.Error(), "member 2") || !strings.Contains(err.Error(), "Joining") {
-			t.Fatalf("err = %v, want one naming member 2 joining", err)
-		}
+		err := enginetest.RunFor(ctx, e, mysql.HandlerVerifyGalera, 0, 600*time.Millisecond, log)
+		enginetest.WantRetryable(t, err, "member 2")
+		enginetest.WantRetryable(t, err, "Joining")
 		agents[3].status["wsrep_local_state_comment"] = "Synced"
 		agents[2].status["wsrep_cluster_size"] = "2"
-		sctx, cancel = context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		if err := e.RunStep(sctx, mysql.HandlerVerifyGalera, 1, params("0"), log.Logf); err == nil || !strings.Contains(err.Error(), "wsrep_cluster_size 2 of 3") {
-			t.Fatalf("err = %v, want one saying member 1 counts 2", err)
-		}
+		err = enginetest.RunFor(ctx, e, mysql.HandlerVerifyGalera, 0, 600*time.Millisecond, log)
+		enginetest.WantRetryable(t, err, "wsrep_cluster_size 2 of 3")
 	})
 }
 
@@ -347,7 +289,6 @@ func TestStepsAreIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	primary := agents[1]
-	installs := func() int { return len(primary.Commands("mariadb-install-db")) }
 	t.Run("StartSupervisesMariadbd", func(t *testing.T) {
 		inst := primary.Spec("my-7-0")
 		want := []string{"/usr/sbin/mariadbd", "--defaults-file=" + c.Nodes[0].DataDir + ".d/my.cnf"}
@@ -356,35 +297,9 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatalf("instance %+v: want mariadbd with the node's my.cnf only, as mysql, stopped by SIGTERM, limited to 2 CPUs and 4096 MB", inst)
 		}
 	})
-	t.Run("InitSkipsAnInitialisedNode", func(t *testing.T) {
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := installs(); n != 1 {
-			t.Fatalf("mariadb-install-db ran %d times, want once", n)
-		}
-	})
-	t.Run("InitRedoesAnInterruptedInit", func(t *testing.T) {
-		delete(primary.Files, c.Nodes[0].DataDir+".d/install-db.done")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := installs(); n != 2 {
-			t.Fatalf("mariadb-install-db ran %d times, want twice", n)
-		}
-		if last := primary.Removed[len(primary.Removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
-			t.Fatalf("removed %v before mariadb-install-db, want the data directory emptied", last)
-		}
-	})
-	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
-		delete(primary.Dirs, c.Nodes[0].DataDir+"/mysql")
-		if err := e.RunStep(ctx, mysql.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := installs(); n != 3 {
-			t.Fatalf("mariadb-install-db ran %d times, want 3", n)
-		}
-	})
+	enginetest.CheckInitOnce(t, enginetest.Init{Engine: e, Handler: mysql.HandlerInit, Agent: primary.Agent,
+		Program: "mariadb-install-db", DataDir: c.Nodes[0].DataDir, Done: c.Nodes[0].DataDir + ".d/install-db.done",
+		Lose: func() { delete(primary.Dirs, c.Nodes[0].DataDir+"/mysql") }})
 	t.Run("InitRunsAsMySQLWithSocketRoot", func(t *testing.T) {
 		cmd := primary.Commands("mariadb-install-db")[0]
 		if cmd.User != "mysql" || !slices.Contains(cmd.Argv, "--auth-root-authentication-method=socket") || !slices.Contains(cmd.Argv, "--no-defaults") {
@@ -408,62 +323,25 @@ func TestStepsAreIdempotent(t *testing.T) {
 }
 
 func TestPrecheck(t *testing.T) {
-	ctx := context.Background()
-	params := []byte(`{"ordinal":0}`)
-	for _, tc := range []struct {
-		name     string
-		topology string
-		ss       string
-		running  bool
-		diskGB   int64
-		kind     dbplane.Kind // 0: success
-	}{
-		{name: "Free", ss: "LISTEN 0 128 10.0.0.9:3306 0.0.0.0:*\nLISTEN 0 128 10.0.0.1:3307 0.0.0.0:*\n", diskGB: 100},
-		{name: "TakenOnTheAddress", ss: "LISTEN 0 128 10.0.0.1:3306 0.0.0.0:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenOnAllAddresses", ss: "LISTEN 0 128 *:3306 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenOnIPv6Wildcard", ss: "LISTEN 0 128 [::]:3306 [::]:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenByTheNodeItself", ss: "LISTEN 0 128 10.0.0.1:3306 0.0.0.0:*\n", running: true, diskGB: 100},
-		{name: "GaleraPortFree", ss: "LISTEN 0 128 10.0.0.1:4567 0.0.0.0:*\n", diskGB: 100},
-		{name: "GaleraPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 0.0.0.0:4567 0.0.0.0:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "GaleraSSTPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 *:4444 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "GaleraISTPortTaken", topology: dbplane.TopologyGalera, ss: "LISTEN 0 128 10.0.0.1:4667 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "DiskTooSmall", diskGB: 5, kind: dbplane.KindUnplaceable},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			topology := tc.topology
-			if topology == "" {
-				topology = dbplane.TopologyStandalone
-			}
+	cases := append(enginetest.ListenerCases("10.0.0.1", 3306),
+		enginetest.PrecheckCase{Name: "GaleraPortFree", SS: "LISTEN 0 128 10.0.0.1:4567 0.0.0.0:*\n"},
+		enginetest.PrecheckCase{Name: "GaleraPortTaken", Topology: dbplane.TopologyGalera, SS: "LISTEN 0 128 0.0.0.0:4567 0.0.0.0:*\n",
+			Kind: dbplane.KindConflict, Says: "port 4567"},
+		enginetest.PrecheckCase{Name: "GaleraSSTPortTaken", Topology: dbplane.TopologyGalera, SS: "LISTEN 0 128 *:4444 *:*\n",
+			Kind: dbplane.KindConflict, Says: "port 4444"},
+		enginetest.PrecheckCase{Name: "GaleraISTPortTaken", Topology: dbplane.TopologyGalera, SS: "LISTEN 0 128 10.0.0.1:4667 *:*\n",
+			Kind: dbplane.KindConflict, Says: "port 4667"},
+		enginetest.PrecheckCase{Name: "SocketPathTooLong", Topology: dbplane.TopologyGalera, Kind: dbplane.KindInvalid,
+			Node: func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/mysql/solo-0" }},
+		enginetest.PrecheckCase{Name: "GaleraPortsPast65535", Topology: dbplane.TopologyGalera, Kind: dbplane.KindInvalid,
+			Node: func(n *dbplane.Node) { n.Port = 64500 }})
+	enginetest.CheckPrecheck(t, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepPrecheck), "my-7-0", cases,
+		func(tc enginetest.PrecheckCase) enginetest.Prechecked {
+			topology := cmp.Or(tc.Topology, dbplane.TopologyStandalone)
 			c := newCluster("solo", topology, "", 1)
 			e, agents := fakeEngine(c, password)
-			a := agents[1]
-			a.SS, a.DiskGB = tc.ss, tc.diskGB
-			if tc.running {
-				a.Running["my-7-0"] = true
-			}
-			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
-			switch {
-			case tc.kind == 0 && err != nil:
-				t.Fatalf("precheck: %v", err)
-			case tc.kind != 0 && (!dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind):
-				t.Fatalf("precheck: %v; want a permanent %s error", err, tc.kind)
-			}
+			return enginetest.Prechecked{Engine: e, Cluster: c, Agent: agents[1].Agent}
 		})
-	}
-	for name, mutate := range map[string]func(*dbplane.Node){
-		"SocketPathTooLong":    func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/mysql/solo-0" },
-		"GaleraPortsPast65535": func(n *dbplane.Node) { n.Port = 64500 },
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := newCluster("solo", dbplane.TopologyGalera, "", 1)
-			mutate(&c.Nodes[0])
-			e, _ := fakeEngine(c, password)
-			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
-			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-				t.Fatalf("precheck: %v; want a permanent invalid error", err)
-			}
-		})
-	}
 }
 
 // TestInstallAddsSocatForGalera: galera state transfers need socat, even
@@ -514,9 +392,7 @@ func TestAllowlistAccounts(t *testing.T) {
 			e, agents := fakeEngine(c, password)
 			err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
 			if tc.invalid {
-				if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-					t.Fatalf("err = %v, want a permanent invalid error", err)
-				}
+				enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 				return
 			}
 			if err != nil {
@@ -537,88 +413,22 @@ func TestAllowlistAccounts(t *testing.T) {
 func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 	for _, topology := range []string{dbplane.TopologyReplication, dbplane.TopologyGalera} {
 		t.Run(topology, func(t *testing.T) {
-			ctx := context.Background()
 			c := newCluster("trio", topology, "", 3)
 			e, agents := fakeEngine(c, password)
-			var log stepLog
-			check := func(t *testing.T) {
-				t.Helper()
-				for _, n := range c.Nodes {
-					a := agents[n.HostID]
-					if len(a.Running) != 0 {
-						t.Errorf("host %d still runs %v", n.HostID, a.Running)
-					}
-					for p := range a.Files {
-						t.Errorf("host %d still has file %s", n.HostID, p)
-					}
-					for p := range a.Dirs {
-						if strings.HasPrefix(p, n.DataDir) {
-							t.Errorf("host %d still has directory %s", n.HostID, p)
-						}
-					}
-				}
-			}
-			steps := e.PlanCreate(c)
-			t.Run("Rollback", func(t *testing.T) {
-				if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-					t.Fatal(err)
-				}
-				if err := undoPlan(ctx, e, 1, steps, &log); err != nil {
-					t.Fatal(err)
-				}
-				check(t)
-			})
-			t.Run("Delete", func(t *testing.T) {
-				if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-					t.Fatal(err)
-				}
-				if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-					t.Fatal(err)
-				}
-				check(t)
-				if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-					t.Fatalf("deleting again: %v", err)
-				}
-			})
+			enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+				Create: e.PlanCreate(c), Delete: e.PlanDelete(c)})
 		})
 	}
 }
 
 func TestStepErrors(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 	e, _ := fakeEngine(c, password)
-	for name, tc := range map[string]struct {
-		taskID int64
-		params string
-	}{
-		"UnknownNode": {1, `{"ordinal":5}`},
-		"BadParams":   {1, `{"ordinal":"x"}`},
-		"UnknownTask": {9, `{"ordinal":0}`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, mysql.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
-				t.Fatalf("err = %v, want a permanent error", err)
-			}
-		})
-	}
+	enginetest.CheckStepErrors(t, e, &e.Dialer, mysql.HandlerStart)
 	t.Run("NoPassword", func(t *testing.T) {
 		e, _ := fakeEngine(c, "")
-		if err := e.RunStep(ctx, mysql.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
+		if err := e.RunStep(context.Background(), mysql.HandlerCreateUsers, 1, enginekit.StepParams(0), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
 			t.Fatalf("err = %v, want a permanent error", err)
 		}
 	})
-	t.Run("AgentUnavailable", func(t *testing.T) {
-		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, mysql.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if err == nil || dbplane.IsPermanent(err) {
-			t.Fatalf("err = %v, want a retryable error", err)
-		}
-	})
-}
-
-type unavailableDialer struct{}
-
-func (unavailableDialer) Agent(context.Context, int64) (dbplane.HostAgent, error) {
-	return nil, dbplane.Errorf(dbplane.KindUnavailable, "agent unreachable")
 }

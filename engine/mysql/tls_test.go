@@ -2,15 +2,14 @@ package mysql_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
 
@@ -78,25 +77,8 @@ func TestSSLSteps(t *testing.T) {
 	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range c.Nodes {
-		a := agents[n.HostID]
-		home := n.DataDir + ".d"
-		pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/server-cert.pem")), []byte(a.File(t, home+"/server-key.pem")))
-		if err != nil {
-			t.Fatalf("node %d: %v", n.Ordinal, err)
-		}
-		if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: n.Address}); err != nil {
-			t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
-		}
-		if got := a.File(t, home+"/ca.pem"); got != string(ca.CertPEM()) {
-			t.Errorf("node %d: ca.pem is not the CA certificate", n.Ordinal)
-		}
-		for _, f := range []string{"server-cert.pem", "server-key.pem", "ca.pem"} {
-			if want := "WriteFile " + home + "/" + f + " mysql 600"; !strings.Contains(strings.Join(a.Calls, "\n"), want) {
-				t.Errorf("node %d: no call %q", n.Ordinal, want)
-			}
-		}
-	}
+	enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "server-cert.pem", Key: "server-key.pem", CA: "ca.pem", Owner: "mysql",
+		Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
 	primary := agents[c.Nodes[0].HostID]
 	for _, user := range []string{"'admin'@", "'dbplane_repl1'@"} {
 		alters := 0
@@ -160,9 +142,6 @@ func TestSSLSteps(t *testing.T) {
 	})
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(dbplane.TopologyStandalone, 1), "Secret-pw1")
-		err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepTLS), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) {
-			t.Errorf("SSL without a CA: %v, want a permanent error", err)
-		}
+		enginetest.CheckTLSNeedsCA(t, e, enginekit.Handler(dbplane.EngineMySQL, enginekit.StepTLS))
 	})
 }

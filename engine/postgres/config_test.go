@@ -2,19 +2,16 @@ package postgres_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // configure runs the configure step of a node and returns the
 // postgresql.conf and pg_hba.conf it wrote.
@@ -22,30 +19,11 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) (conf, hba string)
 	t.Helper()
 	e, agents := fakeEngine(c, "Secret-pw1")
 	n := c.Nodes[ordinal]
-	params := []byte(`{"ordinal":` + string(rune('0'+ordinal)) + `}`)
-	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, params, (&stepLog{}).Logf); err != nil {
+	if err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, enginekit.StepParams(ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	a := agents[n.HostID]
 	return a.File(t, n.DataDir+"/postgresql.conf"), a.File(t, n.DataDir+"/pg_hba.conf")
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
 }
 
 // confLine returns the value of a setting in a postgresql.conf.
@@ -65,10 +43,10 @@ func TestConfigGolden(t *testing.T) {
 	c.Spec.Allowlist = []string{"10.1.0.0/16", "192.168.7.9", "fd00::/8"}
 	c.Spec.Parameters = map[string]string{"work_mem": "16MB", "shared_preload_libraries": "pg_stat_statements", "search_path": `"$user", it's`}
 	primaryConf, hba := configure(t, c, 0)
-	golden(t, "primary.conf", primaryConf)
-	golden(t, "pg_hba.conf", hba)
+	enginetest.Golden(t, "primary.conf", primaryConf)
+	enginetest.Golden(t, "pg_hba.conf", hba)
 	replicaConf, replicaHBA := configure(t, c, 1)
-	golden(t, "replica.conf", replicaConf)
+	enginetest.Golden(t, "replica.conf", replicaConf)
 	if replicaHBA != hba {
 		t.Errorf("replica's pg_hba.conf differs from the primary's:\n%s", replicaHBA)
 	}
@@ -139,10 +117,8 @@ func TestSizingFromFlavor(t *testing.T) {
 		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 		c.Spec.Flavor = "dbp.huge"
 		e, _ := fakeEngine(c, "pw")
-		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-			t.Fatalf("err = %v, want a permanent invalid error", err)
-		}
+		err := e.RunStep(context.Background(), postgres.HandlerConfigure, 1, enginekit.StepParams(0), (&stepLog{}).Logf)
+		enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 	})
 }
 
@@ -189,24 +165,10 @@ func TestHBA(t *testing.T) {
 func TestCheckParameters(t *testing.T) {
 	ok := map[string]string{"work_mem": "64MB", "shared_preload_libraries": "pg_stat_statements,auto_explain",
 		"auto_explain.log_min_duration": "1s"}
-	if err := postgres.CheckParameters(ok); err != nil {
-		t.Fatalf("CheckParameters(%v) = %v, want nil", ok, err)
-	}
 	bad := map[string]string{"port": "1", "listen_addresses": "*", "archive_command": "cp %p /x",
 		"ssl_cert_file": "/etc/x", "log_directory": "/tmp", "include": "/etc/passwd", "synchronous_standby_names": "*",
 		"session_preload_libraries": "/tmp/evil.so", "work_mem": "4MB"}
-	err := postgres.CheckParameters(bad)
-	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-		t.Fatalf("err = %v, want a permanent invalid error", err)
-	}
-	var fields []string
-	for _, f := range dbplane.ErrorFields(err) {
-		fields = append(fields, f.Field)
-	}
-	want := []string{"parameters[archive_command]", "parameters[include]", "parameters[listen_addresses]",
-		"parameters[log_directory]", "parameters[port]", "parameters[session_preload_libraries]",
-		"parameters[ssl_cert_file]", "parameters[synchronous_standby_names]"}
-	if diff := cmp.Diff(want, fields); diff != "" {
-		t.Fatalf("refused fields (-want +got):\n%s", diff)
-	}
+	enginetest.CheckParameters(t, postgres.CheckParameters, ok, bad, "parameters[archive_command]", "parameters[include]",
+		"parameters[listen_addresses]", "parameters[log_directory]", "parameters[port]", "parameters[session_preload_libraries]",
+		"parameters[ssl_cert_file]", "parameters[synchronous_standby_names]")
 }

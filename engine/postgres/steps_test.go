@@ -7,7 +7,6 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,25 +16,20 @@ import (
 
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 )
 
 const password = "Tr0ub4dor&3-pw"
 
 func TestCreateLeaksNoPassword(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationSync, 3)
 	e, agents := fakeEngine(c, password)
-	var logs bytes.Buffer
-	e.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, a := range agents {
 		a.replState = "streaming|potential"
 	}
-	steps := e.PlanCreate(c)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-		t.Fatal(err)
-	}
+	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+	leaks.Marker, leaks.Agents = "postgresql step", enginetest.Agents(agents)
 
 	primary := agents[1]
 	users := primary.Commands("psql")
@@ -53,42 +47,9 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 		}
 	}
 
-	secrets := map[string]string{"admin password": password, "replication password": replPassword}
-	for what, secret := range secrets {
-		for _, s := range steps {
-			if strings.Contains(string(s.Params), secret) || strings.Contains(s.Description, secret) {
-				t.Errorf("step %q holds the %s", s.Name, what)
-			}
-		}
-		for _, line := range log.All() {
-			if strings.Contains(line, secret) {
-				t.Errorf("step log holds the %s: %s", what, line)
-			}
-		}
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("the engine's log holds the %s", what)
-		}
-		for _, a := range agents {
-			for _, cmd := range a.Cmds {
-				if strings.Contains(strings.Join(cmd.Argv, " "), secret) || strings.Contains(strings.Join(cmd.Env, " "), secret) {
-					t.Errorf("host %d: command %v holds the %s in its arguments or environment", a.HostID, cmd.Argv, what)
-				}
-				if bytes.Contains(cmd.Stdin, []byte(secret)) {
-					t.Errorf("host %d: command %v gets the %s on stdin, not its verifier", a.HostID, cmd.Argv, what)
-				}
-			}
-		}
-	}
-	for _, a := range agents {
-		for p, content := range a.Files {
-			if bytes.Contains(content, []byte(password)) {
-				t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
-			}
-		}
-	}
-	if !strings.Contains(logs.String(), "postgresql step") {
-		t.Errorf("the engine logged nothing at debug level; the leak check above proves nothing:\n%s", logs.String())
-	}
+	leaks.CheckKept(t, map[string]string{"admin password": password, "replication password": replPassword})
+	leaks.CheckNotOnStdin(t, map[string]string{"admin password": password, "replication password": replPassword})
+	leaks.CheckNotInFiles(t, map[string]string{"admin password": password})
 }
 
 // replicationPassword returns the password of a pgpass line.
@@ -139,35 +100,9 @@ func TestStepsAreIdempotent(t *testing.T) {
 	}
 	primary, replica := agents[1], agents[2]
 
-	t.Run("InitSkipsAnInitialisedPrimary", func(t *testing.T) {
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := len(primary.Commands("initdb")); n != 1 {
-			t.Fatalf("initdb ran %d times, want once", n)
-		}
-	})
-	t.Run("InitRedoesAnInterruptedInitdb", func(t *testing.T) {
-		delete(primary.Files, c.Nodes[0].DataDir+".d/initdb.done")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := len(primary.Commands("initdb")); n != 2 {
-			t.Fatalf("initdb ran %d times, want twice", n)
-		}
-		if last := primary.Removed[len(primary.Removed)-1]; !slices.Equal(last, []string{c.Nodes[0].DataDir}) {
-			t.Fatalf("removed %v before initdb, want the data directory emptied", last)
-		}
-	})
-	t.Run("InitRedoesALostDataDirectory", func(t *testing.T) {
-		delete(primary.Files, c.Nodes[0].DataDir+"/PG_VERSION")
-		if err := e.RunStep(ctx, postgres.HandlerInit, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
-			t.Fatal(err)
-		}
-		if n := len(primary.Commands("initdb")); n != 3 {
-			t.Fatalf("initdb ran %d times, want 3", n)
-		}
-	})
+	enginetest.CheckInitOnce(t, enginetest.Init{Engine: e, Handler: postgres.HandlerInit, Agent: primary.Agent,
+		Program: "initdb", DataDir: c.Nodes[0].DataDir, Done: c.Nodes[0].DataDir + ".d/initdb.done",
+		Lose: func() { delete(primary.Files, c.Nodes[0].DataDir+"/PG_VERSION") }})
 	t.Run("BaseBackupSkipsACompleteCopy", func(t *testing.T) {
 		if err := e.RunStep(ctx, postgres.HandlerBaseBackup, 1, []byte(`{"ordinal":1}`), log.Logf); err != nil {
 			t.Fatal(err)
@@ -204,140 +139,35 @@ func TestStepsAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		primary.replState = "catchup|async"
-		sctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-		defer cancel()
-		err := e.RunStep(sctx, postgres.HandlerVerify, 1, []byte(`{"ordinal":1}`), log.Logf)
-		if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "state catchup") {
-			t.Fatalf("err = %v, want a retryable error saying the replica catches up", err)
-		}
+		err := enginetest.RunFor(ctx, e, postgres.HandlerVerify, 1, 600*time.Millisecond, &log)
+		enginetest.WantRetryable(t, err, "state catchup")
 	})
 }
 
 func TestPrecheck(t *testing.T) {
-	ctx := context.Background()
-	params := []byte(`{"ordinal":0}`)
-	for _, tc := range []struct {
-		name    string
-		ss      string
-		running bool
-		diskGB  int64
-		kind    dbplane.Kind // 0: success
-	}{
-		{name: "Free", ss: "LISTEN 0 128 10.0.0.9:5432 0.0.0.0:*\nLISTEN 0 128 10.0.0.1:5433 0.0.0.0:*\n", diskGB: 100},
-		{name: "TakenOnTheAddress", ss: "LISTEN 0 128 10.0.0.1:5432 0.0.0.0:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenOnAllAddresses", ss: "LISTEN 0 128 *:5432 *:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenOnIPv6Wildcard", ss: "LISTEN 0 128 [::]:5432 [::]:*\n", diskGB: 100, kind: dbplane.KindConflict},
-		{name: "TakenByTheNodeItself", ss: "LISTEN 0 128 10.0.0.1:5432 0.0.0.0:*\n", running: true, diskGB: 100},
-		{name: "DiskTooSmall", diskGB: 5, kind: dbplane.KindUnplaceable},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	cases := append(enginetest.ListenerCases("10.0.0.1", 5432), enginetest.PrecheckCase{Name: "SocketPathTooLong",
+		Node: func(n *dbplane.Node) { n.DataDir = "/" + strings.Repeat("d", 100) + "/postgresql/solo-0" }, Kind: dbplane.KindInvalid})
+	enginetest.CheckPrecheck(t, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepPrecheck), "pg-7-0", cases,
+		func(enginetest.PrecheckCase) enginetest.Prechecked {
 			c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
 			e, agents := fakeEngine(c, password)
-			a := agents[1]
-			a.SS, a.DiskGB = tc.ss, tc.diskGB
-			if tc.running {
-				a.Running["pg-7-0"] = true
-			}
-			err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
-			switch {
-			case tc.kind == 0 && err != nil:
-				t.Fatalf("precheck: %v", err)
-			case tc.kind != 0 && (!dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind):
-				t.Fatalf("precheck: %v; want a permanent %s error", err, tc.kind)
-			}
+			return enginetest.Prechecked{Engine: e, Cluster: c, Agent: agents[1].Agent}
 		})
-	}
-	t.Run("SocketPathTooLong", func(t *testing.T) {
-		c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
-		c.Nodes[0].DataDir = "/" + strings.Repeat("d", 100) + "/postgresql/solo-0"
-		e, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepPrecheck), 1, params, (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-			t.Fatalf("precheck: %v; want a permanent invalid error", err)
-		}
-	})
 }
 
 func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("trio", dbplane.TopologyReplication, dbplane.ReplicationQuorum, 3)
 	e, agents := fakeEngine(c, password)
 	for _, a := range agents {
 		a.replState = "streaming|quorum"
 	}
-	var log stepLog
-	check := func(t *testing.T) {
-		t.Helper()
-		for _, n := range c.Nodes {
-			a := agents[n.HostID]
-			if len(a.Running) != 0 {
-				t.Errorf("host %d still runs %v", n.HostID, a.Running)
-			}
-			for p := range a.Files {
-				t.Errorf("host %d still has file %s", n.HostID, p)
-			}
-			for p := range a.Dirs {
-				if strings.HasPrefix(p, n.DataDir) {
-					t.Errorf("host %d still has directory %s", n.HostID, p)
-				}
-			}
-		}
-	}
-	steps := e.PlanCreate(c)
-	t.Run("Rollback", func(t *testing.T) {
-		if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-			t.Fatal(err)
-		}
-		if err := undoPlan(ctx, e, 1, steps, &log); err != nil {
-			t.Fatal(err)
-		}
-		check(t)
-	})
-	t.Run("Delete", func(t *testing.T) {
-		if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-			t.Fatal(err)
-		}
-		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-			t.Fatal(err)
-		}
-		check(t)
-		if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-			t.Fatalf("deleting again: %v", err)
-		}
-	})
+	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+		Create: e.PlanCreate(c), Delete: e.PlanDelete(c)})
 }
 
 func TestStepErrors(t *testing.T) {
-	ctx := context.Background()
-	c := newCluster("solo", dbplane.TopologyStandalone, "", 1)
-	e, _ := fakeEngine(c, password)
-	for name, tc := range map[string]struct {
-		taskID int64
-		params string
-	}{
-		"UnknownNode": {1, `{"ordinal":5}`},
-		"BadParams":   {1, `{"ordinal":"x"}`},
-		"UnknownTask": {9, `{"ordinal":0}`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if err := e.RunStep(ctx, postgres.HandlerStart, tc.taskID, []byte(tc.params), (&stepLog{}).Logf); !dbplane.IsPermanent(err) {
-				t.Fatalf("err = %v, want a permanent error", err)
-			}
-		})
-	}
-	t.Run("AgentUnavailable", func(t *testing.T) {
-		e.Dialer = unavailableDialer{}
-		err := e.RunStep(ctx, postgres.HandlerStart, 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if err == nil || dbplane.IsPermanent(err) {
-			t.Fatalf("err = %v, want a retryable error", err)
-		}
-	})
-}
-
-type unavailableDialer struct{}
-
-func (unavailableDialer) Agent(context.Context, int64) (dbplane.HostAgent, error) {
-	return nil, dbplane.Errorf(dbplane.KindUnavailable, "agent unreachable")
+	e, _ := fakeEngine(newCluster("solo", dbplane.TopologyStandalone, "", 1), password)
+	enginetest.CheckStepErrors(t, e, &e.Dialer, postgres.HandlerStart)
 }
 
 // TestStartLimits: a node runs with PostgreSQL's fast-shutdown signal and

@@ -2,15 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"github.com/dbplane/dbplane/engine/enginekit"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/postgres"
 	"github.com/dbplane/dbplane/pki"
 )
@@ -43,7 +42,7 @@ func TestConfigSSL(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
-	golden(t, "pg_hba_ssl.conf", hba)
+	enginetest.Golden(t, "pg_hba_ssl.conf", hba)
 	replicaConf, _ := configure(t, c, 1)
 	conninfo := confLine(t, replicaConf, "primary_conninfo")
 	want := "sslmode=verify-full sslrootcert=" + c.Nodes[1].DataDir + ".d/ca.crt"
@@ -97,26 +96,8 @@ func TestWriteTLS(t *testing.T) {
 	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range c.Nodes {
-		a := agents[n.HostID]
-		home := n.DataDir + ".d"
-		pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/server.crt")), []byte(a.File(t, home+"/server.key")))
-		if err != nil {
-			t.Fatalf("node %d: %v", n.Ordinal, err)
-		}
-		opts := x509.VerifyOptions{Roots: ca.Pool(), DNSName: n.Address}
-		if _, err := pair.Leaf.Verify(opts); err != nil {
-			t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
-		}
-		if got := a.File(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
-			t.Errorf("node %d: ca.crt is not the CA certificate", n.Ordinal)
-		}
-		for _, f := range []string{"server.crt", "server.key", "ca.crt"} {
-			if want := "WriteFile " + home + "/" + f + " postgres 600"; !strings.Contains(strings.Join(a.Calls, "\n"), want) {
-				t.Errorf("node %d: no call %q", n.Ordinal, want)
-			}
-		}
-	}
+	enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "server.crt", Key: "server.key", CA: "ca.crt", Owner: "postgres",
+		Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
 	for _, cmd := range agents[2].Commands("pg_basebackup") {
 		env := strings.Join(cmd.Env, " ")
 		if !strings.Contains(env, "PGSSLMODE=verify-full") || !strings.Contains(env, "PGSSLROOTCERT="+c.Nodes[1].DataDir+".d/ca.crt") {
@@ -134,9 +115,6 @@ func TestWriteTLS(t *testing.T) {
 
 	t.Run("NoCA", func(t *testing.T) {
 		e, _ := fakeEngine(sslCluster(), "Secret-pw1")
-		err := e.RunStep(ctx, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepTLS), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) {
-			t.Errorf("SSL without a CA: %v, want a permanent error", err)
-		}
+		enginetest.CheckTLSNeedsCA(t, e, enginekit.Handler(dbplane.EnginePostgreSQL, enginekit.StepTLS))
 	})
 }

@@ -2,20 +2,14 @@ package redis_test
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // configure runs the configure step of a node and returns the redis.conf
 // it wrote.
@@ -25,28 +19,10 @@ func configure(t *testing.T, c *dbplane.Cluster, ordinal int) string {
 	n := c.Nodes[ordinal]
 	a := agents[n.HostID]
 	a.Dirs[n.DataDir+".d"] = true
-	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, fmt.Appendf(nil, `{"ordinal":%d}`, ordinal), (&stepLog{}).Logf); err != nil {
+	if err := e.RunStep(context.Background(), redis.HandlerConfigure, 1, enginekit.StepParams(ordinal), (&stepLog{}).Logf); err != nil {
 		t.Fatalf("configure node %d: %v", ordinal, err)
 	}
 	return a.File(t, n.DataDir+".d/redis.conf")
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
 }
 
 // directives returns the directives of a redis.conf by name, each with its
@@ -67,11 +43,11 @@ func directives(conf string) map[string][]string {
 func TestConfigGolden(t *testing.T) {
 	c := newCluster("trio", dbplane.TopologyReplication, 3, 0, 0)
 	c.Spec.Parameters = map[string]string{"maxmemory-policy": "allkeys-lru", "notify-keyspace-events": ""}
-	golden(t, "primary.conf", configure(t, c, 0))
-	golden(t, "replica.conf", configure(t, c, 1))
+	enginetest.Golden(t, "primary.conf", configure(t, c, 0))
+	enginetest.Golden(t, "replica.conf", configure(t, c, 1))
 	sc := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
 	sc.Spec.Persistence = redis.PersistenceAOF
-	golden(t, "cluster.conf", configure(t, sc, 3))
+	enginetest.Golden(t, "cluster.conf", configure(t, sc, 3))
 }
 
 func TestConfigSettings(t *testing.T) {
@@ -129,37 +105,15 @@ func TestConfigRefusesBadPersistence(t *testing.T) {
 }
 
 func TestCheckParameters(t *testing.T) {
-	for _, tc := range []struct {
-		params map[string]string
-		field  string // "" when accepted
-	}{
-		{map[string]string{"maxmemory-policy": "allkeys-lru", "timeout": "300", "hz": "20"}, ""},
-		{map[string]string{"client-output-buffer-limit": "pubsub 32mb 8mb 60"}, ""},
-		{map[string]string{"notify-keyspace-events": ""}, ""},
-		{map[string]string{"dir": "/etc"}, "parameters[dir]"},
-		{map[string]string{"dbfilename": "x.rdb"}, "parameters[dbfilename]"},
-		{map[string]string{"requirepass": "x"}, "parameters[requirepass]"},
-		{map[string]string{"masterauth": "x"}, "parameters[masterauth]"},
-		{map[string]string{"loadmodule": "/tmp/evil.so"}, "parameters[loadmodule]"},
-		{map[string]string{"cluster-node-timeout": "100"}, "parameters[cluster-node-timeout]"},
-		{map[string]string{"tls-cert-file": "/x"}, "parameters[tls-cert-file]"},
-		{map[string]string{"save": ""}, "parameters[save]"},
-		{map[string]string{"rename-command": "CONFIG x"}, "parameters[rename-command]"},
-		{map[string]string{"Maxmemory": "1mb"}, "parameters[Maxmemory]"},
-		{map[string]string{"timeout": "0\nrequirepass x"}, "parameters[timeout]"},
-		{map[string]string{"timeout": `"0"`}, "parameters[timeout]"},
-		{map[string]string{"timeout": `0\`}, "parameters[timeout]"},
+	enginetest.CheckParameters(t, redis.CheckParameters, map[string]string{"maxmemory-policy": "allkeys-lru", "timeout": "300", "hz": "20",
+		"client-output-buffer-limit": "pubsub 32mb 8mb 60", "notify-keyspace-events": ""}, nil)
+	for _, bad := range []map[string]string{
+		{"dir": "/etc"}, {"dbfilename": "x.rdb"}, {"requirepass": "x"}, {"masterauth": "x"}, {"loadmodule": "/tmp/evil.so"},
+		{"cluster-node-timeout": "100"}, {"tls-cert-file": "/x"}, {"save": ""}, {"rename-command": "CONFIG x"}, {"Maxmemory": "1mb"},
+		{"timeout": "0\nrequirepass x"}, {"timeout": `"0"`}, {"timeout": `0\`},
 	} {
-		err := redis.CheckParameters(tc.params)
-		if tc.field == "" {
-			if err != nil {
-				t.Errorf("%q refused: %v", tc.params, err)
-			}
-			continue
-		}
-		fields := dbplane.ErrorFields(err)
-		if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid || len(fields) != 1 || fields[0].Field != tc.field {
-			t.Errorf("%q: err %v, fields %v; want a permanent invalid error naming %s", tc.params, err, fields, tc.field)
+		for k := range bad {
+			enginetest.CheckParameters(t, redis.CheckParameters, nil, bad, "parameters["+k+"]")
 		}
 	}
 }

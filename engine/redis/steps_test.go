@@ -1,13 +1,10 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
 
@@ -51,16 +50,10 @@ func replPassword(t *testing.T, auth string) string {
 }
 
 func TestCreateLeaksNoPassword(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
 	e, agents, world := fakeEngine(c, password)
-	var logs bytes.Buffer
-	e.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	steps := e.PlanCreate(c)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-		t.Fatal(err)
-	}
+	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
+	leaks.Marker, leaks.Agents = "redis step", enginetest.Agents(agents)
 
 	first := c.Nodes[0]
 	acl := aclLines(t, agents[first.HostID].File(t, first.DataDir+".d/users.acl"))
@@ -89,55 +82,28 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	}
 
 	secrets := map[string]string{"admin password": password, "replication password": repl}
-	for what, secret := range secrets {
-		for _, s := range steps {
-			if strings.Contains(string(s.Params), secret) || strings.Contains(s.Description, secret) {
-				t.Errorf("step %q holds the %s", s.Name, what)
-			}
-		}
-		for _, line := range log.All() {
-			if strings.Contains(line, secret) {
-				t.Errorf("step log holds the %s: %s", what, line)
-			}
-		}
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("the engine's log holds the %s", what)
-		}
-		for _, a := range agents {
-			for _, cmd := range a.Cmds {
-				if strings.Contains(strings.Join(cmd.Argv, " ")+strings.Join(cmd.Env, " ")+string(cmd.Stdin), secret) {
-					t.Errorf("host %d: command %v holds the %s", a.HostID, cmd.Argv, what)
-				}
-			}
-			for _, inst := range a.Started {
-				if strings.Contains(strings.Join(inst.Argv, " ")+strings.Join(inst.Env, " "), secret) {
-					t.Errorf("host %d: instance %s holds the %s in its arguments or environment", a.HostID, inst.ID, what)
-				}
-			}
-		}
-	}
-	for _, a := range agents {
-		for p, content := range a.Files {
-			if bytes.Contains(content, []byte(password)) {
-				t.Errorf("host %d: file %s holds the admin password", a.HostID, p)
-			}
-		}
-	}
-	if !strings.Contains(logs.String(), "redis step") {
-		t.Errorf("the engine logged nothing at debug level; the leak check above proves nothing:\n%s", logs.String())
-	}
+	leaks.CheckKept(t, secrets)
+	leaks.CheckNotOnStdin(t, secrets)
+	leaks.CheckNotInFiles(t, map[string]string{"admin password": password})
 	if world.count("PING") == 0 {
 		t.Error("no node was asked PING: the steps did not authenticate as admin")
 	}
 }
 
-func TestInstances(t *testing.T) {
-	ctx := context.Background()
-	c := newCluster("duo", dbplane.TopologyReplication, 2, 0, 0)
-	e, agents, _ := fakeEngine(c, password)
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
+// created returns an engine over fakes that ran the create plan of c, its
+// agents, its fake Redis and the steps' log.
+func created(t *testing.T, c *dbplane.Cluster) (*redis.Engine, map[int64]*fakeAgent, *fakeRedis, *stepLog) {
+	t.Helper()
+	e, agents, world := fakeEngine(c, password)
+	log := &stepLog{}
+	if err := runPlan(context.Background(), t, e, 1, e.PlanCreate(c), log); err != nil {
 		t.Fatal(err)
 	}
+	return e, agents, world, log
+}
+
+func TestInstances(t *testing.T) {
+	_, agents, _, _ := created(t, newCluster("duo", dbplane.TopologyReplication, 2, 0, 0))
 	inst := agents[2].Started[0]
 	want := dbplane.Instance{ID: "redis-7-1", User: "redis", Argv: []string{"/usr/bin/redis-server", "/data/h2/redis/duo-1.d/redis.conf"},
 		Dir: "/data/h2/redis/duo-1.d", PIDFile: "/data/h2/redis/duo-1.d/redis.pid", Log: "/data/h2/redis/duo-1.d/redis.log",
@@ -232,30 +198,15 @@ func TestRedisClusterSpreadsSlots(t *testing.T) {
 }
 
 func TestVerifyCluster(t *testing.T) {
-	ctx := context.Background()
-	c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
-	e, _, world := fakeEngine(c, password)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatal(err)
-	}
+	e, _, world, log := created(t, newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1))
 	world.nodes["10.0.0.6:6384"].master = "10.0.0.1:6379" // follows another shard's primary
-	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerVerifyCluster, 1, []byte(`{"ordinal":0}`), log.Logf)
-	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "want a replica of node 4") {
-		t.Fatalf("err = %v, want a retryable error saying node 5 should replicate node 4", err)
-	}
+	err := enginetest.RunFor(context.Background(), e, redis.HandlerVerifyCluster, 0, 500*time.Millisecond, log)
+	enginetest.WantRetryable(t, err, "want a replica of node 4")
 }
 
 func TestVerifyReplication(t *testing.T) {
 	ctx := context.Background()
-	c := newCluster("trio", dbplane.TopologyReplication, 3, 0, 0)
-	e, agents, world := fakeEngine(c, password)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatal(err)
-	}
+	e, agents, world, log := created(t, newCluster("trio", dbplane.TopologyReplication, 3, 0, 0))
 	if world.count("INFO REPLICATION") == 0 {
 		t.Fatal("no INFO replication: the replicas were not verified")
 	}
@@ -263,25 +214,16 @@ func TestVerifyReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The primary down, the replica still answers: its link is down.
-	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerVerifyReplica, 1, []byte(`{"ordinal":2}`), log.Logf)
-	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "master_link_status down") {
-		t.Fatalf("err = %v, want a retryable error saying the link is down", err)
-	}
+	err := enginetest.RunFor(ctx, e, redis.HandlerVerifyReplica, 2, 500*time.Millisecond, log)
+	enginetest.WantRetryable(t, err, "master_link_status down")
 }
 
 func TestUsersAgainUpdatesRunningNodes(t *testing.T) {
-	ctx := context.Background()
 	c := newCluster("trio", dbplane.TopologyReplication, 3, 0, 0)
-	e, agents, world := fakeEngine(c, password)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatal(err)
-	}
+	e, agents, world, log := created(t, c)
 	n0 := c.Nodes[0]
 	before := replPassword(t, agents[1].File(t, n0.DataDir+".d/auth.conf"))
-	if err := e.RunStep(ctx, redis.HandlerCreateUsers, 1, []byte(`{"ordinal":0}`), log.Logf); err != nil {
+	if err := e.RunStep(context.Background(), redis.HandlerCreateUsers, 1, enginekit.StepParams(0), log.Logf); err != nil {
 		t.Fatal(err)
 	}
 	after := replPassword(t, agents[1].File(t, n0.DataDir+".d/auth.conf"))
@@ -303,20 +245,10 @@ func TestUsersAgainUpdatesRunningNodes(t *testing.T) {
 }
 
 func TestStartWaitsForTheAdminPassword(t *testing.T) {
-	ctx := context.Background()
-	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
-	e, agents, world := fakeEngine(c, password)
-	var log stepLog
-	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &log); err != nil {
-		t.Fatal(err)
-	}
+	e, agents, world, log := created(t, newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0))
 	world.password = "another-Passw0rd"
-	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	err := e.RunStep(sctx, redis.HandlerStart, 1, []byte(`{"ordinal":0}`), log.Logf)
-	if err == nil || dbplane.IsPermanent(err) || !strings.Contains(err.Error(), "WRONGPASS") {
-		t.Fatalf("err = %v, want a retryable error carrying WRONGPASS", err)
-	}
+	err := enginetest.RunFor(context.Background(), e, redis.HandlerStart, 0, 500*time.Millisecond, log)
+	enginetest.WantRetryable(t, err, "WRONGPASS")
 	if !slices.ContainsFunc(log.All(), func(l string) bool { return strings.Contains(l, "fake log") }) {
 		t.Error("the end of the node's log was not copied to the step's log")
 	}
@@ -326,83 +258,40 @@ func TestStartWaitsForTheAdminPassword(t *testing.T) {
 }
 
 func TestPrecheck(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name   string
-		setup  func(c *dbplane.Cluster, a *fakeAgent)
-		kind   dbplane.Kind
-		substr string
-	}{
-		{"BusPortTaken", func(c *dbplane.Cluster, a *fakeAgent) {
-			a.SS = "LISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
-		}, dbplane.KindConflict, "port 16379"},
-		{"PortTakenOnWildcard", func(c *dbplane.Cluster, a *fakeAgent) {
-			a.SS = "LISTEN 0 511 *:6379 *:*\n"
-		}, dbplane.KindConflict, "port 6379"},
-		{"BusPortTooHigh", func(c *dbplane.Cluster, a *fakeAgent) { c.Nodes[0].Port = 60000 }, dbplane.KindInvalid, "above 65535"},
-		{"NoDisk", func(c *dbplane.Cluster, a *fakeAgent) { a.DiskGB = 1 }, dbplane.KindUnplaceable, "needs 10 GB"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	cases := append(enginetest.ListenerCases("10.0.0.1", 6379),
+		enginetest.PrecheckCase{Name: "BusPortTaken", SS: "LISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n", Kind: dbplane.KindConflict, Says: "port 16379"},
+		enginetest.PrecheckCase{Name: "BusPortTooHigh", Node: func(n *dbplane.Node) { n.Port = 60000 }, Kind: dbplane.KindInvalid, Says: "above 65535"},
+		enginetest.PrecheckCase{Name: "NoDisk", DiskGB: 1, Kind: dbplane.KindUnplaceable, Says: "needs 10 GB"},
+		enginetest.PrecheckCase{Name: "OwnListenerIsFine", SS: "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n", Running: true})
+	enginetest.CheckPrecheck(t, enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), "redis-7-0", cases,
+		func(enginetest.PrecheckCase) enginetest.Prechecked {
 			c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
 			e, agents, _ := fakeEngine(c, password)
-			tc.setup(c, agents[1])
-			err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-			if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != tc.kind || !strings.Contains(err.Error(), tc.substr) {
-				t.Fatalf("err = %v, want a permanent %s error about %q", err, tc.kind, tc.substr)
-			}
+			return enginetest.Prechecked{Engine: e, Cluster: c, Agent: agents[1].Agent}
 		})
-	}
-	t.Run("OwnListenerIsFine", func(t *testing.T) {
-		c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 0)
-		e, agents, _ := fakeEngine(c, password)
-		agents[1].SS = "LISTEN 0 511 10.0.0.1:6379 0.0.0.0:*\nLISTEN 0 511 10.0.0.1:16379 0.0.0.0:*\n"
-		agents[1].Running["redis-7-0"] = true
-		if err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf); err != nil {
-			t.Fatal(err)
-		}
-	})
 }
 
 func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
-	for _, rollback := range []bool{false, true} {
-		t.Run(fmt.Sprint("rollback=", rollback), func(t *testing.T) {
-			ctx := context.Background()
-			c := newCluster("trio", dbplane.TopologyReplication, 3, 0, 0)
-			e, agents, world := fakeEngine(c, password)
-			var log stepLog
-			steps := e.PlanCreate(c)
-			if err := runPlan(ctx, t, e, 1, steps, &log); err != nil {
-				t.Fatal(err)
-			}
-			if rollback {
-				if err := undoPlan(ctx, e, 1, steps, &log); err != nil {
-					t.Fatal(err)
-				}
-			} else if err := runPlan(ctx, t, e, 1, e.PlanDelete(c), &log); err != nil {
-				t.Fatal(err)
-			}
-			for _, n := range c.Nodes {
-				a := agents[n.HostID]
-				if len(a.Running) > 0 || len(a.Files) > 0 {
-					t.Errorf("host %d keeps instances %v and files %v", a.HostID, a.Running, a.Files)
-				}
-				if !a.Dirs["/data/h"+fmt.Sprint(n.HostID)+"/redis"] || len(a.Dirs) != 1 {
-					t.Errorf("host %d keeps directories %v, want only the shared parent", a.HostID, a.Dirs)
-				}
-			}
-			if len(world.nodes) != 0 {
-				t.Errorf("nodes left: %v", world.nodes)
-			}
-		})
+	c := newCluster("trio", dbplane.TopologyReplication, 3, 0, 0)
+	e, agents, world := fakeEngine(c, password)
+	gone := func(t *testing.T) {
+		if len(world.nodes) != 0 {
+			t.Errorf("nodes left: %v", world.nodes)
+		}
 	}
+	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+		Create: e.PlanCreate(c), Delete: e.PlanDelete(c), Gone: gone})
+}
+
+func TestStepErrors(t *testing.T) {
+	e, _, _ := fakeEngine(newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0), password)
+	enginetest.CheckStepErrors(t, e, &e.Dialer, redis.HandlerStart)
 }
 
 func TestUnknownVersionIsPermanent(t *testing.T) {
 	c := newCluster("solo", dbplane.TopologyStandalone, 1, 0, 0)
 	c.Version = "6.2\nloadmodule /tmp/x.so"
 	e, _, _ := fakeEngine(c, password)
-	err := e.RunStep(context.Background(), enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-	if !dbplane.IsPermanent(err) || dbplane.ErrorKind(err) != dbplane.KindInvalid {
-		t.Fatalf("err = %v, want a permanent invalid error", err)
-	}
+	err := e.RunStep(context.Background(), enginekit.Handler(dbplane.EngineRedis, enginekit.StepPrecheck), 1, enginekit.StepParams(0), (&stepLog{}).Logf)
+	enginetest.WantPermanent(t, err, dbplane.KindInvalid)
 }

@@ -2,17 +2,15 @@ package redis_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"github.com/dbplane/dbplane/engine/enginekit"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dbplane/dbplane"
+	"github.com/dbplane/dbplane/engine/enginekit"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
 	"github.com/dbplane/dbplane/engine/redis"
 )
 
@@ -83,25 +81,8 @@ func TestSSLSteps(t *testing.T) {
 			if len(world.commands()) == 0 {
 				t.Fatal("the engine sent no command to the nodes")
 			}
-			for _, n := range c.Nodes {
-				a := agents[n.HostID]
-				home := n.DataDir + ".d"
-				pair, err := tls.X509KeyPair([]byte(a.File(t, home+"/tls.crt")), []byte(a.File(t, home+"/tls.key")))
-				if err != nil {
-					t.Fatalf("node %d: %v", n.Ordinal, err)
-				}
-				if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: n.Address}); err != nil {
-					t.Errorf("node %d: the certificate does not verify for %s: %v", n.Ordinal, n.Address, err)
-				}
-				if got := a.File(t, home+"/ca.crt"); got != string(ca.CertPEM()) {
-					t.Errorf("node %d: ca.crt is not the CA certificate", n.Ordinal)
-				}
-				for _, f := range []string{"tls.crt", "tls.key", "ca.crt"} {
-					if want := "WriteFile " + home + "/" + f + " redis 600"; !slices.Contains(a.Calls, want) {
-						t.Errorf("node %d: no call %q", n.Ordinal, want)
-					}
-				}
-			}
+			enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "tls.crt", Key: "tls.key", CA: "ca.crt", Owner: "redis",
+				Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
 			ep := e.Endpoints(c)
 			if !strings.HasPrefix(ep.URI, "rediss://admin@") || ep.CACert != string(ca.CertPEM()) {
 				t.Errorf("endpoints URI %s, CA %q: want rediss:// and the CA certificate", ep.URI, ep.CACert)
@@ -122,9 +103,6 @@ func TestSSLSteps(t *testing.T) {
 		c := newCluster("sealed", dbplane.TopologyStandalone, 1, 0, 0)
 		c.Spec.SSL = true
 		e, _, _ := fakeEngine(c, password)
-		err := e.RunStep(ctx, enginekit.Handler(dbplane.EngineRedis, enginekit.StepTLS), 1, []byte(`{"ordinal":0}`), (&stepLog{}).Logf)
-		if !dbplane.IsPermanent(err) {
-			t.Errorf("SSL without a CA: %v, want a permanent error", err)
-		}
+		enginetest.CheckTLSNeedsCA(t, e, enginekit.Handler(dbplane.EngineRedis, enginekit.StepTLS))
 	})
 }
