@@ -286,7 +286,7 @@ func freePort(t *testing.T, galera bool) int {
 // expecting another name, refuses the server.
 func TestRealClusterSSL(t *testing.T) {
 	mariaDB.Skip(t)
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	c, e, stop := realCluster(t, 3, dbplane.TopologyReplication, dbplane.ReplicationAsync, 0, ca)
 	defer stop()
 	ep := e.Endpoints(c)
@@ -325,7 +325,7 @@ func TestRealClusterSSL(t *testing.T) {
 		checkReplicaTLS(t, db, hp)
 	}
 
-	otherRoots := mustCA(t).Pool()
+	otherRoots := realfleet.NewCA(t).Pool()
 	for _, tc := range []struct {
 		what string
 		cfg  *tls.Config
@@ -401,6 +401,3 @@ func openTLS(t *testing.T, hostPort string, cfg *tls.Config) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
-
-// mustCA returns a new CA; the unit tests use it too.
-var mustCA = realfleet.NewCA

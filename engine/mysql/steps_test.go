@@ -26,7 +26,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 			}
 			e, agents := fakeEngine(c, password)
 			leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
-			leaks.Marker, leaks.Agents = "mysql step", enginetest.Agents(agents)
+			leaks.Marker, leaks.Agents = "mysql step", enginetest.KitAgents(agents)
 			primary := agents[1]
 			admin := primary.scripts("CREATE USER IF NOT EXISTS 'admin'")
 			if len(admin) != 1 {
@@ -415,7 +415,7 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 		t.Run(topology, func(t *testing.T) {
 			c := newCluster("trio", topology, "", 3)
 			e, agents := fakeEngine(c, password)
-			enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+			enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.KitAgents(agents),
 				Create: e.PlanCreate(c), Delete: e.PlanDelete(c)})
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/mysql"
 )
 
@@ -72,13 +73,13 @@ func TestSSLSteps(t *testing.T) {
 	ctx := context.Background()
 	c := sslCluster(dbplane.TopologyReplication, 3)
 	e, agents := fakeEngine(c, "Secret-pw1")
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	e.CA = ca
 	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
 		t.Fatal(err)
 	}
 	enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "server-cert.pem", Key: "server-key.pem", CA: "ca.pem", Owner: "mysql",
-		Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
+		Home: enginekit.Home}, c.Nodes, enginetest.KitAgents(agents))
 	primary := agents[c.Nodes[0].HostID]
 	for _, user := range []string{"'admin'@", "'dbplane_repl1'@"} {
 		alters := 0

@@ -208,7 +208,7 @@ func TestRealClusterSSL(t *testing.T) {
 	const adminPassword = "Adm1n-pw.secret"
 	c, f := placeReal(t, 3, "pgssl", 2)
 	c.Spec.SSL = true
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	e := &postgres.Engine{Deps: enginekit.Deps{Store: &fakeStore{TaskID: 1, Cluster: c, Password: adminPassword}, Dialer: f.Dialer, CA: ca}}
 	log := realfleet.NewLog(t)
 	realfleet.Create(ctx, t, e, c, log)
@@ -259,7 +259,7 @@ func TestRealClusterSSL(t *testing.T) {
 	replica.Close(ctx)
 
 	otherCA := filepath.Join(t.TempDir(), "other.crt")
-	if err := os.WriteFile(otherCA, mustCA(t).CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(otherCA, realfleet.NewCA(t).CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	hp := ep.Primary

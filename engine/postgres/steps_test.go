@@ -29,7 +29,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 		a.replState = "streaming|potential"
 	}
 	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
-	leaks.Marker, leaks.Agents = "postgresql step", enginetest.Agents(agents)
+	leaks.Marker, leaks.Agents = "postgresql step", enginetest.KitAgents(agents)
 
 	primary := agents[1]
 	users := primary.Commands("psql")
@@ -161,7 +161,7 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 	for _, a := range agents {
 		a.replState = "streaming|quorum"
 	}
-	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.KitAgents(agents),
 		Create: e.PlanCreate(c), Delete: e.PlanDelete(c)})
 }
 

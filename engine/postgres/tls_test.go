@@ -10,8 +10,8 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/postgres"
-	"github.com/dbplane/dbplane/pki"
 )
 
 // sslCluster returns a placed 3-node cluster with SSL on.
@@ -19,15 +19,6 @@ func sslCluster() *dbplane.Cluster {
 	c := newCluster("sealed", dbplane.TopologyReplication, dbplane.ReplicationAsync, 3)
 	c.Spec.SSL = true
 	return c
-}
-
-func mustCA(t *testing.T) *pki.CA {
-	t.Helper()
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca
 }
 
 func TestConfigSSL(t *testing.T) {
@@ -91,13 +82,13 @@ func TestWriteTLS(t *testing.T) {
 	ctx := context.Background()
 	c := sslCluster()
 	e, agents := fakeEngine(c, "Secret-pw1")
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	e.CA = ca
 	if err := runPlan(ctx, t, e, 1, e.PlanCreate(c), &stepLog{}); err != nil {
 		t.Fatal(err)
 	}
 	enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "server.crt", Key: "server.key", CA: "ca.crt", Owner: "postgres",
-		Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
+		Home: enginekit.Home}, c.Nodes, enginetest.KitAgents(agents))
 	for _, cmd := range agents[2].Commands("pg_basebackup") {
 		env := strings.Join(cmd.Env, " ")
 		if !strings.Contains(env, "PGSSLMODE=verify-full") || !strings.Contains(env, "PGSSLROOTCERT="+c.Nodes[1].DataDir+".d/ca.crt") {

@@ -303,7 +303,7 @@ func infoField(t *testing.T, c *goredis.Client, section, field string) string {
 func TestRealClusterSSL(t *testing.T) {
 	redisDB.Skip(t)
 	f := realfleet.New(t, &redisDB, 6)
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	t.Run("Replication", func(t *testing.T) {
 		t.Parallel()
 		c := placeReal(t, f, 4, "rssl", dbplane.TopologyReplication, 2, 0, 0)
@@ -371,7 +371,7 @@ func checkReplicationTLS(t *testing.T, c *dbplane.Cluster, ep *dbplane.Endpoints
 		want string
 	}{
 		{"without TLS", nil, ""},
-		{"trusting another CA", &tls.Config{RootCAs: mustCA(t).Pool(), ServerName: c.Nodes[0].Address}, "certificate signed by unknown authority"},
+		{"trusting another CA", &tls.Config{RootCAs: realfleet.NewCA(t).Pool(), ServerName: c.Nodes[0].Address}, "certificate signed by unknown authority"},
 		{"expecting another name", &tls.Config{RootCAs: roots, ServerName: replicaHost}, "certificate is valid for " + c.Nodes[0].Address},
 	} {
 		client := tlsClient(ep.Primary, tc.cfg)
@@ -415,6 +415,3 @@ func tlsClient(addr string, cfg *tls.Config) *goredis.Client {
 	return goredis.NewClient(&goredis.Options{Addr: addr, Username: redis.AdminUser, Password: realPassword, TLSConfig: cfg,
 		Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: 2 * time.Second})
 }
-
-// mustCA returns a new CA; the unit tests use it too.
-var mustCA = realfleet.NewCA

@@ -53,7 +53,7 @@ func TestCreateLeaksNoPassword(t *testing.T) {
 	c := newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1)
 	e, agents, world := fakeEngine(c, password)
 	leaks := enginetest.RunLogged(t, e, &e.Logger, e.PlanCreate(c))
-	leaks.Marker, leaks.Agents = "redis step", enginetest.Agents(agents)
+	leaks.Marker, leaks.Agents = "redis step", enginetest.KitAgents(agents)
 
 	first := c.Nodes[0]
 	acl := aclLines(t, agents[first.HostID].File(t, first.DataDir+".d/users.acl"))
@@ -279,7 +279,7 @@ func TestRollbackAndDeleteLeaveNothing(t *testing.T) {
 			t.Errorf("nodes left: %v", world.nodes)
 		}
 	}
-	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.Agents(agents),
+	enginetest.CheckRollbackAndDelete(t, enginetest.Teardown{Engine: e, Nodes: c.Nodes, Agents: enginetest.KitAgents(agents),
 		Create: e.PlanCreate(c), Delete: e.PlanDelete(c), Gone: gone})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/dbplane/dbplane"
 	"github.com/dbplane/dbplane/engine/enginekit"
 	"github.com/dbplane/dbplane/engine/enginekit/enginetest"
+	"github.com/dbplane/dbplane/engine/enginekit/enginetest/realfleet"
 	"github.com/dbplane/dbplane/engine/redis"
 )
 
@@ -66,7 +67,7 @@ func TestPlanCreateSSL(t *testing.T) {
 // verifying it (the fake Redis refuses anything else).
 func TestSSLSteps(t *testing.T) {
 	ctx := context.Background()
-	ca := mustCA(t)
+	ca := realfleet.NewCA(t)
 	for _, c := range []*dbplane.Cluster{
 		newCluster("sealed", dbplane.TopologyReplication, 3, 0, 0),
 		newCluster("shards", dbplane.TopologyRedisCluster, 0, 3, 1),
@@ -82,7 +83,7 @@ func TestSSLSteps(t *testing.T) {
 				t.Fatal("the engine sent no command to the nodes")
 			}
 			enginetest.CheckTLSFiles(t, ca, enginetest.TLSFiles{Cert: "tls.crt", Key: "tls.key", CA: "ca.crt", Owner: "redis",
-				Home: enginekit.Home}, c.Nodes, enginetest.Agents(agents))
+				Home: enginekit.Home}, c.Nodes, enginetest.KitAgents(agents))
 			ep := e.Endpoints(c)
 			if !strings.HasPrefix(ep.URI, "rediss://admin@") || ep.CACert != string(ca.CertPEM()) {
 				t.Errorf("endpoints URI %s, CA %q: want rediss:// and the CA certificate", ep.URI, ep.CACert)

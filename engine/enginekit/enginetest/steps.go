@@ -23,9 +23,9 @@ type Faker interface {
 // it, hands over the kit's part.
 func (f *Agent) Fake() *Agent { return f }
 
-// Agents returns the kit's part of each of an engine's fake agents, by
+// KitAgents returns the kit's part of each of an engine's fake agents, by
 // host id.
-func Agents[A Faker](agents map[int64]A) map[int64]*Agent {
+func KitAgents[A Faker](agents map[int64]A) map[int64]*Agent {
 	out := make(map[int64]*Agent, len(agents))
 	for id, a := range agents {
 		out[id] = a.Fake()
