@@ -38,7 +38,8 @@ func (s *Step) NewPassword(ctx context.Context) (string, error) {
 // NewSecret draws a random password for an account only machines use
 // (replication, state transfer) and registers it with the task engine's
 // redaction: machines alone use it, but a log line must not hand it out
-// either.
+// either. Its characters (base64url) need no quoting in SQL, in a
+// configuration file or in a connection string.
 func NewSecret(ctx context.Context) (string, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
