@@ -62,7 +62,8 @@ func CheckEach(change map[string]string, check func(name, value string) (refusal
 	return nil
 }
 
-// Refuses is the refusal of a value the engine product gave err for.
+// Refuses words a refusal CheckEach reports when the engine (product,
+// "PostgreSQL") refused a value with err.
 func Refuses(product string, err error) string {
 	return fmt.Sprintf("%s refuses the value: %v", product, err)
 }
