@@ -215,7 +215,7 @@ var ownedParameters = map[string]bool{
 // files or directories. Every cluster on a host shares the postgres OS
 // account, so such a parameter would let one cluster reach the files of
 // another.
-var hostAccessSuffixes = []string{"_command", "_file", "_directory"}
+var hostAccessSuffixes = []string{"_command", "_file", "_filename", "_keyfile", "_directory"}
 
 // CheckParameters reports the parameters of a spec that dbplane refuses:
 // those it sets itself (addresses, replication, passwords) and those that
@@ -229,8 +229,10 @@ func CheckParameters(params map[string]string) error {
 			return "is set by dbplane"
 		case slices.ContainsFunc(hostAccessSuffixes, func(s string) bool { return strings.HasSuffix(k, s) }):
 			return "names a host program, file or directory"
-		case strings.HasSuffix(k, "_libraries") && strings.ContainsAny(v, `/\`):
+		case (strings.HasSuffix(k, "_libraries") || strings.HasSuffix(k, "_library")) && strings.ContainsAny(v, `/\`):
 			return "libraries are named, not given by path"
+		case enginekit.HasControl(v):
+			return "a value may not hold control characters"
 		}
 		return ""
 	})

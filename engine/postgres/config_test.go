@@ -167,8 +167,10 @@ func TestCheckParameters(t *testing.T) {
 		"auto_explain.log_min_duration": "1s"}
 	bad := map[string]string{"port": "1", "listen_addresses": "*", "archive_command": "cp %p /x",
 		"ssl_cert_file": "/etc/x", "log_directory": "/tmp", "include": "/etc/passwd", "synchronous_standby_names": "*",
-		"session_preload_libraries": "/tmp/evil.so", "work_mem": "4MB"}
-	enginetest.CheckParameters(t, postgres.CheckParameters, ok, bad, "parameters[archive_command]", "parameters[include]",
-		"parameters[listen_addresses]", "parameters[log_directory]", "parameters[port]", "parameters[session_preload_libraries]",
+		"session_preload_libraries": "/tmp/evil.so", "work_mem": "4MB", "log_filename": "../../pg-9-0/x.log",
+		"krb_server_keyfile": "/etc/x", "archive_library": "/tmp/evil.so", "application_name": "a\nlisten_addresses = '*'"}
+	enginetest.CheckParameters(t, postgres.CheckParameters, ok, bad, "parameters[application_name]", "parameters[archive_command]",
+		"parameters[archive_library]", "parameters[include]", "parameters[krb_server_keyfile]", "parameters[listen_addresses]",
+		"parameters[log_directory]", "parameters[log_filename]", "parameters[port]", "parameters[session_preload_libraries]",
 		"parameters[ssl_cert_file]", "parameters[synchronous_standby_names]")
 }
