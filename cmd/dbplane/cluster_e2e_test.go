@@ -171,6 +171,28 @@ func TestCreateUnplaceable(t *testing.T) {
 	}
 }
 
+// TestCreateRefusesParametersThatReachOtherClusters: a PostgreSQL log file
+// named out of the node's directories, and a value that would add a line to
+// postgresql.conf, each answer 400 naming the parameter, and nothing is
+// stored.
+func TestCreateRefusesParametersThatReachOtherClusters(t *testing.T) {
+	cp := mustRunControlPlane(t)
+	for field, params := range map[string]map[string]string{
+		"parameters[log_filename]":     {"logging_collector": "on", "log_filename": "../../pg-1-0/x.log"},
+		"parameters[application_name]": {"application_name": "x\nlisten_addresses = '*'"},
+	} {
+		spec := validSpec("leaky")
+		spec.Parameters = params
+		_, _, err := cp.client.CreateCluster(context.Background(), spec, false)
+		if dbplane.ErrorKind(err) != dbplane.KindInvalid || !hasField(dbplane.ErrorFields(err), field) {
+			t.Errorf("%v: err %v (fields %v); want 400 naming %s", params, err, dbplane.ErrorFields(err), field)
+		}
+	}
+	if _, total, _ := cp.client.FindClusters(context.Background(), dbplane.ClusterFilter{}); total != 0 {
+		t.Fatalf("%d clusters stored after refused creates", total)
+	}
+}
+
 // TestConcurrentCreateSameName: of many concurrent creates of one name,
 // exactly one wins and the others get 409.
 func TestConcurrentCreateSameName(t *testing.T) {
