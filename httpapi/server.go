@@ -74,9 +74,9 @@ type Server struct {
 	// means DefaultHeartbeat.
 	Heartbeat time.Duration
 
-	built   frontdoor.Once
-	mux     *http.ServeMux
-	door    *frontdoor.Door
+	built frontdoor.Once
+	mux   *http.ServeMux
+	door  *frontdoor.Door
 	// routes is kept so that tests can check every route against the
 	// OpenAPI document, and walk every route for authorization.
 	routes *frontdoor.Routes

@@ -66,10 +66,10 @@ type Server struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	built   frontdoor.Once
-	mux     *http.ServeMux
-	door    *frontdoor.Door
-	routes  *frontdoor.Routes
+	built  frontdoor.Once
+	mux    *http.ServeMux
+	door   *frontdoor.Door
+	routes *frontdoor.Routes
 }
 
 // Handler returns the API's HTTP handler, built on the first call and
