@@ -18,6 +18,10 @@ const (
 	StepRemove   = "remove_node"
 )
 
+// Handler returns the handler name of a host step of engine:
+// "<engine>.<step>", as HostHandlers registers it.
+func Handler(engine, step string) string { return engine + "." + step }
+
 // Host is where an engine's node sits on its host: what the host steps act
 // on. The node's data directory and address are the step's; its home is
 // Home of the node.

@@ -6,10 +6,6 @@ import (
 	"github.com/dbplane/dbplane"
 )
 
-// Handler returns the handler name of a host step of engine:
-// "<engine>.<step>", as HostHandlers registers it.
-func Handler(engine, step string) string { return engine + "." + step }
-
 // HostPlan is how an engine plans the host steps the kit performs.
 type HostPlan struct {
 	// Engine names the handlers; Product names the packages in
