@@ -8,10 +8,8 @@ import (
 	"github.com/dbplane/dbplane/engine/enginekit"
 )
 
-// Timeouts of the engine's own steps (the kit has those every engine
-// plans) and their attempts. Every step talks to agents, so each
-// gets enough attempts (with the task engine's backoff, about two minutes)
-// to ride out an agent restart.
+// Timeouts of the engine's own steps and waits; the kit has those every
+// engine plans, and how many attempts every step gets.
 const (
 	baseBackupTimeout = 10 * time.Minute
 	readyTimeout      = 90 * time.Second // a started node accepting connections
